@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+// Respite: a SIP server with Kamailio's async machinery, in Swift with a C core.
+import PackageDescription
+
+let package = Package(
+    name: "Respite",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "respite-shm", targets: ["respite-shm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // C owns everything that lives in the shared arena: layout, allocator, locks, queues.
+        .target(
+            name: "CShared",
+            path: "CShared",
+            cSettings: [.unsafeFlags(["-O2"]), .define("_GNU_SOURCE")],
+            linkerSettings: [
+                .linkedLibrary("urcu-cds"), .linkedLibrary("urcu-common"),
+                .linkedLibrary("pthread"), .linkedLibrary("rt"),
+            ]
+        ),
+        // Swift views over the arena.
+        .target(name: "Shared", dependencies: ["CShared"]),
+        // SIP messages: parse, inspect, build. Pure; imports nothing of ours.
+        .target(name: "SIP"),
+        // The configuration language: preprocess, lex, parse, resolve, run.
+        .target(name: "Script", dependencies: ["SIP"]),
+
+        .executableTarget(
+            name: "respite-shm",
+            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Benchmarks: release builds, one parseable result line each (`make bench`).
+        .executableTarget(
+            name: "respite-bench-handoff",
+            dependencies: ["Shared", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/handoff"
+        ),
+        .executableTarget(
+            name: "respite-bench-sip",
+            dependencies: ["SIP"],
+            path: "Benchmarks/sip-parse"
+        ),
+
+        // A helper the multi-process tests start: it forks from its own single-threaded main.
+        .executableTarget(
+            name: "respite-arena-helper",
+            dependencies: ["Shared"],
+            path: "Tests/Helpers/respite-arena-helper"
+        ),
+
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "respite-arena-helper", "respite-shm"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScriptTests", dependencies: ["Script"], resources: [.copy("Golden")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
