@@ -1,0 +1,17 @@
+// CShared: everything that lives in Respite's shared arena.
+//
+// Why this target exists: the arena's layout must be identical for every server process
+// and for respite-shm, so it is defined once, in C, with static assertions; the
+// primitives that need atomics, futexes and robust mutexes are here too. Swift sees
+// plain structs, opaque storage and functions (never liburcu's macros).
+#ifndef CSHARED_H
+#define CSHARED_H
+
+#include "cs_alloc.h"
+#include "cs_arena.h"
+#include "cs_atomics.h"
+#include "cs_lock.h"
+#include "cs_proctable.h"
+#include "cs_queue.h"
+
+#endif

@@ -1,0 +1,168 @@
+import CShared
+
+/// Reads an arena report from any mapping (normally `respite-shm`'s read-only one).
+///
+/// Never follows a pointer it has not checked: every structure is located through the
+/// validated section directory and copied out before use, so a torn or damaged arena
+/// yields problems in the report, not a crash.
+public struct ArenaInspector {
+    let base: UnsafeRawPointer
+    let size: Int
+
+    public init(base: UnsafeRawPointer, size: Int) {
+        self.base = base
+        self.size = size
+    }
+
+    public func report() -> ArenaReport {
+        let header = base.loadUnaligned(as: cs_arena_header.self)
+        var problems: [String] = []
+        let sections = readSections(header)
+        var report = ArenaReport(header: readHeader(header), sections: sections.map(\.public),
+                                 allocator: readAllocator(&problems),
+                                 processes: nil, taskPool: nil, queues: nil, problems: [])
+        for s in sections {
+            switch s.kind {
+            case CS_SECTION_PROCTABLE.rawValue: report.processes = readProcesses(s, &problems)
+            case CS_SECTION_TASKPOOL.rawValue: report.taskPool = readPool(s, &problems)
+            case CS_SECTION_QUEUES.rawValue: report.queues = readQueues(s, &problems)
+            default: break
+            }
+        }
+        report.problems = problems
+        return report
+    }
+
+    struct RawSection {
+        var `public`: ArenaReport.Section
+        var offset: Int
+        var size: Int
+        var kind: UInt32
+    }
+
+    private func readHeader(_ h: cs_arena_header) -> ArenaReport.Header {
+        ArenaReport.Header(
+            name: cString(h.name), size: h.size, layoutVersion: h.layout_version,
+            creatorPID: h.creator_pid, creatorAlive: Posix.processExists(h.creator_pid),
+            createdUnixSeconds: Double(h.created_realtime_ns) / 1e9,
+            baseAddress: "0x" + String(h.base_address, radix: 16),
+            ready: h.state == UInt32(CS_ARENA_READY), debugAllocator: h.flags & UInt32(CS_ARENA_DEBUG) != 0)
+    }
+
+    private func readSections(_ h: cs_arena_header) -> [RawSection] {
+        let count = min(Int(h.section_count), Int(CS_MAX_SECTIONS))
+        return withUnsafeBytes(of: h.sections) { raw in
+            (0..<count).map { i in
+                let s = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<cs_section>.stride, as: cs_section.self)
+                let kind: String
+                switch s.kind {
+                case CS_SECTION_ALLOCATOR.rawValue: kind = "allocator"
+                case CS_SECTION_PROCTABLE.rawValue: kind = "process table"
+                case CS_SECTION_QUEUES.rawValue: kind = "task queues"
+                case CS_SECTION_TASKPOOL.rawValue: kind = "task pool"
+                default: kind = "raw"
+                }
+                return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),
+                                  offset: Int(clamping: s.offset), size: Int(clamping: s.size), kind: s.kind)
+            }
+        }
+    }
+
+    /// A copy of a `T` at `offset`, or nil if it does not lie inside `[lower, upper)`.
+    private func load<T>(_ type: T.Type, at offset: Int, in bounds: Range<Int>? = nil) -> T? {
+        let lower = bounds?.lowerBound ?? 0, end = bounds?.upperBound ?? size
+        guard offset >= lower, offset <= end, end - offset >= MemoryLayout<T>.size, end <= size else { return nil }
+        return base.loadUnaligned(fromByteOffset: offset, as: T.self)
+    }
+
+    private func readAllocator(_ problems: inout [String]) -> ArenaReport.Allocator? {
+        let h = base.loadUnaligned(as: cs_arena_header.self)
+        guard let c = load(cs_allocator.self, at: Int(clamping: h.allocator_offset)) else {
+            problems.append("allocator control block out of bounds")
+            return nil
+        }
+        var walk = cs_alloc_report()
+        let walked = cs_alloc_walk(base, UInt64(size), &walk) == 0
+        let counters = c.counters
+        return ArenaReport.Allocator(
+            heapBytes: counters.heap_bytes, usedBytes: counters.used_bytes, freeBytes: counters.free_bytes,
+            fragments: counters.free_blocks, liveAllocations: counters.live_allocs,
+            totalAllocations: counters.total_allocs, totalFrees: counters.total_frees,
+            failedAllocations: counters.failed_allocs, peakUsedBytes: counters.peak_used_bytes,
+            largestFreeBlock: walk.largest_free, blocks: walk.blocks,
+            fenceErrors: counters.fence_errors + walk.fence_errors,
+            lockHolderPID: c.lock.holder_pid, lockRecoveries: c.lock.recoveries,
+            walkError: walked ? nil : "at offset \(walk.error_offset): \(cString(walk.error))")
+    }
+
+    private func readProcesses(_ s: RawSection, _ problems: inout [String]) -> [ArenaReport.Process]? {
+        guard let table = load(cs_proc_table.self, at: s.offset, in: s.offset..<(s.offset + s.size)) else {
+            problems.append("process table header out of bounds")
+            return nil
+        }
+        let stride = MemoryLayout<cs_proc_entry>.stride
+        let fits = (s.size - MemoryLayout<cs_proc_table>.size) / stride
+        let count = min(Int(table.count), Int(table.capacity), fits)
+        if Int(table.count) > count { problems.append("process table claims \(table.count) entries; \(count) fit") }
+        return (0..<count).compactMap { i -> ArenaReport.Process? in
+            let at = s.offset + MemoryLayout<cs_proc_table>.size + i * stride
+            guard let e = load(cs_proc_entry.self, at: at, in: s.offset..<(s.offset + s.size)) else { return nil }
+            var counters: [String: UInt64] = [:]
+            withUnsafeBytes(of: e.counters) { raw in
+                for k in 0..<Int(CS_PC_COUNT.rawValue) {
+                    counters[String(cString: cs_proc_counter_name(UInt32(k)))] =
+                        raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)
+                }
+            }
+            let states = ["free", "starting", "running", "exited"]
+            return ArenaReport.Process(
+                slot: i, pid: e.pid, alive: e.state == UInt32(CS_PROC_RUNNING.rawValue) && Posix.processExists(e.pid),
+                role: String(cString: cs_proc_role_name(e.role)), rank: e.rank,
+                state: Int(e.state) < states.count ? states[Int(e.state)] : "unknown(\(e.state))",
+                description: cString(e.description), startedUnixSeconds: Double(e.started_realtime_ns) / 1e9,
+                restarts: e.restarts, counters: counters)
+        }
+    }
+
+    private func readPool(_ s: RawSection, _ problems: inout [String]) -> ArenaReport.TaskPool? {
+        guard let p = load(cs_task_pool.self, at: s.offset, in: s.offset..<(s.offset + s.size)) else {
+            problems.append("task pool out of bounds")
+            return nil
+        }
+        return .init(capacity: p.capacity, inUse: p.in_use, overflowTotal: p.overflow, overflowLive: p.overflow_live)
+    }
+
+    private func readQueues(_ s: RawSection, _ problems: inout [String]) -> [ArenaReport.Queue]? {
+        guard let dir = load(cs_queue_dir.self, at: s.offset, in: s.offset..<(s.offset + s.size)) else {
+            problems.append("queue directory out of bounds")
+            return nil
+        }
+        let stride = MemoryLayout<cs_task_queue>.stride
+        let fits = (s.size - MemoryLayout<cs_queue_dir>.size) / stride
+        let count = min(Int(dir.count), Int(dir.capacity), fits)
+        if Int(dir.count) > count { problems.append("queue directory claims \(dir.count) queues; \(count) fit") }
+        return (0..<count).compactMap { i -> ArenaReport.Queue? in
+            let at = s.offset + MemoryLayout<cs_queue_dir>.size + i * stride
+            guard var q = load(cs_task_queue.self, at: at, in: s.offset..<(s.offset + s.size)) else { return nil }
+            var st = cs_queue_stats()
+            cs_queue_stats_get(&q, &st)
+            return .init(name: cString(q.name), workers: q.workers, nonblocking: q.nonblock != 0,
+                         usleepMicroseconds: q.usleep_us, maxDepth: q.max_depth, depth: st.depth,
+                         pushed: st.pushed, taken: st.taken, refused: st.refused, waitedFull: st.waited_full,
+                         sleepingConsumers: st.sleeping_consumers, waitingProducers: st.waiting_producers,
+                         consumerLockHolderPID: q.consumer_lock.holder_pid)
+        }
+    }
+}
+
+/// A String from a fixed C char array, stopping at the first NUL or the array's end.
+func cString<T>(_ tuple: T) -> String {
+    withUnsafeBytes(of: tuple) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+    }
+}
+
+/// A String from a NUL-terminated C buffer.
+func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

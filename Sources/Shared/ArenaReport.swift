@@ -1,0 +1,87 @@
+/// What `respite-shm` shows: a snapshot of an arena, read without locks from a
+/// read-only mapping. Every field was bounds-checked before it was read; what could
+/// not be read is listed in `problems` instead.
+public struct ArenaReport: Codable, Sendable {
+    public struct Header: Codable, Sendable {
+        public var name: String
+        public var size: UInt64
+        public var layoutVersion: UInt32
+        public var creatorPID: Int32
+        public var creatorAlive: Bool
+        public var createdUnixSeconds: Double
+        public var baseAddress: String
+        public var ready: Bool
+        public var debugAllocator: Bool
+    }
+
+    public struct Section: Codable, Sendable {
+        public var name: String
+        public var offset: UInt64
+        public var size: UInt64
+        public var kind: String
+    }
+
+    public struct Allocator: Codable, Sendable {
+        public var heapBytes: UInt64
+        public var usedBytes: UInt64
+        public var freeBytes: UInt64
+        public var fragments: UInt64
+        public var liveAllocations: UInt64
+        public var totalAllocations: UInt64
+        public var totalFrees: UInt64
+        public var failedAllocations: UInt64
+        public var peakUsedBytes: UInt64
+        public var largestFreeBlock: UInt64
+        public var blocks: UInt64
+        public var fenceErrors: UInt64
+        public var lockHolderPID: Int32
+        public var lockRecoveries: UInt32
+        /// Set when the block walk stopped at corruption (or a torn read).
+        public var walkError: String?
+    }
+
+    public struct Process: Codable, Sendable {
+        public var slot: Int
+        public var pid: Int32
+        public var alive: Bool
+        public var role: String
+        public var rank: Int32
+        public var state: String
+        public var description: String
+        public var startedUnixSeconds: Double
+        public var restarts: UInt32
+        public var counters: [String: UInt64]
+    }
+
+    public struct Queue: Codable, Sendable {
+        public var name: String
+        public var workers: UInt32
+        public var nonblocking: Bool
+        public var usleepMicroseconds: UInt32
+        public var maxDepth: UInt64
+        public var depth: Int64
+        public var pushed: UInt64
+        public var taken: UInt64
+        public var refused: UInt64
+        public var waitedFull: UInt64
+        public var sleepingConsumers: UInt32
+        public var waitingProducers: UInt32
+        public var consumerLockHolderPID: Int32
+    }
+
+    public struct TaskPool: Codable, Sendable {
+        public var capacity: UInt32
+        public var inUse: Int64
+        public var overflowTotal: UInt64
+        public var overflowLive: Int64
+    }
+
+    public var header: Header
+    public var sections: [Section]
+    public var allocator: Allocator?
+    public var processes: [Process]?
+    public var taskPool: TaskPool?
+    public var queues: [Queue]?
+    /// Parts that could not be read, in words for people.
+    public var problems: [String]
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Shared
+
+/// Turns an arena report into text for people or JSON for tools.
+enum ReportFormatter {
+    static func json(_ report: ArenaReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    static func text(_ r: ArenaReport) -> String {
+        var out: [String] = []
+        let h = r.header
+        out.append("arena \(h.name)  \(bytes(h.size))  layout v\(h.layoutVersion)  base \(h.baseAddress)")
+        out.append("  creator pid \(h.creatorPID) (\(h.creatorAlive ? "running" : "gone"))  created \(date(h.createdUnixSeconds))  \(h.ready ? "ready" : "initializing")\(h.debugAllocator ? "  debug allocator" : "")")
+        out.append("")
+        out.append("sections")
+        for s in r.sections {
+            out.append("  \(pad(s.name, 14)) \(pad(s.kind, 14)) offset \(pad(String(s.offset), 10)) \(bytes(s.size))")
+        }
+        if let a = r.allocator {
+            out.append("")
+            out.append("allocator")
+            out.append("  used \(bytes(a.usedBytes)) of \(bytes(a.heapBytes)) (\(percent(a.usedBytes, a.heapBytes)))  peak \(bytes(a.peakUsedBytes))  free \(bytes(a.freeBytes))")
+            out.append("  live allocations \(a.liveAllocations)  allocs \(a.totalAllocations)  frees \(a.totalFrees)  failed \(a.failedAllocations)")
+            out.append("  fragments \(a.fragments)  largest free block \(bytes(a.largestFreeBlock))  blocks \(a.blocks)  fence errors \(a.fenceErrors)")
+            out.append("  lock holder \(a.lockHolderPID == 0 ? "none" : String(a.lockHolderPID))  recoveries \(a.lockRecoveries)")
+            if let e = a.walkError { out.append("  WALK STOPPED: \(e)") }
+        }
+        if let procs = r.processes {
+            out.append("")
+            out.append("processes (\(procs.count))")
+            out.append("  slot  pid      state     description                                 counters")
+            for p in procs {
+                let counters = p.counters.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+                    .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let state = p.state == "running" && !p.alive ? "dead" : p.state
+                out.append("  \(pad(String(p.slot), 5)) \(pad(String(p.pid), 8)) \(pad(state, 9)) \(pad(p.description, 43)) \(counters)\(p.restarts > 0 ? " restarts=\(p.restarts)" : "")")
+            }
+        }
+        if let pool = r.taskPool {
+            out.append("")
+            out.append("task pool  \(pool.inUse) of \(pool.capacity) in use  overflow \(pool.overflowLive) live / \(pool.overflowTotal) total")
+        }
+        if let queues = r.queues {
+            out.append("")
+            out.append("task queues (\(queues.count))")
+            for q in queues {
+                out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
+            }
+        }
+        if !r.problems.isEmpty {
+            out.append("")
+            out.append("problems")
+            for p in r.problems { out.append("  \(p)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    static func bytes(_ n: UInt64) -> String {
+        if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / 1048576) }
+        if n >= 1 << 10 { return String(format: "%.1f KiB", Double(n) / 1024) }
+        return "\(n) B"
+    }
+
+    static func percent(_ a: UInt64, _ b: UInt64) -> String {
+        b == 0 ? "0%" : String(format: "%.1f%%", Double(a) * 100 / Double(b))
+    }
+
+    static func date(_ seconds: Double) -> String {
+        let f = ISO8601DateFormatter()
+        return f.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}

@@ -1,0 +1,32 @@
+// respite-arena-helper: multi-process scenarios for the arena tests.
+//
+// The tests run in a multi-threaded test runner, which must never fork; they start this
+// small single-threaded program instead, which forks its own producers and consumers
+// and prints one result line (`key=value` pairs) for the test to check.
+import CShared
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let scenario = arguments.first else {
+    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|hold [--key value ...]\n")
+    exit(64)
+}
+let options = Options(Array(arguments.dropFirst()))
+
+do {
+    switch scenario {
+    case "queue-stress": try queueStress(options)
+    case "lock-kill": try lockKill(options)
+    case "alloc-churn": try allocChurn(options)
+    case "hold": try hold(options)
+    default:
+        Posix.printError("unknown scenario \(scenario)\n")
+        exit(64)
+    }
+} catch {
+    Posix.printError("respite-arena-helper: \(error)\n")
+    exit(1)
+}
