@@ -73,6 +73,7 @@ extension TransactionKey {
             let first = ASCII.lower(p[ns])
             if via == nil, first == 118, nameLen == 1 || (nameLen == 3 && p.equalsLower(name, "via")) {
                 var j = vs
+                GenericParams.skipLWS(p, &j, e)
                 guard let s = Via.scanSentBy(p, &j, e) else { return .some(nil) }
                 via = s
                 let ok = GenericParams.parse(p, &j, e) { entry in
