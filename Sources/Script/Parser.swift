@@ -1,0 +1,211 @@
+/// Builds the syntax tree from the preprocessed tokens. On an error it records a diagnostic and
+/// skips to the next statement (or top-level item), so one run reports several mistakes.
+struct Parser {
+    var tokens: [Token]
+    var pos = 0
+    var diagnostics = Diagnostics()
+    var config = ConfigSyntax()
+
+    init(tokens: [Token]) {
+        self.tokens = tokens
+    }
+
+    var current: Token { tokens[pos] }
+    var atEnd: Bool { tokens[pos].kind == .end }
+
+    func peek(_ n: Int = 1) -> Token { tokens[min(pos + n, tokens.count - 1)] }
+
+    @discardableResult
+    mutating func advance() -> Token {
+        let t = tokens[pos]
+        if pos < tokens.count - 1 { pos += 1 }
+        return t
+    }
+
+    /// Consumes `p` or records "expected" and returns false.
+    @discardableResult
+    mutating func expect(_ p: String, _ context: String) -> Bool {
+        if current.isPunct(p) {
+            advance()
+            return true
+        }
+        error("expected '\(p)' \(context), found \(describe(current))", at: current)
+        return false
+    }
+
+    mutating func error(_ message: String, at token: Token) {
+        diagnostics.error(message, at: token.location)
+    }
+
+    func describe(_ t: Token) -> String {
+        switch t.kind {
+        case .end: return "end of file"
+        case .string: return "string \"\(t.text)\""
+        case .directive: return "'#!\(t.text)'"
+        default: return "'\(t.text)'"
+        }
+    }
+
+    /// The whole file.
+    mutating func parseConfig() -> ConfigSyntax {
+        while !atEnd {
+            let before = pos
+            topLevelItem()
+            if pos == before { advance() }
+        }
+        return config
+    }
+
+    private static let routeKeywords: [String: RouteType] = [
+        "request_route": .request, "route": .subroute, "failure_route": .failure,
+        "onreply_route": .onreply, "reply_route": .reply, "branch_route": .branch,
+        "event_route": .event,
+    ]
+
+    private mutating func topLevelItem() {
+        let t = current
+        if t.isPunct(";") { advance(); return }
+        guard t.kind == .identifier else {
+            error("expected a core parameter, loadmodule, modparam or route block, found \(describe(t))", at: t)
+            skipToNextLine()
+            return
+        }
+        if t.text == "loadmodule" {
+            advance()
+            guard current.kind == .string else {
+                error("loadmodule needs a quoted module name", at: current)
+                skipToNextLine()
+                return
+            }
+            config.modules.append(LoadModuleSyntax(path: advance().text, location: t.location))
+        } else if t.text == "modparam" {
+            modparam()
+        } else if peek().isPunct("=") {
+            coreParam()
+        } else if let type = Self.routeKeywords[t.text] {
+            routeBlock(type)
+        } else if ["onsend_route", "loadpath", "cfgengine"].contains(t.text) {
+            error("'\(t.text)' is not supported by Respite", at: t)
+            skipToNextLine()
+            skipBlockIfAny()
+        } else {
+            error("unexpected \(describe(t)) at top level", at: t)
+            skipToNextLine()
+        }
+    }
+
+    private mutating func skipToNextLine() {
+        advance()
+        while !atEnd && !current.lineStart { advance() }
+    }
+
+    private mutating func skipBlockIfAny() {
+        guard current.isPunct("{") else { return }
+        var depth = 0
+        repeat {
+            if current.isPunct("{") { depth += 1 }
+            if current.isPunct("}") { depth -= 1 }
+            advance()
+        } while depth > 0 && !atEnd
+    }
+
+    /// `name = value`: an integer, a string, or raw text up to the end of the line (listen
+    /// addresses such as `udp:127.0.0.1:5060`, words such as `yes`).
+    private mutating func coreParam() {
+        let name = advance()
+        advance()  // "="
+        let valueToken = current
+        var raw = ""
+        var count = 0
+        while !atEnd && !(current.lineStart && count > 0) && !current.isPunct(";") {
+            let t = advance()
+            if count > 0 && t.spaceBefore { raw += " " }
+            raw += t.kind == .string && count > 0 ? "\"\(t.text)\"" : t.spelling
+            count += 1
+        }
+        if current.isPunct(";") { advance() }
+        let value: ConfigValue
+        if count == 1 && valueToken.kind == .integer {
+            value = .int(valueToken.intValue)
+        } else if count == 2 && valueToken.isPunct("-") && Int(raw) != nil {
+            value = .int(Int(raw)!)
+        } else if count == 0 {
+            error("core parameter '\(name.text)' needs a value", at: valueToken)
+            return
+        } else {
+            value = .string(raw)
+        }
+        config.coreParams.append(CoreParamSyntax(name: name.text, value: value, raw: raw,
+                                                 location: name.location, valueLocation: valueToken.location))
+    }
+
+    private mutating func modparam() {
+        let start = advance()
+        guard expect("(", "after modparam") else { skipToNextLine(); return }
+        let module = current
+        guard module.kind == .string else { error("modparam needs a quoted module name", at: module); skipToNextLine(); return }
+        advance()
+        guard expect(",", "after the module name") else { skipToNextLine(); return }
+        let param = current
+        guard param.kind == .string else { error("modparam needs a quoted parameter name", at: param); skipToNextLine(); return }
+        advance()
+        guard expect(",", "after the parameter name") else { skipToNextLine(); return }
+        let valueToken = current
+        let value: ConfigValue
+        if valueToken.kind == .string {
+            value = .string(valueToken.text)
+            advance()
+        } else if valueToken.kind == .integer {
+            value = .int(valueToken.intValue)
+            advance()
+        } else if valueToken.isPunct("-") && peek().kind == .integer {
+            advance()
+            value = .int(-advance().intValue)
+        } else {
+            error("modparam value must be an integer or a quoted string, found \(describe(valueToken))", at: valueToken)
+            skipToNextLine()
+            return
+        }
+        guard expect(")", "to close modparam") else { skipToNextLine(); return }
+        if current.isPunct(";") { advance() }
+        config.modparams.append(ModParamSyntax(module: module.text, param: param.text, value: value,
+                                               location: start.location, valueLocation: valueToken.location))
+    }
+
+    private mutating func routeBlock(_ declared: RouteType) {
+        let keyword = advance()
+        var type = declared
+        var name: String?
+        if current.isPunct("[") {
+            advance()
+            var text = ""
+            var first = true
+            while !atEnd && !current.isPunct("]") && !current.isPunct("{") {
+                let t = advance()
+                if !first && t.spaceBefore { text += " " }
+                text += t.spelling
+                first = false
+            }
+            expect("]", "to close the route name")
+            name = text
+            if text.isEmpty { error("empty route name", at: keyword) }
+        }
+        switch (declared, name) {
+        case (.subroute, nil), (.subroute, "0"): type = .request; name = nil
+        case (.onreply, nil): type = .reply
+        case (.failure, nil), (.branch, nil), (.event, nil):
+            error("\(keyword.text) needs a name in brackets", at: keyword)
+        case (.request, .some), (.reply, .some):
+            error("\(keyword.text) takes no name", at: keyword)
+            name = nil
+        default: break
+        }
+        guard current.isPunct("{") else {
+            error("expected '{' to open \(keyword.text), found \(describe(current))", at: current)
+            skipToNextLine()
+            return
+        }
+        let body = block()
+        config.routes.append(RouteSyntax(type: type, name: name, body: body, location: keyword.location))
+    }
+}

@@ -1,0 +1,127 @@
+extension Resolver {
+    mutating func compileExpr(_ e: Expr) -> CExpr? {
+        switch e {
+        case .int(let n, _): return .constant(.int(n))
+        case .string(let s, _), .name(let s, _): return .constant(.string(s))
+        case .null: return .constant(.null)
+        case .variable(let v): return compileVariable(v)
+        case .call(let c):
+            if c.name == "route" { return routeTarget(c).map { .route($0) } }
+            guard let call = compileCall(c, inExpression: true) else { return nil }
+            return .call(call.compiled)
+        case .unary(let op, let inner, _):
+            guard let x = compileExpr(inner) else { return nil }
+            switch op {
+            case .not: return .not(x)
+            case .negate: return .negate(x)
+            case .bitNot: return .bitNot(x)
+            }
+        case .binary(let op, let l, let r, _):
+            let a = compileExpr(l)
+            let b = compileExpr(r)
+            guard let a, let b else { return nil }
+            switch op {
+            case .and: return .and(a, b)
+            case .or: return .or(a, b)
+            case .match, .noMatch:
+                guard case .constant(let p) = b, !p.isNull else {
+                    return .dynamicMatch(a, b, negated: op == .noMatch)
+                }
+                var message = ""
+                guard let regex = CompiledRegex(p.stringValue, error: &message) else {
+                    diagnostics.error("bad regular expression '\(p.stringValue)': \(message)", at: r.location)
+                    return nil
+                }
+                return .match(a, regex, negated: op == .noMatch)
+            default:
+                return .binary(op, a, b)
+            }
+        }
+    }
+
+    /// A variable read: `$var` slots, `$null`, or a registered class, then transformations.
+    mutating func compileVariable(_ v: VariableSyntax) -> CExpr? {
+        var base: CExpr
+        if v.className == "var" {
+            guard let slot = localSlot(v) else { return nil }
+            base = .localVar(slot)
+        } else if v.className == "null" && v.inner == nil {
+            base = .constant(.null)
+        } else {
+            guard let cv = registeredVariable(v) else { return nil }
+            base = .variable(cv)
+        }
+        guard !v.transforms.isEmpty else { return base }
+        var transforms: [Transformation] = []
+        for t in v.transforms {
+            let (made, message) = Transformation.make(t)
+            if let made { transforms.append(made) } else {
+                diagnostics.error(message ?? "bad transformation", at: t.location)
+                return nil
+            }
+        }
+        return .transformed(base, transforms)
+    }
+
+    /// Finds the class of `$name` and checks its inner name.
+    mutating func registeredVariable(_ v: VariableSyntax) -> CompiledVariable? {
+        var found = registry.coreVariables[v.className]
+        if found == nil {
+            for (name, module) in registry.modules.sorted(by: { $0.key < $1.key }) {
+                guard let spec = module.variables[v.className] else { continue }
+                if !settings.modules.contains(name) {
+                    diagnostics.error("$\(v.className) needs module '\(name)' (loadmodule \"\(name).so\")", at: v.location)
+                    return nil
+                }
+                found = spec
+                break
+            }
+        }
+        guard let spec = found else {
+            diagnostics.error("unknown variable $\(v.className)", at: v.location)
+            return nil
+        }
+        if case .notYetAvailable(let why) = spec.status {
+            diagnostics.error("$\(v.className) is not yet available in Respite (\(why))", at: v.location)
+            return nil
+        }
+        switch (spec.nameRule, v.inner) {
+        case (.required, nil):
+            diagnostics.error("$\(v.className) needs a name: $\(v.className)(name)", at: v.location)
+            return nil
+        case (.none, .some):
+            diagnostics.error("$\(v.className) takes no name in parentheses", at: v.location)
+            return nil
+        default: break
+        }
+        var cv = CompiledVariable(spec: spec, name: VariableName(name: v.inner, index: v.index),
+                                  dynamicName: nil, text: v.text)
+        if let inner = v.inner, inner.contains("$") {
+            guard let parts = compileFormat(inner, at: v.location) else { return nil }
+            cv.dynamicName = parts
+        } else if let inner = v.inner, let message = spec.validateName?(inner) {
+            diagnostics.error("$\(v.className)(\(inner)): \(message)", at: v.location)
+            return nil
+        }
+        return cv
+    }
+
+    /// A string with variables in it, as format parts.
+    mutating func compileFormat(_ text: String, at location: SourceLocation) -> [FormatPart]? {
+        let (pieces, failure) = VariableParser.format(text, at: location)
+        if let failure {
+            diagnostics.error(failure, at: location)
+            return nil
+        }
+        var parts: [FormatPart] = []
+        for p in pieces {
+            switch p {
+            case .literal(let s): parts.append(.literal(s))
+            case .variable(let v):
+                guard let e = compileVariable(v) else { return nil }
+                parts.append(.value(e))
+            }
+        }
+        return parts
+    }
+}

@@ -1,0 +1,230 @@
+/// Checks a syntax tree against a registry and compiles it into a `Program`: settings first,
+/// then every route gets its index (so calls can name routes defined later), then the route
+/// bodies are compiled, and last the route types are propagated through `route(X)` calls and
+/// every function is checked against the routes it can run in.
+struct Resolver {
+    let registry: ScriptRegistry
+    var diagnostics = Diagnostics()
+    var settings = ConfigSettings()
+
+    var routes: [CompiledRoute] = []
+    var routeIndexByName: [[String: Int]] = Array(repeating: [:], count: RouteTable.allCases.count)
+    var blocks: [[Action]] = []
+    var localSlots: [String: Int] = [:]
+    var localNames: [String] = []
+
+    /// The route whose body is being compiled.
+    var currentRoute = 0
+    var loopDepth = 0
+    var switchDepth = 0
+
+    enum EdgeKind { case inherit, runsAs(RouteType) }
+    var edges: [(from: Int, to: Int, kind: EdgeKind)] = []
+    var callSites: [(route: Int, name: String, allowed: RouteTypeSet, location: SourceLocation)] = []
+
+    init(registry: ScriptRegistry) {
+        self.registry = registry
+    }
+
+    mutating func resolve(_ config: ConfigSyntax) -> Program? {
+        loadSettings(config)
+        declareRoutes(config.routes)
+        for (i, r) in config.routes.enumerated() {
+            currentRoute = i
+            routes[i].block = compileBlock(r.body)
+        }
+        checkRouteTypes()
+        if diagnostics.hasErrors { return nil }
+        return Program(settings: settings, routes: routes, blocks: blocks,
+                       localVariableNames: localNames,
+                       maxWhileLoops: settings.coreInt("max_while_loops") ?? 100)
+    }
+
+    // MARK: settings
+
+    private mutating func loadSettings(_ config: ConfigSyntax) {
+        for (name, spec) in registry.coreParams {
+            if let d = spec.defaultValue { settings.coreDefaults[name] = d }
+        }
+        for (name, module) in registry.modules {
+            for (p, spec) in module.params {
+                if let d = spec.defaultValue { settings.moduleDefaults[name, default: [:]][p] = d }
+            }
+        }
+        for p in config.coreParams { coreParam(p) }
+        for m in config.modules { loadModule(m) }
+        for p in config.modparams { modparam(p) }
+    }
+
+    private mutating func coreParam(_ p: CoreParamSyntax) {
+        guard let spec = registry.coreParams[p.name] else {
+            diagnostics.error("unknown core parameter '\(p.name)'", at: p.location)
+            return
+        }
+        guard let value = convert(p.value, to: spec.kind, what: "core parameter '\(p.name)'", at: p.valueLocation) else { return }
+        if let message = spec.validate?(value) {
+            diagnostics.error("core parameter '\(p.name)': \(message)", at: p.valueLocation)
+            return
+        }
+        if settings.core[p.name] != nil && !spec.repeatable {
+            diagnostics.warning("core parameter '\(p.name)' is set again; the last value wins", at: p.location)
+        }
+        settings.core[p.name, default: []].append(value)
+    }
+
+    /// Converts a written value to what `kind` wants, or reports why it cannot.
+    private mutating func convert(_ v: ConfigValue, to kind: ConfigValueKind, what: String,
+                                  at location: SourceLocation) -> ConfigValue? {
+        switch (kind, v) {
+        case (.int, .int), (.string, .string), (.raw, .string), (.intOrString, _):
+            return v
+        case (.raw, .int(let i)):
+            return .string(String(i))
+        case (.bool, .int(let i)):
+            return .int(i != 0 ? 1 : 0)
+        case (.bool, .string(let s)):
+            switch s.lowercased() {
+            case "yes", "on", "true", "enable": return .int(1)
+            case "no", "off", "false", "disable": return .int(0)
+            default: break
+            }
+            diagnostics.error("\(what) needs yes/no, on/off, true/false or a number, found '\(s)'", at: location)
+        case (.int, .string(let s)):
+            diagnostics.error("\(what) needs an integer, found '\(s)'", at: location)
+        case (.string, .int(let i)):
+            diagnostics.error("\(what) needs a quoted string, found \(i)", at: location)
+        }
+        return nil
+    }
+
+    /// `loadmodule "tm.so"`, `"tm"`, `"/usr/lib/kamailio/modules/tm.so"` all name `tm`.
+    static func moduleName(_ path: String) -> String {
+        var name = Substring(path)
+        if let slash = name.lastIndex(of: "/") { name = name[name.index(after: slash)...] }
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        return String(name)
+    }
+
+    private mutating func loadModule(_ m: LoadModuleSyntax) {
+        let name = Self.moduleName(m.path)
+        guard let spec = registry.modules[name] else {
+            diagnostics.error("module '\(name)' is not provided by Respite", at: m.location)
+            return
+        }
+        if case .notYetAvailable(let why) = spec.status {
+            diagnostics.error("module '\(name)' is not yet available in Respite (\(why))", at: m.location)
+            return
+        }
+        if settings.modules.contains(name) {
+            diagnostics.warning("module '\(name)' is loaded twice", at: m.location)
+        }
+        settings.modules.insert(name)
+    }
+
+    private mutating func modparam(_ p: ModParamSyntax) {
+        let name = Self.moduleName(p.module)
+        guard let module = registry.modules[name] else {
+            diagnostics.error("modparam for unknown module '\(name)'", at: p.location)
+            return
+        }
+        guard settings.modules.contains(name) else {
+            diagnostics.error("modparam for module '\(name)', which is not loaded (loadmodule \"\(name).so\")", at: p.location)
+            return
+        }
+        guard let spec = module.params[p.param] else {
+            diagnostics.error("module '\(name)' has no parameter '\(p.param)'", at: p.location)
+            return
+        }
+        let what = "parameter '\(p.param)' of module '\(name)'"
+        guard let value = convert(p.value, to: spec.kind, what: what, at: p.valueLocation) else { return }
+        if let message = spec.validate?(value) {
+            diagnostics.error("\(what): \(message)", at: p.valueLocation)
+            return
+        }
+        settings.modparams[name, default: [:]][p.param, default: []].append(value)
+    }
+
+    // MARK: routes
+
+    static func table(of type: RouteType) -> RouteTable? {
+        switch type {
+        case .subroute: return .route
+        case .failure: return .failure
+        case .onreply: return .onreply
+        case .branch: return .branch
+        case .event: return .event
+        case .request, .reply: return nil
+        }
+    }
+
+    private mutating func declareRoutes(_ syntax: [RouteSyntax]) {
+        var mains: [RouteType: SourceLocation] = [:]
+        for r in syntax {
+            let table = Self.table(of: r.type)
+            let index = routes.count
+            routes.append(CompiledRoute(type: r.type, name: r.name, table: table, block: -1, location: r.location))
+            if let table, let name = r.name {
+                if let first = routeIndexByName[table.rawValue][name] {
+                    diagnostics.error("\(table)[\(name)] is defined twice (first at \(routes[first].location))", at: r.location)
+                } else {
+                    routeIndexByName[table.rawValue][name] = index
+                }
+                if table == .event, !registry.eventRoutes.isEmpty, !registry.eventRoutes.contains(name) {
+                    diagnostics.warning("event_route[\(name)] is never raised by Respite", at: r.location)
+                }
+            } else if r.name == nil {
+                if let first = mains[r.type] {
+                    diagnostics.error("\(r.type) is defined twice (first at \(first))", at: r.location)
+                }
+                mains[r.type] = r.location
+            }
+        }
+    }
+
+    /// Propagates route types through the call graph, then checks each function call against
+    /// every type its route can run as.
+    private mutating func checkRouteTypes() {
+        var types = routes.map { $0.type == .subroute ? RouteTypeSet() : RouteTypeSet($0.type) }
+        var changed = true
+        while changed {
+            changed = false
+            for e in edges {
+                let add: RouteTypeSet
+                switch e.kind {
+                case .inherit: add = types[e.from]
+                case .runsAs(let t): add = RouteTypeSet(t)
+                }
+                if !types[e.to].isSuperset(of: add) {
+                    types[e.to].formUnion(add)
+                    changed = true
+                }
+            }
+        }
+        for site in callSites {
+            let bad = types[site.route].subtracting(site.allowed)
+            guard let first = bad.types.first else { continue }
+            let r = routes[site.route]
+            var message = "\(site.name) cannot be used in \(first)"
+            if r.type == .subroute, let name = r.name {
+                message += " (route[\(name)] is reached from \(first))"
+            }
+            diagnostics.error(message, at: site.location)
+        }
+    }
+
+    func routeIndex(_ name: String, in table: RouteTable) -> Int? {
+        routeIndexByName[table.rawValue][name]
+    }
+
+    /// A new action list; its id is its position.
+    mutating func compileBlock(_ statements: [Statement]) -> Int {
+        let id = blocks.count
+        blocks.append([])
+        var actions: [Action] = []
+        for (i, s) in statements.enumerated() {
+            if let a = compileStatement(s, last: i == statements.count - 1) { actions.append(a) }
+        }
+        blocks[id] = actions
+        return id
+    }
+}
