@@ -53,6 +53,21 @@ public struct Diagnostics: Sendable {
         items.append(Diagnostic(severity: .warning, location: location, message: message))
     }
 
+    /// Orders the diagnostics by file (in the order files were read), line and column, so
+    /// the findings of different stages read top to bottom.
+    mutating func sortByLocation() {
+        var fileOrder: [String: Int] = [:]
+        for d in items where fileOrder[d.location.file] == nil { fileOrder[d.location.file] = fileOrder.count }
+        items = items.enumerated().sorted { a, b in
+            let (x, y) = (a.element.location, b.element.location)
+            let (fx, fy) = (fileOrder[x.file]!, fileOrder[y.file]!)
+            if fx != fy { return fx < fy }
+            if x.line != y.line { return x.line < y.line }
+            if x.column != y.column { return x.column < y.column }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
     mutating func append(contentsOf other: Diagnostics) {
         items.append(contentsOf: other.items)
         sources.merge(other.sources) { a, _ in a }

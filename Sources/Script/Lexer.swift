@@ -157,6 +157,8 @@ struct Lexer {
         var closed = false
         while let d = peek() {
             if d == quote { bump(); closed = true; break }
+            // A string ends on its line, so a missing quote is reported where it started.
+            if d == UInt8(ascii: "\n") { break }
             if d == UInt8(ascii: "\\"), let e = peek(1) {
                 bump(); bump()
                 switch e {

@@ -4,7 +4,7 @@ extension Resolver {
         if let f = registry.coreFunctions[c.name] { return f }
         for (name, module) in registry.modules.sorted(by: { $0.key < $1.key }) {
             guard let f = module.functions[c.name] else { continue }
-            if !settings.modules.contains(name) {
+            if f.status == .available && !settings.modules.contains(name) {
                 diagnostics.error("\(c.name) needs module '\(name)' (loadmodule \"\(name).so\")", at: c.location)
                 return nil
             }

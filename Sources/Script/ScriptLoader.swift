@@ -40,6 +40,7 @@ public struct ScriptLoader {
         var resolver = Resolver(registry: registry)
         let program = resolver.resolve(syntax)
         diagnostics.append(contentsOf: resolver.diagnostics)
+        diagnostics.sortByLocation()
         return Result(program: diagnostics.hasErrors ? nil : program, diagnostics: diagnostics, syntax: syntax)
     }
 
