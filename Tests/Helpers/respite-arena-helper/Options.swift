@@ -26,7 +26,6 @@ struct Options {
 /// A fresh arena with the standard layout, unlinked when the scenario ends unless kept.
 func makeArena(_ options: Options, queues: [ArenaLayout.Queue], size: Int = 64 << 20) throws -> Arena {
     let name = options.string("shm-name", "/respite-test-\(getpid())")
-    Arena.removeStale(prefix: "respite-test-")
     let arena = try Arena.create(name: name, size: size, debug: options.int("debug", 0) != 0)
     _ = try arena.ref.install(ArenaLayout(processCapacity: 16, taskPoolCapacity: 4096, queues: queues))
     arena.ref.setReady()
