@@ -1,5 +1,23 @@
 /// The front door: reads a config, preprocesses, parses, resolves, and returns a `Program` or
 /// the diagnostics that stopped it (warnings come back either way).
+///
+/// Language choices, where Kamailio leaves room or Respite differs:
+/// - Values are integers (`Int`), strings or null. An unset `$var(x)` is null.
+/// - The left operand decides: `int + x` adds (x converted, 0 if it cannot be), `string + x`
+///   concatenates, `null + x` takes x's type. `==` / `<` compare as integers when the left side
+///   is an integer, as strings otherwise; null equals only null and orders with nothing.
+/// - `=~` / `!~` use POSIX extended, case-insensitive regexes (as Kamailio), compiled at load
+///   time when the pattern is a literal.
+/// - Truth: a function's code > 0 is true, < 0 false, 0 stops the script; any other value is
+///   true when it is a positive integer or a non-empty string.
+/// - `return` alone returns 1; `return 0` ends the script like `exit`; `route(X)` is worth the
+///   code X returned (1 when it ran to its end).
+/// - String literals are formatted (`"$fU"` replaced) where a function takes a string; in an
+///   expression (`$var(s) = "a$b"`) they stay literal, as in Kamailio.
+/// - Strings end at their line; unknown escapes (`\d`) are kept as written.
+/// - Route types propagate through static `route(X)` calls and through route-name arguments
+///   (`async_route("R", 1)` makes `route[R]` run as a failure route); routes reached only
+///   through dynamic names, or not at all, are not type-checked.
 public struct ScriptLoader {
     public var registry: ScriptRegistry
     /// `-A NAME` and `-A NAME=value` definitions.
