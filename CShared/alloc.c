@@ -1,8 +1,12 @@
 // TLSF allocator inside the arena. All links are offsets from the arena start.
 #include "cs_alloc.h"
+#include "alloc_internal.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIN_PAYLOAD 16ull
 #define SMALL_LIMIT (1ull << (CS_ALLOC_SL_LOG2 + 4)) /* 512: below it, 16-byte steps */
@@ -123,6 +127,7 @@ static void lock_allocator(cs_allocator *c) {
 
 static void *alloc_locked(cs_arena_header *arena, cs_allocator *c, uint64_t payload) {
     uint64_t offset = find_free(c, payload);
+    if (!offset && cs_bins_drain_locked(arena, c) > 0) offset = find_free(c, payload);
     if (!offset) {
         c->counters.failed_allocs++;
         return NULL;
@@ -156,6 +161,10 @@ void *cs_alloc_at(cs_arena_header *arena, size_t size, const char *file, uint32_
     cs_allocator *c = control_of(arena);
     if (size > arena->size) return NULL;
     uint64_t payload = payload_for(size, c->debug);
+    if (payload <= CS_ALLOC_BIN_MAX_PAYLOAD && !c->debug) {
+        void *p = cs_small_alloc(arena, c, (uint32_t)(payload / CS_ALLOC_ALIGN - 1));
+        if (p) return p;
+    }
     lock_allocator(c);
     char *p = alloc_locked(arena, c, payload);
     cs_lock_release(&c->lock);
@@ -188,21 +197,9 @@ static int debug_fences_ok(const char *payload) {
     return tail == CS_ALLOC_FENCE_TAIL;
 }
 
-void cs_free(cs_arena_header *arena, void *ptr) {
-    if (!ptr) return;
-    cs_allocator *c = control_of(arena);
-    char *payload = (char *)ptr;
-    if (c->debug) payload -= CS_ALLOC_DEBUG_HEAD;
-    uint64_t offset = offset_of(arena, payload) - CS_ALLOC_BLOCK_HEADER;
-
-    lock_allocator(c);
+// Returns a used block to the TLSF lists, coalescing it. The lock is held.
+void cs_tlsf_free_locked(cs_arena_header *arena, cs_allocator *c, uint64_t offset) {
     cs_block *b = block_at(arena, offset);
-    if (c->debug && !debug_fences_ok(payload)) {
-        c->counters.fence_errors++;
-        fprintf(stderr, "respite: arena fence broken at offset %llu (allocated at %.16s:%u)\n",
-                (unsigned long long)offset, ((cs_alloc_debug_head *)payload)->file,
-                ((cs_alloc_debug_head *)payload)->line);
-    }
     c->counters.used_bytes -= block_size(b);
     c->counters.live_allocs--;
     c->counters.total_frees++;
@@ -226,6 +223,28 @@ void cs_free(cs_arena_header *arena, void *ptr) {
         }
     }
     insert_free(arena, c, offset);
+}
+
+void cs_free(cs_arena_header *arena, void *ptr) {
+    if (!ptr) return;
+    cs_allocator *c = control_of(arena);
+    char *payload = (char *)ptr;
+    if (c->debug) payload -= CS_ALLOC_DEBUG_HEAD;
+    uint64_t offset = offset_of(arena, payload) - CS_ALLOC_BLOCK_HEADER;
+    uint64_t size = block_size(block_at(arena, offset));
+    if (!c->debug && size <= CS_ALLOC_BIN_MAX_PAYLOAD) {
+        cs_small_free(arena, c, (uint32_t)(size / CS_ALLOC_ALIGN - 1), offset);
+        return;
+    }
+
+    lock_allocator(c);
+    if (c->debug && !debug_fences_ok(payload)) {
+        c->counters.fence_errors++;
+        fprintf(stderr, "respite: arena fence broken at offset %llu (allocated at %.16s:%u)\n",
+                (unsigned long long)offset, ((cs_alloc_debug_head *)payload)->file,
+                ((cs_alloc_debug_head *)payload)->line);
+    }
+    cs_tlsf_free_locked(arena, c, offset);
     cs_lock_release(&c->lock);
 }
 
@@ -239,6 +258,7 @@ size_t cs_alloc_usable_size(const cs_arena_header *arena, const void *ptr) {
 void cs_alloc_counters_get(cs_arena_header *arena, cs_alloc_counters *out) {
     cs_allocator *c = control_of(arena);
     lock_allocator(c);
+    cs_bins_drain_locked(arena, c);
     *out = c->counters;
     cs_lock_release(&c->lock);
 }

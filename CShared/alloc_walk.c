@@ -1,5 +1,5 @@
-// Walking the allocator's blocks: for respite-shm (read-only, no lock, any address)
-// and for leak and fence checks inside a server (under the lock).
+// Walking the allocator: blocks, bins and caches. For respite-shm (read-only, no lock,
+// any address, every offset validated) and for exact checks in a server (under the lock).
 #include "cs_alloc.h"
 
 #include <stdio.h>
@@ -72,6 +72,7 @@ int cs_alloc_walk(const void *base, uint64_t mapped_size, cs_alloc_report *out) 
 
 int cs_alloc_check(cs_arena_header *arena, cs_alloc_report *out) {
     cs_allocator *c = (cs_allocator *)((char *)arena + arena->allocator_offset);
+    cs_alloc_drain_bins(arena);
     (void)cs_lock_acquire(&c->lock);
     int rc = walk(arena, arena->size, out, NULL, NULL);
     cs_lock_release(&c->lock);
@@ -81,7 +82,60 @@ int cs_alloc_check(cs_arena_header *arena, cs_alloc_report *out) {
 void cs_alloc_visit_live(cs_arena_header *arena, cs_alloc_visitor visitor, void *context) {
     cs_allocator *c = (cs_allocator *)((char *)arena + arena->allocator_offset);
     cs_alloc_report report;
+    cs_alloc_drain_bins(arena);
     (void)cs_lock_acquire(&c->lock);
     walk(arena, arena->size, &report, visitor, context);
     cs_lock_release(&c->lock);
+}
+
+int cs_alloc_binned(const void *base, uint64_t mapped_size, uint64_t *blocks, uint64_t *bytes) {
+    const cs_arena_header *arena = (const cs_arena_header *)base;
+    *blocks = 0;
+    *bytes = 0;
+    if (arena->allocator_offset > mapped_size || mapped_size - arena->allocator_offset < sizeof(cs_allocator))
+        return -1;
+    const cs_allocator *c = (const cs_allocator *)((const char *)base + arena->allocator_offset);
+    uint64_t budget = mapped_size / 32; // no walk can visit more blocks: bounds any cycle
+    for (uint32_t k = 0; k < CS_ALLOC_BIN_COUNT; k++) {
+        uint64_t batch = __atomic_load_n(&c->bins[k].head, __ATOMIC_ACQUIRE) >> 32;
+        while (batch) {
+            uint64_t unit = batch;
+            const uint64_t *first = NULL;
+            while (unit) {
+                uint64_t offset = unit << 4;
+                if (budget-- == 0 || offset < c->heap_start || offset >= c->heap_end ||
+                    offset + CS_ALLOC_BLOCK_HEADER + 16 > mapped_size)
+                    return -1;
+                const uint64_t *words = (const uint64_t *)((const char *)base + offset + CS_ALLOC_BLOCK_HEADER);
+                if (!first) first = words;
+                *blocks += 1;
+                *bytes += (uint64_t)(k + 1) * CS_ALLOC_ALIGN;
+                unit = __atomic_load_n(&words[1], __ATOMIC_RELAXED);
+            }
+            batch = __atomic_load_n(&first[0], __ATOMIC_RELAXED);
+        }
+    }
+    return 0;
+}
+
+int cs_alloc_cached(const void *base, uint64_t mapped_size, uint64_t *blocks, uint64_t *bytes) {
+    const cs_arena_header *arena = (const cs_arena_header *)base;
+    *blocks = 0;
+    *bytes = 0;
+    if (arena->allocator_offset > mapped_size || mapped_size - arena->allocator_offset < sizeof(cs_allocator))
+        return -1;
+    const cs_allocator *c = (const cs_allocator *)((const char *)base + arena->allocator_offset);
+    if (!c->caches_offset) return 0;
+    if (c->caches_offset > mapped_size || (mapped_size - c->caches_offset) / sizeof(cs_alloc_cache) < c->cache_count)
+        return -1;
+    const cs_alloc_cache *caches = (const cs_alloc_cache *)((const char *)base + c->caches_offset);
+    for (uint32_t slot = 0; slot < c->cache_count; slot++) {
+        for (uint32_t k = 0; k < CS_ALLOC_BIN_COUNT; k++) {
+            uint32_t n = caches[slot].counts[k];
+            if (n > CS_ALLOC_CACHE_DEPTH) return -1;
+            *blocks += n;
+            *bytes += (uint64_t)n * (k + 1) * CS_ALLOC_ALIGN;
+        }
+    }
+    return 0;
 }

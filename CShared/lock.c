@@ -25,6 +25,21 @@ int cs_lock_init(cs_lock *lock) {
     return rc;
 }
 
+// getpid() is a system call in current glibc; the holder pid is stamped on every lock,
+// so it is cached per process and forgotten in a forked child.
+static int32_t cached_pid;
+
+static void forget_pid_after_fork(void) { cached_pid = 0; }
+
+__attribute__((constructor)) static void register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, forget_pid_after_fork);
+}
+
+static inline int32_t self_pid(void) {
+    if (cached_pid == 0) cached_pid = (int32_t)getpid();
+    return cached_pid;
+}
+
 static int after_lock(cs_lock *lock, int rc) {
     if (rc == EOWNERDEAD) {
         // The holder died inside its critical section: mark the mutex usable again and
@@ -34,7 +49,7 @@ static int after_lock(cs_lock *lock, int rc) {
         rc = CS_LOCK_RECOVERED;
     }
     if (rc == CS_LOCK_OK || rc == CS_LOCK_RECOVERED) {
-        __atomic_store_n(&lock->holder_pid, (int32_t)getpid(), __ATOMIC_RELAXED);
+        __atomic_store_n(&lock->holder_pid, self_pid(), __ATOMIC_RELAXED);
     }
     return rc;
 }
@@ -72,14 +87,20 @@ uint32_t cs_doorbell_seq(const cs_doorbell *bell) {
 }
 
 void cs_doorbell_ring(cs_doorbell *bell, int count) {
-    __atomic_add_fetch(&bell->seq, 1, __ATOMIC_SEQ_CST);
+    // The caller made its condition true before this (seq_cst) load. A waiter reads
+    // `seq`, then announces itself, then re-checks the condition: either we see it
+    // here and move `seq` (its futex wait then returns), or it sees the condition.
     if (__atomic_load_n(&bell->sleepers, __ATOMIC_SEQ_CST) != 0) {
+        __atomic_add_fetch(&bell->seq, 1, __ATOMIC_SEQ_CST);
         futex(&bell->seq, FUTEX_WAKE, (uint32_t)count, NULL);
     }
 }
 
 void cs_doorbell_prepare(cs_doorbell *bell) {
     __atomic_add_fetch(&bell->sleepers, 1, __ATOMIC_SEQ_CST);
+    // The caller's re-check that follows must not be satisfied from before the
+    // announcement (it may use relaxed loads, like liburcu's cds_wfcq_empty).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 void cs_doorbell_cancel(cs_doorbell *bell) {

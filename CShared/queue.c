@@ -1,11 +1,10 @@
-// Task queues: liburcu wfcqueue + our consumer lock + futex doorbells; task pool on
-// liburcu's lock-free stack.
+// Task queues: liburcu wfcqueue + our consumer lock + futex doorbells.
 #include "cs_queue.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
-#include <urcu/lfstack.h>
 #include <urcu/wfcqueue.h>
 
 #include "cs_alloc.h"
@@ -17,70 +16,26 @@
 _Static_assert(sizeof(struct __cds_wfcq_head) == sizeof(uint64_t), "head storage");
 _Static_assert(sizeof(struct cds_wfcq_tail) == sizeof(uint64_t), "tail storage");
 _Static_assert(sizeof(struct cds_wfcq_node) == sizeof(uint64_t), "task link storage");
-_Static_assert(sizeof(struct __cds_lfs_stack) == sizeof(uint64_t), "stack storage");
 _Static_assert(offsetof(cs_task, link) == 0, "task link first");
 
 #define HEAD(q) ((struct __cds_wfcq_head *)&(q)->head_storage)
 #define TAIL(q) ((struct cds_wfcq_tail *)&(q)->tail_storage)
 #define NODE(t) ((struct cds_wfcq_node *)&(t)->link)
-#define STACK(p) ((struct __cds_lfs_stack *)&(p)->stack_storage)
 
-// Spinning a little before sleeping saves a futex round trip when the producer is
-// about to push; kept short because two cores are shared by all processes.
-#define TAKE_SPINS 64
+// A consumer that finds the queue empty polls the head for a little while before it
+// sleeps: a producer in full flow then never pays for a futex wake. It yields now and
+// then, because two cores are shared by every process of the server.
+#define TAKE_SPINS 512
+#define TAKE_YIELD_EVERY 64
 
-uint64_t cs_task_pool_bytes(uint32_t capacity) {
-    return sizeof(cs_task_pool) + 64 + (uint64_t)capacity * sizeof(cs_task);
-}
-
-int cs_task_pool_init(cs_arena_header *arena, cs_task_pool *pool, uint32_t capacity) {
-    memset(pool, 0, sizeof(*pool));
-    int rc = cs_lock_init(&pool->pop_lock);
-    if (rc != 0) return rc;
-    __cds_lfs_init(STACK(pool));
-    uintptr_t first = ((uintptr_t)(pool + 1) + 63) & ~(uintptr_t)63;
-    cs_task *tasks = (cs_task *)first;
-    pool->capacity = capacity;
-    pool->first_offset = (uint64_t)((char *)tasks - (char *)arena);
-    pool->end_offset = pool->first_offset + (uint64_t)capacity * sizeof(cs_task);
-    for (uint32_t i = capacity; i > 0; i--) {
-        cs_task *t = &tasks[i - 1];
-        memset(t, 0, sizeof(*t));
-        t->flags = CS_TASK_POOLED;
-        cds_lfs_push(STACK(pool), (struct cds_lfs_node *)&t->link);
-    }
-    return 0;
-}
-
-cs_task *cs_task_new(cs_arena_header *arena, cs_task_pool *pool) {
-    (void)cs_lock_acquire(&pool->pop_lock);
-    struct cds_lfs_node *node = __cds_lfs_pop(STACK(pool));
-    cs_lock_release(&pool->pop_lock);
-    cs_task *t;
-    if (node) {
-        t = (cs_task *)node;
-        __atomic_add_fetch(&pool->in_use, 1, __ATOMIC_RELAXED);
-        memset(t, 0, sizeof(*t));
-        t->flags = CS_TASK_POOLED;
-    } else {
-        t = cs_alloc(arena, sizeof(cs_task));
-        if (!t) return NULL;
-        __atomic_add_fetch(&pool->overflow, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&pool->overflow_live, 1, __ATOMIC_RELAXED);
-        memset(t, 0, sizeof(*t));
-    }
+cs_task *cs_task_new(cs_arena_header *arena) {
+    cs_task *t = cs_alloc(arena, sizeof(cs_task));
+    if (t) memset(t, 0, sizeof(*t));
     return t;
 }
 
-void cs_task_free(cs_arena_header *arena, cs_task_pool *pool, cs_task *task) {
-    if (!task) return;
-    if (task->flags & CS_TASK_POOLED) {
-        __atomic_sub_fetch(&pool->in_use, 1, __ATOMIC_RELAXED);
-        cds_lfs_push(STACK(pool), (struct cds_lfs_node *)&task->link);
-    } else {
-        __atomic_sub_fetch(&pool->overflow_live, 1, __ATOMIC_RELAXED);
-        cs_free(arena, task);
-    }
+void cs_task_free(cs_arena_header *arena, cs_task *task) {
+    cs_free(arena, task);
 }
 
 uint64_t cs_queue_dir_bytes(uint32_t capacity) {
@@ -118,15 +73,29 @@ cs_task_queue *cs_queue_find(cs_queue_dir *dir, const char *name) {
     return NULL;
 }
 
+// What this producer last read of each queue's `taken`. `taken` only grows, so an old
+// copy only makes the queue look fuller than it is: the bound is never exceeded, and the
+// consumers' line is read once per `max_depth` pushes instead of on every push.
+static _Thread_local struct {
+    const cs_task_queue *queue;
+    uint64_t taken;
+} known_taken[64];
+
 // Reserves a place in the queue; 0 when the queue is at its bound.
 static int reserve(cs_task_queue *q) {
-    int64_t depth = __atomic_load_n(&q->depth, __ATOMIC_RELAXED);
-    while (depth < (int64_t)q->max_depth) {
-        if (__atomic_compare_exchange_n(&q->depth, &depth, depth + 1, 1, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
-            return 1;
+    __typeof__(known_taken[0]) *known = &known_taken[q->index & 63];
+    if (known->queue != q) {
+        known->queue = q;
+        known->taken = 0;
     }
-    return 0;
+    uint64_t r = __atomic_load_n(&q->reserved, __ATOMIC_RELAXED);
+    for (;;) {
+        if (r - known->taken >= q->max_depth) {
+            known->taken = __atomic_load_n(&q->taken, __ATOMIC_ACQUIRE);
+            if (r - known->taken >= q->max_depth) return 0;
+        }
+        if (__atomic_compare_exchange_n(&q->reserved, &r, r + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return 1;
+    }
 }
 
 int cs_queue_push(cs_task_queue *q, cs_task *task, int nonblock) {
@@ -150,33 +119,41 @@ int cs_queue_push(cs_task_queue *q, cs_task *task, int nonblock) {
     task->enqueued_ns = cs_now_ns();
     cds_wfcq_node_init(NODE(task));
     cds_wfcq_enqueue(HEAD(q), TAIL(q), NODE(task));
-    __atomic_add_fetch(&q->pushed, 1, __ATOMIC_RELAXED);
     cs_doorbell_ring(&q->not_empty, 1);
     return CS_QUEUE_OK;
 }
 
+static inline int looks_empty(cs_task_queue *q) {
+    // The head's link alone says "something is there" without touching the producers'
+    // cache line; only when it is NULL do we ask liburcu (which also reads the tail).
+    return __atomic_load_n(&HEAD(q)->node.next, __ATOMIC_ACQUIRE) == NULL && cds_wfcq_empty(HEAD(q), TAIL(q));
+}
+
 cs_task *cs_queue_try_take(cs_task_queue *q) {
-    if (cds_wfcq_empty(HEAD(q), TAIL(q))) return NULL;
+    if (looks_empty(q)) return NULL;
     (void)cs_lock_acquire(&q->consumer_lock);
     struct cds_wfcq_node *node = __cds_wfcq_dequeue_blocking(HEAD(q), TAIL(q));
+    if (node) __atomic_store_n(&q->taken, q->taken + 1, __ATOMIC_RELEASE);
     cs_lock_release(&q->consumer_lock);
     if (!node) return NULL;
-    __atomic_sub_fetch(&q->depth, 1, __ATOMIC_ACQ_REL);
-    __atomic_add_fetch(&q->taken, 1, __ATOMIC_RELAXED);
-    if (__atomic_load_n(&q->not_full.sleepers, __ATOMIC_SEQ_CST) != 0) cs_doorbell_ring(&q->not_full, 1);
+    // Producers waiting for room are woken in one go once the queue has drained to half
+    // its bound, not one by one on every take: one futex call per half queue.
+    if (__atomic_load_n(&q->not_full.sleepers, __ATOMIC_SEQ_CST) != 0 &&
+        __atomic_load_n(&q->reserved, __ATOMIC_RELAXED) - q->taken <= q->max_depth / 2)
+        cs_doorbell_ring(&q->not_full, 1 << 30);
     return (cs_task *)node;
 }
 
 cs_task *cs_queue_take(cs_task_queue *q, int64_t timeout_ns) {
     uint64_t deadline = timeout_ns >= 0 ? cs_now_ns() + (uint64_t)timeout_ns : 0;
     for (;;) {
-        uint32_t seen = cs_doorbell_seq(&q->not_empty);
         cs_task *t = cs_queue_try_take(q);
         if (t) return t;
-        for (int i = 0; i < TAKE_SPINS; i++) {
-            __builtin_ia32_pause();
-            if (!cds_wfcq_empty(HEAD(q), TAIL(q))) break;
+        for (int i = 1; i <= TAKE_SPINS && looks_empty(q); i++) {
+            if (i % TAKE_YIELD_EVERY == 0) sched_yield();
+            else __builtin_ia32_pause();
         }
+        uint32_t seen = cs_doorbell_seq(&q->not_empty);
         if ((t = cs_queue_try_take(q))) return t;
         int64_t remaining = -1;
         if (timeout_ns >= 0) {
@@ -185,7 +162,7 @@ cs_task *cs_queue_take(cs_task_queue *q, int64_t timeout_ns) {
             remaining = (int64_t)(deadline - now);
         }
         cs_doorbell_prepare(&q->not_empty);
-        if (!cds_wfcq_empty(HEAD(q), TAIL(q))) {
+        if (!looks_empty(q)) {
             cs_doorbell_cancel(&q->not_empty);
             continue;
         }
@@ -204,9 +181,9 @@ void cs_queue_wake_all(cs_task_queue *q) {
 }
 
 void cs_queue_stats_get(const cs_task_queue *q, cs_queue_stats *out) {
-    out->depth = __atomic_load_n(&q->depth, __ATOMIC_RELAXED);
-    out->pushed = __atomic_load_n(&q->pushed, __ATOMIC_RELAXED);
+    out->pushed = __atomic_load_n(&q->reserved, __ATOMIC_RELAXED);
     out->taken = __atomic_load_n(&q->taken, __ATOMIC_RELAXED);
+    out->depth = (int64_t)(out->pushed - out->taken);
     out->refused = __atomic_load_n(&q->refused, __ATOMIC_RELAXED);
     out->waited_full = __atomic_load_n(&q->waited_full, __ATOMIC_RELAXED);
     out->wakeups = __atomic_load_n(&q->wakeups, __ATOMIC_RELAXED);

@@ -8,9 +8,26 @@
 // linear steps, bitmaps to find a non-empty list, and immediate coalescing with both
 // physical neighbours. Every block has a 16-byte header; payloads are 16-byte aligned.
 //
+// In front of the TLSF lists sit 64 size bins (payloads of 16 to 1024 bytes): lock-free
+// stacks of recently freed blocks, so that the common small alloc/free pair costs two
+// compare-and-swaps instead of two trips through the lock. Like glibc's fastbins they
+// are unbounded: a binned block still counts as used for TLSF, and the bins are drained
+// back (and coalesced) under the lock whenever the heap cannot serve a request, and
+// before any exact statistics are taken, so no memory is ever stranded.
+//
+// In front of the bins, a process that attached a cache (cs_alloc_cache_attach) keeps
+// up to 16 blocks per size class of its own: no atomic operation at all on that path.
+// The caches live in the arena (section "alloccache", one per process slot), so a
+// process that dies with blocks in its cache loses nothing: the master reclaims them
+// (cs_alloc_cache_reclaim), and respite-shm shows them.
+//
 // Synchronization table
-//   cs_alloc / cs_free / cs_alloc_stats / cs_alloc_check : any server process; they take
-//       the allocator's robust lock themselves (acquire/release ordering).
+//   cs_alloc / cs_free : any server process. Its own cache first (no atomics: only the
+//       owner touches it while it lives). Small sizes first try their bin (lock-free,
+//       acquire/release CAS on a {offset, tag} word, the tag defeats ABA); otherwise
+//       they take the allocator's robust lock (acquire/release ordering).
+//   cs_alloc_counters_get / cs_alloc_check / cs_alloc_visit_live : any server process;
+//       drain the bins under the lock first, so the figures are exact.
 //   cs_alloc_walk : a tool on a read-only mapping; takes no lock and validates every
 //       offset, so a torn or corrupt arena gives an error, never a crash.
 #ifndef CS_ALLOC_H
@@ -61,11 +78,34 @@ typedef struct cs_alloc_counters {
     uint64_t fence_errors;   ///< debug mode: corrupted fences seen at free time
 } cs_alloc_counters;
 
+#define CS_ALLOC_BIN_COUNT 64u
+#define CS_ALLOC_BIN_MAX_PAYLOAD (CS_ALLOC_BIN_COUNT * CS_ALLOC_ALIGN)
+
+/// A bin: a lock-free stack of free blocks of one payload size, alone on a cache line.
+/// A binned block's first payload word holds the next block's offset / 16.
+typedef struct cs_alloc_bin {
+    uint64_t head;    ///< (offset of the top block / 16) << 32 | ABA tag
+    uint8_t pad[56];
+} cs_alloc_bin;
+
+#define CS_ALLOC_CACHE_DEPTH 16u
+
+/// One process's cache of free small blocks (offsets / 16), in section "alloccache".
+typedef struct cs_alloc_cache {
+    int32_t owner_pid;       ///< 0 when no process uses it
+    uint32_t reserved;
+    uint8_t counts[CS_ALLOC_BIN_COUNT];
+    uint32_t blocks[CS_ALLOC_BIN_COUNT][CS_ALLOC_CACHE_DEPTH];
+    uint8_t pad[56];
+} cs_alloc_cache;
+
 /// The allocator control block (section "allocator").
 typedef struct cs_allocator {
+    cs_alloc_bin bins[CS_ALLOC_BIN_COUNT]; ///< bins[i] holds payloads of (i+1)*16 bytes
     cs_lock lock;
     uint32_t debug;          ///< nonzero: allocations carry fences and sites
-    uint32_t reserved;
+    uint32_t cache_count;    ///< process caches in section "alloccache"
+    uint64_t caches_offset;  ///< offset of the first cs_alloc_cache, 0 when none
     uint64_t heap_start;     ///< offset of the first block
     uint64_t heap_end;       ///< offset of the sentinel block (size 0, used)
     cs_alloc_counters counters;
@@ -86,6 +126,9 @@ typedef struct cs_alloc_debug_head {
 #define CS_ALLOC_FENCE_TAIL 0x7A11FE9CE5AFE7A1ULL
 
 _Static_assert(sizeof(cs_block) == 32, "block header layout is walked by respite-shm");
+_Static_assert(sizeof(cs_alloc_bin) == 64, "one bin per cache line");
+_Static_assert(sizeof(cs_alloc_cache) % 64 == 0, "caches do not share cache lines");
+_Static_assert(offsetof(cs_allocator, lock) == CS_ALLOC_BIN_COUNT * 64, "bins first");
 _Static_assert(sizeof(cs_alloc_debug_head) == CS_ALLOC_DEBUG_HEAD, "debug head size");
 
 /// Sets up the allocator over [heap_start, heap_end) of the arena. Creator only.
@@ -122,6 +165,28 @@ typedef struct cs_alloc_report {
 /// (the tool's view may be torn; a server process uses cs_alloc_check instead).
 /// Returns 0 when the walk completed, -1 when it stopped at corruption.
 int cs_alloc_walk(const void *base, uint64_t mapped_size, cs_alloc_report *out);
+
+/// Creates one cache per process slot (creator, before fork). Returns 0 or ENOMEM.
+int cs_alloc_caches_init(cs_arena_header *arena, uint32_t count);
+/// Gives the calling process the cache of `slot` (call in the child after fork).
+/// Returns 0, or -1 when there is no such cache.
+int cs_alloc_cache_attach(cs_arena_header *arena, uint32_t slot);
+/// Empties the calling process's cache into the bins and detaches it (before exit).
+void cs_alloc_cache_detach(void);
+/// Empties the cache of `slot`, whose owner is gone (master, after reaping it).
+/// Returns the number of blocks recovered.
+uint64_t cs_alloc_cache_reclaim(cs_arena_header *arena, uint32_t slot);
+/// Blocks and bytes held in process caches (safe on a read-only mapping; validated).
+int cs_alloc_cached(const void *base, uint64_t mapped_size, uint64_t *blocks, uint64_t *bytes);
+
+/// Returns every binned block to the TLSF lists (under the lock). Returns how many.
+uint64_t cs_alloc_drain_bins(cs_arena_header *arena);
+
+/// Blocks and payload bytes sitting in bins: what a walk reports as used but the program
+/// has freed. Follows the bins without a lock, validating every link (safe on a
+/// read-only mapping; a racing change can make the figure approximate). Returns 0, or -1
+/// when a link was out of bounds (the counts stop there).
+int cs_alloc_binned(const void *base, uint64_t mapped_size, uint64_t *blocks, uint64_t *bytes);
 
 /// Like cs_alloc_walk, under the allocator lock: an exact, consistent report.
 int cs_alloc_check(cs_arena_header *arena, cs_alloc_report *out);

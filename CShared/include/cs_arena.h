@@ -33,7 +33,7 @@ typedef enum cs_section_kind {
     CS_SECTION_ALLOCATOR = 1,
     CS_SECTION_PROCTABLE = 2,
     CS_SECTION_QUEUES = 3,
-    CS_SECTION_TASKPOOL = 4,
+    CS_SECTION_ALLOC_CACHES = 4,
 } cs_section_kind;
 
 /// One entry of the section directory.

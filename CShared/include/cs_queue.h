@@ -8,14 +8,16 @@
 // this shim adds a robust lock and futex doorbells. liburcu's types stay inside the .c
 // file: this header only shows plain storage of the same size (checked there).
 //
-// Synchronization table (X: the caller needs no more; all take what they need inside)
-//                      push   take   task_new  task_free  stats
-//   push (producers)    ok     ok      ok        ok        ok
-//   take (consumers)    ok     ok      ok        ok        ok
-//   stats (any reader)  ok     ok      ok        ok        ok
-// push: wait-free enqueue (full barrier), then rings `not_empty`.
-// take: consumer lock around the dequeue; rings `not_full` when a pusher waits.
-// Counters are relaxed atomics: exact once the queue is quiet.
+// Synchronization table: every pair may run at the same time in different processes;
+// each function takes what it needs inside.
+//                      push   take   stats
+//   push (producers)    ok     ok     ok
+//   take (consumers)    ok     ok     ok
+//   stats (any reader)  ok     ok     ok
+// push: CAS reservation, wait-free enqueue (a full barrier), then rings `not_empty` only
+//   if a consumer sleeps (the consumer's re-check after announcing itself closes the race).
+// take: consumer lock around the dequeue; rings `not_full` only when a pusher waits.
+// Counters are relaxed: exact once the queue is quiet.
 #ifndef CS_QUEUE_H
 #define CS_QUEUE_H
 
@@ -36,32 +38,20 @@ extern "C" {
 typedef struct cs_task {
     uint64_t link;         ///< storage of struct cds_wfcq_node / cds_lfs_node
     uint32_t kind;         ///< what to run; meaning defined by the user of the queue
-    uint32_t flags;        ///< CS_TASK_*
+    uint32_t flags;        ///< free for the queue's user
     uint64_t enqueued_ns;  ///< monotonic time of the push
     uint64_t words[CS_TASK_WORDS]; ///< payload: indices, labels, offsets
 } cs_task;
 
-enum { CS_TASK_POOLED = 1u << 0 };
-
 _Static_assert(sizeof(cs_task) == 64, "a task is one cache line");
 
-/// A pool of preallocated tasks (section "taskpool"): a lock-free stack; pushes are
-/// lock-free, pops take `pop_lock` (liburcu requires pops to exclude each other).
-typedef struct cs_task_pool {
-    uint64_t stack_storage;  ///< struct __cds_lfs_stack
-    cs_lock pop_lock;
-    uint64_t first_offset;   ///< offset of the first pooled task
-    uint64_t end_offset;     ///< one past the last pooled task
-    uint32_t capacity;
-    uint32_t reserved;
-    int64_t in_use;          ///< pooled tasks handed out
-    uint64_t overflow;       ///< tasks taken from the general allocator (pool empty)
-    int64_t overflow_live;   ///< of those, not yet freed
-} cs_task_pool;
-
 /// A task queue of one group (FIFO). 320 bytes: five cache lines, so that producers,
-/// consumers and counters do not share one (the directory keeps queues 64-aligned).
+/// consumers and the doorbells do not share one (the directory keeps queues 64-aligned).
 /// Padding is explicit because Swift does not import over-aligned C fields.
+///
+/// Depth is `reserved - taken`: producers reserve a place (CAS on `reserved`, checking
+/// against a per-process copy of `taken` that they refresh only when the queue looks
+/// full), consumers bump `taken` under their lock, so no counter is shared by both sides.
 typedef struct cs_task_queue {
     // Line 0: read-mostly identity and configuration.
     char name[CS_QUEUE_NAME_MAX];
@@ -74,28 +64,26 @@ typedef struct cs_task_queue {
     // Line 1: consumers.
     uint64_t head_storage;   ///< struct __cds_wfcq_head
     cs_lock consumer_lock;
-    uint8_t pad1[8];
+    uint64_t taken;          ///< tasks dequeued (written under consumer_lock)
     // Line 2: producers.
     uint64_t tail_storage;   ///< struct cds_wfcq_tail
-    uint8_t pad2[56];
-    // Line 3: counters.
-    int64_t depth;
-    uint64_t pushed;
-    uint64_t taken;
+    uint64_t reserved;       ///< places reserved = tasks pushed or being pushed
     uint64_t refused;        ///< nonblock pushes refused on a full queue
     uint64_t waited_full;    ///< blocking pushes that had to wait for room
-    uint64_t wakeups;        ///< consumer sleeps that ended
-    uint8_t pad3[16];
-    // Line 4: doorbells.
+    uint8_t pad2[32];
+    // Line 3: consumers sleep here.
     cs_doorbell not_empty;
+    uint64_t wakeups;        ///< consumer sleeps that ended
+    uint8_t pad3[48];
+    // Line 4: producers sleep here when the queue is full.
     cs_doorbell not_full;
-    uint8_t pad4[48];
+    uint8_t pad4[56];
 } cs_task_queue;
 
 _Static_assert(offsetof(cs_task_queue, head_storage) == 64, "consumer line");
 _Static_assert(offsetof(cs_task_queue, tail_storage) == 128, "producer line");
-_Static_assert(offsetof(cs_task_queue, depth) == 192, "counter line");
-_Static_assert(offsetof(cs_task_queue, not_empty) == 256, "doorbell line");
+_Static_assert(offsetof(cs_task_queue, not_empty) == 192, "consumer doorbell line");
+_Static_assert(offsetof(cs_task_queue, not_full) == 256, "producer doorbell line");
 
 /// The directory of queues (section "queues").
 typedef struct cs_queue_dir {
@@ -108,14 +96,11 @@ typedef struct cs_queue_dir {
 _Static_assert(sizeof(cs_task_queue) == 320, "queue layout is read by respite-shm");
 _Static_assert(sizeof(cs_queue_dir) == 64, "queue directory layout is read by respite-shm");
 
-uint64_t cs_task_pool_bytes(uint32_t capacity);
-/// Builds a pool of `capacity` tasks in `pool` (which must have cs_task_pool_bytes).
-int cs_task_pool_init(cs_arena_header *arena, cs_task_pool *pool, uint32_t capacity);
-/// A zeroed task from the pool, or from the allocator when the pool is empty; NULL when
-/// the arena is full.
-cs_task *cs_task_new(cs_arena_header *arena, cs_task_pool *pool);
-/// Returns a task (to the pool or the allocator).
-void cs_task_free(cs_arena_header *arena, cs_task_pool *pool, cs_task *task);
+/// A zeroed task from the arena allocator (its small-block caches make this cheap even
+/// when producers allocate and consumers free); NULL when the arena is full.
+cs_task *cs_task_new(cs_arena_header *arena);
+/// Returns a task to the arena.
+void cs_task_free(cs_arena_header *arena, cs_task *task);
 
 uint64_t cs_queue_dir_bytes(uint32_t capacity);
 void cs_queue_dir_init(cs_queue_dir *dir, uint32_t capacity);

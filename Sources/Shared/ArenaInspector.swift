@@ -20,11 +20,10 @@ public struct ArenaInspector {
         let sections = readSections(header)
         var report = ArenaReport(header: readHeader(header), sections: sections.map(\.public),
                                  allocator: readAllocator(&problems),
-                                 processes: nil, taskPool: nil, queues: nil, problems: [])
+                                 processes: nil, queues: nil, problems: [])
         for s in sections {
             switch s.kind {
             case CS_SECTION_PROCTABLE.rawValue: report.processes = readProcesses(s, &problems)
-            case CS_SECTION_TASKPOOL.rawValue: report.taskPool = readPool(s, &problems)
             case CS_SECTION_QUEUES.rawValue: report.queues = readQueues(s, &problems)
             default: break
             }
@@ -59,7 +58,7 @@ public struct ArenaInspector {
                 case CS_SECTION_ALLOCATOR.rawValue: kind = "allocator"
                 case CS_SECTION_PROCTABLE.rawValue: kind = "process table"
                 case CS_SECTION_QUEUES.rawValue: kind = "task queues"
-                case CS_SECTION_TASKPOOL.rawValue: kind = "task pool"
+                case CS_SECTION_ALLOC_CACHES.rawValue: kind = "alloc caches"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),
@@ -84,6 +83,14 @@ public struct ArenaInspector {
         var walk = cs_alloc_report()
         let walked = cs_alloc_walk(base, UInt64(size), &walk) == 0
         let counters = c.counters
+        var binnedBlocks: UInt64 = 0, binnedBytes: UInt64 = 0
+        if cs_alloc_binned(base, UInt64(size), &binnedBlocks, &binnedBytes) != 0 {
+            problems.append("a small-block bin links outside the heap (torn read or corruption)")
+        }
+        var cachedBlocks: UInt64 = 0, cachedBytes: UInt64 = 0
+        if cs_alloc_cached(base, UInt64(size), &cachedBlocks, &cachedBytes) != 0 {
+            problems.append("process allocator caches out of bounds or corrupt")
+        }
         return ArenaReport.Allocator(
             heapBytes: counters.heap_bytes, usedBytes: counters.used_bytes, freeBytes: counters.free_bytes,
             fragments: counters.free_blocks, liveAllocations: counters.live_allocs,
@@ -91,6 +98,8 @@ public struct ArenaInspector {
             failedAllocations: counters.failed_allocs, peakUsedBytes: counters.peak_used_bytes,
             largestFreeBlock: walk.largest_free, blocks: walk.blocks,
             fenceErrors: counters.fence_errors + walk.fence_errors,
+            binnedBlocks: binnedBlocks, binnedBytes: binnedBytes,
+            cachedBlocks: cachedBlocks, cachedBytes: cachedBytes,
             lockHolderPID: c.lock.holder_pid, lockRecoveries: c.lock.recoveries,
             walkError: walked ? nil : "at offset \(walk.error_offset): \(cString(walk.error))")
     }
@@ -122,14 +131,6 @@ public struct ArenaInspector {
                 description: cString(e.description), startedUnixSeconds: Double(e.started_realtime_ns) / 1e9,
                 restarts: e.restarts, counters: counters)
         }
-    }
-
-    private func readPool(_ s: RawSection, _ problems: inout [String]) -> ArenaReport.TaskPool? {
-        guard let p = load(cs_task_pool.self, at: s.offset, in: s.offset..<(s.offset + s.size)) else {
-            problems.append("task pool out of bounds")
-            return nil
-        }
-        return .init(capacity: p.capacity, inUse: p.in_use, overflowTotal: p.overflow, overflowLive: p.overflow_live)
     }
 
     private func readQueues(_ s: RawSection, _ problems: inout [String]) -> [ArenaReport.Queue]? {

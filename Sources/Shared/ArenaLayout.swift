@@ -1,7 +1,8 @@
 import CShared
 
 /// The sections a server (or a benchmark or test helper) puts in the arena before it
-/// forks: the process table, the task pool and the task queues.
+/// forks: the process table (with one allocator cache per process slot) and the task
+/// queues.
 public struct ArenaLayout: Sendable {
     /// One task group's queue.
     public struct Queue: Sendable {
@@ -21,17 +22,14 @@ public struct ArenaLayout: Sendable {
     }
 
     public var processCapacity: Int
-    public var taskPoolCapacity: Int
     public var queues: [Queue]
 
-    public init(processCapacity: Int = 64, taskPoolCapacity: Int = 16384, queues: [Queue] = []) {
+    public init(processCapacity: Int = 64, queues: [Queue] = []) {
         self.processCapacity = processCapacity
-        self.taskPoolCapacity = taskPoolCapacity
         self.queues = queues
     }
 
     public static let processTableSection = "proctable"
-    public static let taskPoolSection = "taskpool"
     public static let queuesSection = "queues"
 }
 
@@ -39,7 +37,6 @@ public struct ArenaLayout: Sendable {
 public struct ArenaSections: @unchecked Sendable {
     public let arena: ArenaRef
     public let processes: ProcessTableRef
-    public let taskPool: TaskPoolRef
     public let queueDirectory: UnsafeMutablePointer<cs_queue_dir>
 
     /// All queues, in creation order.
@@ -65,12 +62,7 @@ extension ArenaRef {
                                    size: Int(cs_proc_table_bytes(UInt32(layout.processCapacity))),
                                    kind: CS_SECTION_PROCTABLE)
         cs_proc_table_init(table.assumingMemoryBound(to: cs_proc_table.self), UInt32(layout.processCapacity))
-
-        let pool = try addSection(ArenaLayout.taskPoolSection,
-                                  size: Int(cs_task_pool_bytes(UInt32(layout.taskPoolCapacity))),
-                                  kind: CS_SECTION_TASKPOOL)
-        let rc = cs_task_pool_init(header, pool.assumingMemoryBound(to: cs_task_pool.self), UInt32(layout.taskPoolCapacity))
-        if rc != 0 { throw .system(SystemCallError("pthread_mutex_init", errno: rc)) }
+        if cs_alloc_caches_init(header, UInt32(layout.processCapacity)) != 0 { throw .outOfMemory(requested: layout.processCapacity * 4224) }
 
         let capacity = max(layout.queues.count, 1)
         let dir = try addSection(ArenaLayout.queuesSection, size: Int(cs_queue_dir_bytes(UInt32(capacity))),
@@ -87,11 +79,9 @@ extension ArenaRef {
     /// Finds the standard sections (any process that has the arena mapped writable).
     public func sections() throws(ArenaError) -> ArenaSections {
         guard let table = section(ArenaLayout.processTableSection) else { throw .missingSection(ArenaLayout.processTableSection) }
-        guard let pool = section(ArenaLayout.taskPoolSection) else { throw .missingSection(ArenaLayout.taskPoolSection) }
         guard let dir = section(ArenaLayout.queuesSection) else { throw .missingSection(ArenaLayout.queuesSection) }
         return ArenaSections(arena: self,
                              processes: ProcessTableRef(table.assumingMemoryBound(to: cs_proc_table.self)),
-                             taskPool: TaskPoolRef(pool.assumingMemoryBound(to: cs_task_pool.self), arena: self),
                              queueDirectory: dir.assumingMemoryBound(to: cs_queue_dir.self))
     }
 }

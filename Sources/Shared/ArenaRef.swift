@@ -54,6 +54,27 @@ public struct ArenaRef: @unchecked Sendable {
         return report
     }
 
+    /// A zeroed 64-byte task for a queue, or nil when the arena is full.
+    @inline(__always)
+    public func newTask() -> UnsafeMutablePointer<cs_task>? { cs_task_new(header) }
+
+    /// Returns a task taken from a queue (or never pushed) to the arena.
+    @inline(__always)
+    public func freeTask(_ task: UnsafeMutablePointer<cs_task>) { cs_task_free(header, task) }
+
+    /// Gives the calling process the allocator cache of its process-table slot: small
+    /// allocations then need no atomic operation. Call in the child after fork; the
+    /// cache is handed back when the child leaves through `Fork.child`.
+    public func attachAllocatorCache(slot: Int32) {
+        _ = cs_alloc_cache_attach(header, UInt32(bitPattern: slot))
+    }
+
+    /// Recovers the cache of a slot whose process died (master, after reaping it).
+    @discardableResult
+    public func reclaimAllocatorCache(slot: Int32) -> UInt64 {
+        cs_alloc_cache_reclaim(header, UInt32(bitPattern: slot))
+    }
+
     /// Adds a named section (creator only, before fork).
     public func addSection(_ name: String, size: Int, kind: cs_section_kind, version: UInt32 = 1) throws(ArenaError) -> UnsafeMutableRawPointer {
         guard let p = cs_arena_add_section(header, name, UInt64(size), kind.rawValue, version) else {

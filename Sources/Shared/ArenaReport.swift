@@ -34,6 +34,12 @@ public struct ArenaReport: Codable, Sendable {
         public var largestFreeBlock: UInt64
         public var blocks: UInt64
         public var fenceErrors: UInt64
+        /// Freed small blocks waiting in the lock-free bins (counted in usedBytes).
+        public var binnedBlocks: UInt64
+        public var binnedBytes: UInt64
+        /// Freed small blocks held in per-process caches (counted in usedBytes).
+        public var cachedBlocks: UInt64
+        public var cachedBytes: UInt64
         public var lockHolderPID: Int32
         public var lockRecoveries: UInt32
         /// Set when the block walk stopped at corruption (or a torn read).
@@ -69,18 +75,10 @@ public struct ArenaReport: Codable, Sendable {
         public var consumerLockHolderPID: Int32
     }
 
-    public struct TaskPool: Codable, Sendable {
-        public var capacity: UInt32
-        public var inUse: Int64
-        public var overflowTotal: UInt64
-        public var overflowLive: Int64
-    }
-
     public var header: Header
     public var sections: [Section]
     public var allocator: Allocator?
     public var processes: [Process]?
-    public var taskPool: TaskPool?
     public var queues: [Queue]?
     /// Parts that could not be read, in words for people.
     public var problems: [String]

@@ -1,3 +1,4 @@
+import CShared
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +35,8 @@ public enum Fork {
         if pid < 0 { throw SystemCallError("fork", errno: errno) }
         if pid == 0 {
             let status = body()
+            // Hand back the blocks this process kept in its allocator cache, if any.
+            cs_alloc_cache_detach()
             fflush(nil)
             _exit(status)
         }

@@ -44,24 +44,3 @@ public struct TaskQueueRef: @unchecked Sendable {
         return s
     }
 }
-
-/// A view of the task pool: preallocated 64-byte tasks on a lock-free stack.
-public struct TaskPoolRef: @unchecked Sendable {
-    public let raw: UnsafeMutablePointer<cs_task_pool>
-    public let arena: ArenaRef
-
-    public init(_ raw: UnsafeMutablePointer<cs_task_pool>, arena: ArenaRef) {
-        self.raw = raw
-        self.arena = arena
-    }
-
-    /// A zeroed task, or nil when the pool and the arena are both exhausted.
-    @inline(__always)
-    public func newTask() -> UnsafeMutablePointer<cs_task>? { cs_task_new(arena.header, raw) }
-
-    @inline(__always)
-    public func free(_ task: UnsafeMutablePointer<cs_task>) { cs_task_free(arena.header, raw, task) }
-
-    public var inUse: Int { Int(raw.pointee.in_use) }
-    public var capacity: Int { Int(raw.pointee.capacity) }
-}

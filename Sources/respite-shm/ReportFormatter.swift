@@ -24,6 +24,7 @@ enum ReportFormatter {
             out.append("allocator")
             out.append("  used \(bytes(a.usedBytes)) of \(bytes(a.heapBytes)) (\(percent(a.usedBytes, a.heapBytes)))  peak \(bytes(a.peakUsedBytes))  free \(bytes(a.freeBytes))")
             out.append("  live allocations \(a.liveAllocations)  allocs \(a.totalAllocations)  frees \(a.totalFrees)  failed \(a.failedAllocations)")
+            out.append("  small-block bins: \(a.binnedBlocks) freed blocks (\(bytes(a.binnedBytes))) ready for reuse, \(a.cachedBlocks) (\(bytes(a.cachedBytes))) in process caches (both counted as used)")
             out.append("  fragments \(a.fragments)  largest free block \(bytes(a.largestFreeBlock))  blocks \(a.blocks)  fence errors \(a.fenceErrors)")
             out.append("  lock holder \(a.lockHolderPID == 0 ? "none" : String(a.lockHolderPID))  recoveries \(a.lockRecoveries)")
             if let e = a.walkError { out.append("  WALK STOPPED: \(e)") }
@@ -38,10 +39,6 @@ enum ReportFormatter {
                 let state = p.state == "running" && !p.alive ? "dead" : p.state
                 out.append("  \(pad(String(p.slot), 5)) \(pad(String(p.pid), 8)) \(pad(state, 9)) \(pad(p.description, 43)) \(counters)\(p.restarts > 0 ? " restarts=\(p.restarts)" : "")")
             }
-        }
-        if let pool = r.taskPool {
-            out.append("")
-            out.append("task pool  \(pool.inUse) of \(pool.capacity) in use  overflow \(pool.overflowLive) live / \(pool.overflowTotal) total")
         }
         if let queues = r.queues {
             out.append("")

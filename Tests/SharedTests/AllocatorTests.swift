@@ -60,6 +60,40 @@ import Testing
         #expect(ref.counters.free_blocks == base)
     }
 
+    @Test func smallBlocksGoThroughBinsAndDrainBack() throws {
+        let arena = try Arena.create(name: testArenaName("bins"), size: 4 << 20)
+        defer { try? arena.unlink() }
+        let ref = arena.ref
+        let before = ref.counters
+        var blocks: [UnsafeMutableRawPointer] = []
+        for i in 0..<200 { blocks.append(try #require(ref.allocate(8 + (i % 64) * 16))) }
+        for p in blocks { ref.free(p) }
+        var binned: UInt64 = 0, bytes: UInt64 = 0
+        #expect(cs_alloc_binned(ref.base, UInt64(ref.size), &binned, &bytes) == 0)
+        #expect(binned == 200, "freed small blocks wait in the bins")
+        // A reused size comes straight back out of its bin.
+        let again = try #require(ref.allocate(8))
+        #expect(blocks.contains(again))
+        ref.free(again)
+        // Exact statistics drain the bins first.
+        let after = ref.counters
+        #expect(after.used_bytes == before.used_bytes)
+        #expect(after.live_allocs == before.live_allocs)
+        #expect(cs_alloc_binned(ref.base, UInt64(ref.size), &binned, &bytes) == 0 && binned == 0)
+    }
+
+    @Test func binnedMemoryIsReturnedWhenTheHeapRunsShort() throws {
+        let arena = try Arena.create(name: testArenaName("short"), size: 1 << 20)
+        defer { try? arena.unlink() }
+        let ref = arena.ref
+        var small: [UnsafeMutableRawPointer] = []
+        while let p = ref.allocate(1000) { small.append(p) }
+        for p in small { ref.free(p) } // all of it now sits in one bin
+        let big = ref.allocate(512 << 10)
+        #expect(big != nil, "the bins were drained and coalesced to serve a large request")
+        ref.free(big)
+    }
+
     @Test func debugModeCatchesOverruns() throws {
         let arena = try Arena.create(name: testArenaName("fence"), size: 1 << 20, debug: true)
         defer { try? arena.unlink() }

@@ -48,13 +48,13 @@ func testArenaName(_ tag: String) -> String { "/respite-test-\(getpid())-\(tag)-
     @Test func sectionsAreFoundByName() throws {
         let arena = try Arena.create(name: testArenaName("sections"), size: 8 << 20)
         defer { try? arena.unlink() }
-        let sections = try arena.ref.install(ArenaLayout(processCapacity: 8, taskPoolCapacity: 64,
+        let sections = try arena.ref.install(ArenaLayout(processCapacity: 8,
                                                          queues: [.init(name: "default"), .init(name: "abc", nonblocking: true)]))
         #expect(sections.queues.map(\.name) == ["default", "abc"])
         #expect(sections.queue(named: "abc")?.nonblocking == true)
         #expect(sections.queue(named: "nope") == nil)
         #expect(sections.processes.capacity == 8)
-        #expect(sections.taskPool.capacity == 64)
+        #expect(arena.ref.section("alloccache") != nil, "one allocator cache per process slot")
         #expect(throws: ArenaError.self) { _ = try arena.ref.addSection("proctable", size: 16, kind: CS_SECTION_RAW) }
     }
 

@@ -13,7 +13,6 @@ import Testing
         #expect(v["duplicates"] == "0")
         #expect(v["failed_processes"] == "0")
         #expect(v["depth"] == "0")
-        #expect(v["pool_in_use"] == "0")
         #expect(v["used_before"] == v["used_after"])
         #expect(v["live_before"] == v["live_after"])
     }
@@ -27,6 +26,17 @@ import Testing
         #expect(v["parent_lock"] == "recovered")
         #expect(v["next_lock"] == "clean")
         #expect(v["recoveries"] == "1")
+    }
+
+    @Test func aKilledProcessesAllocatorCacheIsReclaimed() throws {
+        let r = try Executables.run("respite-arena-helper", ["cache-reclaim"], timeout: 30)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = r.values
+        #expect(v["cached_blocks"] == "40")
+        #expect(v["stranded_live"] == "40", "the dead child's cached blocks are still allocated")
+        #expect(v["reclaimed"] == "40")
+        #expect(v["used_before"] == v["used_after"])
+        #expect(v["live_before"] == v["live_after"])
     }
 
     @Test(arguments: ["0", "1"])

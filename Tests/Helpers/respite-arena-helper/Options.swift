@@ -27,7 +27,7 @@ struct Options {
 func makeArena(_ options: Options, queues: [ArenaLayout.Queue], size: Int = 64 << 20) throws -> Arena {
     let name = options.string("shm-name", "/respite-test-\(getpid())")
     let arena = try Arena.create(name: name, size: size, debug: options.int("debug", 0) != 0)
-    _ = try arena.ref.install(ArenaLayout(processCapacity: 16, taskPoolCapacity: 4096, queues: queues))
+    _ = try arena.ref.install(ArenaLayout(processCapacity: 16, queues: queues))
     arena.ref.setReady()
     return arena
 }

@@ -15,7 +15,7 @@ func queueStress(_ options: Options) throws {
     defer { try? arena.unlink() }
     let ref = arena.ref
     let sections = try ref.sections()
-    let queue = sections.queues[0], pool = sections.taskPool
+    let queue = sections.queues[0]
     let before = ref.counters
     // One delivery counter per task, in the arena so that every consumer can mark it.
     let seen = try ref.allocateOrThrow(tasks * 4).bindMemory(to: UInt32.self, capacity: tasks)
@@ -25,6 +25,7 @@ func queueStress(_ options: Options) throws {
     var pids: [pid_t] = []
     for c in 0..<consumers {
         pids.append(try Fork.child {
+            ref.attachAllocatorCache(slot: Int32(c))
             var got: UInt64 = 0
             while true {
                 guard let t = queue.take(timeoutNanoseconds: 5_000_000_000) else {
@@ -32,12 +33,12 @@ func queueStress(_ options: Options) throws {
                     return 2
                 }
                 if t.pointee.kind == stopKind {
-                    pool.free(t)
+                    ref.freeTask(t)
                     return 0
                 }
                 let id = Int(t.pointee.words.0)
                 if id >= 0 && id < tasks { _ = cs_atomic_add_u32(seen + id, 1) }
-                pool.free(t)
+                ref.freeTask(t)
                 got += 1
             }
         })
@@ -45,9 +46,10 @@ func queueStress(_ options: Options) throws {
     var producerPIDs: [pid_t] = []
     for p in 0..<producers {
         producerPIDs.append(try Fork.child {
+            ref.attachAllocatorCache(slot: Int32(consumers + p))
             var id = p
             while id < tasks {
-                guard let t = pool.newTask() else { return 3 }
+                guard let t = ref.newTask() else { return 3 }
                 t.pointee.kind = 1
                 t.pointee.words.0 = UInt64(id)
                 _ = queue.push(t, nonblocking: false)
@@ -59,7 +61,7 @@ func queueStress(_ options: Options) throws {
     var failures = 0
     for pid in producerPIDs where Fork.wait(pid) != .exited(0) { failures += 1 }
     for _ in 0..<consumers {
-        guard let t = pool.newTask() else { throw ArenaError.outOfMemory(requested: 64) }
+        guard let t = ref.newTask() else { throw ArenaError.outOfMemory(requested: 64) }
         t.pointee.kind = stopKind
         _ = queue.push(t, nonblocking: false)
     }
@@ -76,7 +78,7 @@ func queueStress(_ options: Options) throws {
     let stats = queue.stats
     report(["tasks": tasks, "missing": missing, "duplicates": duplicates, "failed_processes": failures,
             "pushed": stats.pushed, "taken": stats.taken, "depth": stats.depth,
-            "pool_in_use": pool.inUse, "used_before": before.used_bytes, "used_after": after.used_bytes,
+            "used_before": before.used_bytes, "used_after": after.used_bytes,
             "live_before": before.live_allocs, "live_after": after.live_allocs,
             "tasks_per_s": Int(Double(tasks) / seconds)])
 }
@@ -160,6 +162,38 @@ func allocChurn(_ options: Options) throws {
             "fence_errors": walk.fence_errors])
 }
 
+/// A child fills its allocator cache and is killed with SIGKILL: its blocks are lost to
+/// everyone until the master reclaims the cache, which brings the arena back to baseline.
+func cacheReclaim(_ options: Options) throws {
+    let arena = try makeArena(options, queues: [])
+    defer { try? arena.unlink() }
+    let ref = arena.ref
+    let before = ref.counters
+    let flag = try ref.allocateOrThrow(8).bindMemory(to: UInt64.self, capacity: 1)
+    flag.pointee = 0
+    let child = try Fork.child {
+        ref.attachAllocatorCache(slot: 3)
+        var blocks: [UnsafeMutableRawPointer] = []
+        for i in 0..<40 { if let p = ref.allocate(16 * (i % 4 + 1)) { blocks.append(p) } }
+        for p in blocks { ref.free(p) } // up to 16 per size class stay in the cache
+        cs_atomic_store_u64(flag, 1)
+        while true { pause() }
+    }
+    while cs_atomic_load_u64(flag) == 0 { usleep(1000) }
+    var cachedBlocks: UInt64 = 0, cachedBytes: UInt64 = 0
+    _ = cs_alloc_cached(ref.base, UInt64(ref.size), &cachedBlocks, &cachedBytes)
+    kill(child, SIGKILL)
+    _ = Fork.wait(child)
+    let stranded = ref.counters
+    let reclaimed = ref.reclaimAllocatorCache(slot: 3)
+    ref.free(UnsafeMutableRawPointer(flag))
+    let after = ref.counters
+    report(["cached_blocks": cachedBlocks, "reclaimed": reclaimed,
+            "stranded_live": stranded.live_allocs - before.live_allocs - 1,
+            "used_before": before.used_bytes, "used_after": after.used_bytes,
+            "live_before": before.live_allocs, "live_after": after.live_allocs])
+}
+
 /// Creates an arena with some content and waits to be killed; the test then reads the
 /// arena of a dead creator with respite-shm. The arena is *not* unlinked.
 func hold(_ options: Options) throws {
@@ -172,7 +206,7 @@ func hold(_ options: Options) throws {
         sections.processes.add(slot: slot, CS_PC_REQUESTS, 42)
     }
     for _ in 0..<3 {
-        if let t = sections.taskPool.newTask() { _ = sections.queues[0].push(t, nonblocking: true) }
+        if let t = ref.newTask() { _ = sections.queues[0].push(t, nonblocking: true) }
     }
     _ = ref.allocate(1000)
     report(["ready": 1, "name": arena.name])

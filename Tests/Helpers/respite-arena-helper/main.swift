@@ -11,7 +11,7 @@ import Glibc
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let scenario = arguments.first else {
-    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|hold [--key value ...]\n")
+    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold [--key value ...]\n")
     exit(64)
 }
 let options = Options(Array(arguments.dropFirst()))
@@ -22,6 +22,7 @@ do {
     case "lock-kill": try lockKill(options)
     case "alloc-churn": try allocChurn(options)
     case "hold": try hold(options)
+    case "cache-reclaim": try cacheReclaim(options)
     default:
         Posix.printError("unknown scenario \(scenario)\n")
         exit(64)
