@@ -1,0 +1,49 @@
+# Respite: the README's two commands are `make run` and `make test`; this file does all
+# the set-up they need on a fresh Debian machine.
+
+SWIFT      ?= swift
+CONFIG     ?= etc/respite.cfg
+APT_DEPS   := liburcu-dev sip-tester
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+REPORT     ?= bench-report.txt
+
+.PHONY: all deps build run test bench fmt clean
+
+all: build
+
+# Installs the Debian packages the build, the tests and the benchmarks need, when missing.
+deps:
+	@missing=""; for p in $(APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# Starts the server on the default config (127.0.0.1:5060) in the foreground.
+run: build
+	.build/debug/respite -f $(CONFIG) -DD -E
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Release builds of every benchmark; one result line each, collected in $(REPORT).
+bench: deps
+	$(SWIFT) build -c release
+	@{ echo "# respite benchmarks $$(date -u +%FT%TZ) on $$(nproc) cores"; \
+	  .build/release/respite-bench-handoff; \
+	  .build/release/respite-bench-sip; \
+	} | tee $(REPORT)
+
+# One formatter configuration each: .swift-format and .clang-format.
+fmt:
+	@command -v clang-format >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format
+	clang-format -i CShared/*.c CShared/*.h CShared/include/*.h
+	$(SWIFT) format -i -r Sources Tests Benchmarks Package.swift
+
+clean:
+	$(SWIFT) package clean
