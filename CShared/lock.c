@@ -25,6 +25,21 @@ int cs_lock_init(cs_lock *lock) {
     return rc;
 }
 
+int cs_lock_init_recursive(cs_lock *lock) {
+    pthread_mutexattr_t attr;
+    int rc = pthread_mutexattr_init(&attr);
+    if (rc != 0) return rc;
+    if ((rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) == 0 &&
+        (rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) == 0 &&
+        (rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE)) == 0) {
+        rc = pthread_mutex_init(&lock->mutex, &attr);
+    }
+    pthread_mutexattr_destroy(&attr);
+    lock->holder_pid = 0;
+    lock->recoveries = 0;
+    return rc;
+}
+
 // getpid() is a system call in current glibc; the holder pid is stamped on every lock,
 // so it is cached per process and forgotten in a forked child.
 static int32_t cached_pid;

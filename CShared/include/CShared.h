@@ -10,8 +10,10 @@
 #include "cs_alloc.h"
 #include "cs_arena.h"
 #include "cs_atomics.h"
+#include "cs_htable.h"
 #include "cs_lock.h"
 #include "cs_proctable.h"
 #include "cs_queue.h"
+#include "cs_shv.h"
 
 #endif

@@ -34,6 +34,8 @@ typedef enum cs_section_kind {
     CS_SECTION_PROCTABLE = 2,
     CS_SECTION_QUEUES = 3,
     CS_SECTION_ALLOC_CACHES = 4,
+    CS_SECTION_SHV = 5,          ///< cs_shv_table: $shv shared variables
+    CS_SECTION_HTABLE = 6,       ///< cs_htable_dir: $sht hash tables
 } cs_section_kind;
 
 /// One entry of the section directory.

@@ -40,6 +40,10 @@ enum {
 
 /// Initializes a lock in shared memory. Returns 0 or an errno value.
 int cs_lock_init(cs_lock *lock);
+/// As cs_lock_init, but the holder may take the lock again (it must release it as
+/// many times). Used for hash-table buckets, whose sht_lock/sht_unlock pair encloses
+/// sets that take the same bucket lock. holder_pid is cleared by the innermost release.
+int cs_lock_init_recursive(cs_lock *lock);
 /// Blocks until the lock is held. Returns CS_LOCK_OK or CS_LOCK_RECOVERED.
 int cs_lock_acquire(cs_lock *lock);
 /// Takes the lock if free. Returns CS_LOCK_OK, CS_LOCK_RECOVERED, or EBUSY.
