@@ -6,6 +6,7 @@ let package = Package(
     name: "Respite",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "respite", targets: ["respite"]),
         .executable(name: "respite-shm", targets: ["respite-shm"]),
     ],
     dependencies: [
@@ -30,6 +31,15 @@ let package = Package(
         // The configuration language: preprocess, lex, parse, resolve, run.
         .target(name: "Script", dependencies: ["SIP"]),
 
+        // The server: processes, transport, modules; brings Shared, SIP and Script together.
+        .target(
+            name: "Runtime",
+            dependencies: ["Shared", "SIP", "Script"]
+        ),
+        .executableTarget(
+            name: "respite",
+            dependencies: ["Runtime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "respite-shm",
             dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -57,6 +67,7 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared", "respite-arena-helper", "respite-shm"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScriptTests", dependencies: ["Script"], resources: [.copy("Golden")]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "respite", "respite-shm"], resources: [.copy("Configs")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,9 @@
 // The process table.
 #include "cs_proctable.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #include "cs_lock.h"
@@ -71,4 +73,8 @@ const char *cs_proc_role_name(uint32_t role) {
     case CS_ROLE_HELPER: return "helper";
     default: return "none";
     }
+}
+
+int cs_proc_die_with_parent(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0) == 0 ? 0 : errno;
 }

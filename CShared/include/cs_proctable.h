@@ -90,6 +90,11 @@ const char *cs_proc_counter_name(uint32_t counter);
 /// Name of a role ("udp receiver", ...).
 const char *cs_proc_role_name(uint32_t role);
 
+/// Asks the kernel to send `signal` to the calling process when its parent dies, so a
+/// child never outlives a master that was killed (prctl is variadic: Swift cannot call
+/// it). Returns 0 or an errno value.
+int cs_proc_die_with_parent(int signal);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,39 @@
+import Script
+
+/// Everything a Respite config may name: the Script target's standard registry plus the
+/// runtime's modules and core functions, and validators for the core parameters the
+/// server itself reads.
+public enum RuntimeRegistry {
+    public static func make() -> ScriptRegistry {
+        var r = ScriptRegistry.standard()
+        CoreModule.register(&r)
+        r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
+            if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
+            return nil
+        })
+        r.register(CoreParamSpec("children", .int, default: .int(8)) { value in
+            if case .int(let n) = value, !(1...64).contains(n) { return "children must be between 1 and 64" }
+            return nil
+        })
+        r.register(CoreParamSpec("shm_mem_size", .int) { value in
+            if case .int(let n) = value, !(8...65536).contains(n) { return "shm_mem_size is in MB, between 8 and 65536" }
+            return nil
+        })
+        for module in [SLModule.spec, XLogModule.spec, PVModule.spec, TextOpsModule.spec, TextOpsModule.siputils,
+                       MaxFwdModule.spec, CoreModule.cfgutils, PendingModules.tm, PendingModules.tmx,
+                       PendingModules.async, PendingModules.corex] {
+            r.register(module)
+        }
+        return r
+    }
+}
+
+extension ConfigValue {
+    /// The value as written, without quotes.
+    var text: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .string(let s): return s
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// The command line, as Kamailio's: what `respite` was asked to do.
+public struct ServerOptions: Sendable {
+    /// `-f`: the config file.
+    public var configPath = "etc/respite.cfg"
+    /// `-c`: check the config (every load-time check) and exit.
+    public var checkOnly = false
+    /// `-m`: shared memory in megabytes (else `shm_mem_size`, else 64).
+    public var sharedMemoryMB: Int?
+    /// `-D` count: 0 daemonizes; 1 or more stay in the foreground.
+    public var foreground = 0
+    /// `-E`: log to standard error.
+    public var logToStandardError = false
+    /// `-l`: listen addresses replacing the config's.
+    public var listen: [String] = []
+    /// `-n`: receivers per listen socket.
+    public var children: Int?
+    /// `-A NAME[=value]`: preprocessor defines.
+    public var defines: [String: String] = [:]
+    /// `-P`: pid file.
+    public var pidFile: String?
+    /// `--shm-name`: the arena's shared-memory name (default /respite-<pid>).
+    public var shmName: String?
+
+    public init() {}
+}
+
+/// The server's settings: the config's core parameters with the command line on top.
+public struct ServerSettings: Sendable {
+    public var listen: [SocketAddress]
+    public var children: Int
+    public var logLevel: LogLevel
+    public var logToStandardError: Bool
+    public var logPrefix: String
+    public var sharedMemoryBytes: Int
+    public var shmName: String?
+    public var foreground: Int
+    public var pidFile: String?
+    /// The `Server:` header of locally generated replies (`server_header`).
+    public var serverHeader: String
+    /// Mixed into generated To tags.
+    public var tagSeed: UInt64
+
+    /// The version `respite -V` prints and replies carry.
+    public static let version = "0.1.0"
+}
+
+extension ServerOptions {
+    /// Parses one `-A` argument: `NAME` or `NAME=value`.
+    public static func define(_ argument: String) -> (name: String, value: String) {
+        guard let eq = argument.firstIndex(of: "=") else { return (argument, "") }
+        return (String(argument[..<eq]), String(argument[argument.index(after: eq)...]))
+    }
+}

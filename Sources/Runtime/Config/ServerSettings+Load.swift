@@ -1,0 +1,39 @@
+import Script
+
+extension ServerSettings {
+    /// Combines the loaded config's core parameters with the command line (which wins).
+    /// Returns an error message for what only shows once both are known.
+    public static func from(_ settings: ConfigSettings, options: ServerOptions) -> Result<ServerSettings, SettingsError> {
+        var listen: [SocketAddress] = []
+        let listenTexts = options.listen.isEmpty ? (settings.core["listen"] ?? []).map(\.text) : options.listen
+        for text in listenTexts {
+            switch ListenSpec.parse(text) {
+            case .success(let spec): listen.append(spec.address)
+            case .failure(let e): return .failure(SettingsError(message: "-l \(text): \(e.message)"))
+            }
+        }
+        // Without a listen line, Respite stays on loopback (Kamailio would take every
+        // interface): a server started by mistake should not be reachable from outside.
+        if listen.isEmpty { listen = [SocketAddress(ip: 0x7F00_0001, port: 5060)] }
+        let children = options.children ?? settings.coreInt("children") ?? 8
+        guard (1...64).contains(children) else { return .failure(SettingsError(message: "-n \(children): between 1 and 64")) }
+        let debug = settings.coreInt("debug") ?? 2
+        let level = LogLevel(rawValue: min(max(debug, -5), 3)) ?? (debug > 3 ? .debug : .alert)
+        let megabytes = options.sharedMemoryMB ?? settings.coreInt("shm_mem_size") ?? 64
+        guard (8...65536).contains(megabytes) else { return .failure(SettingsError(message: "-m \(megabytes): between 8 and 65536 MB")) }
+        var serverHeader = "Respite (\(ServerSettings.version))"
+        if case .string(let s)? = settings.core("server_header") {
+            serverHeader = s.hasPrefix("Server:") ? String(s.dropFirst(7)).trimmingCharacters(in: " ") : s
+        }
+        var prefix = ""
+        if case .string(let p)? = settings.core("log_prefix") { prefix = p }
+        return .success(ServerSettings(
+            listen: listen, children: children, logLevel: level,
+            logToStandardError: options.logToStandardError || settings.coreInt("log_stderror") == 1,
+            logPrefix: prefix, sharedMemoryBytes: megabytes << 20, shmName: options.shmName,
+            foreground: options.foreground, pidFile: options.pidFile, serverHeader: serverHeader,
+            tagSeed: UInt64.random(in: 1...UInt64.max)))
+    }
+
+    public struct SettingsError: Error, Sendable { public var message: String }
+}

@@ -1,0 +1,127 @@
+import SIP
+import Script
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// pv: the message, process and time variables, `$avp`, `$xavp` (and `$shv`, added by
+/// the shared-tables part). Kamailio loads these with the pv module; so does Respite.
+enum PVModule {
+    static var spec: ModuleSpec {
+        ModuleSpec(name: "pv", params: [ModuleParamSpec("shvset", .string)],
+                   variables: messageVariables + storageVariables + processVariables)
+    }
+
+    /// A read-only variable computed from the message context.
+    static func readOnly(_ name: String, _ get: @escaping @Sendable (MessageContext) -> Value) -> VariableClassSpec {
+        VariableClassSpec(name) { ctx, _ in get(ctx.message) }
+    }
+
+    static func text(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
+
+    static let messageVariables: [VariableClassSpec] = [
+        readOnly("rm") { m in .string(m.message.isRequest ? m.message.text(m.message.methodRange) : m.message.cseq.method.name) },
+        VariableClassSpec("ru", get: { ctx, _ in
+            let m = ctx.message
+            return m.message.isRequest ? .string(m.requestURI) : .null
+        }, set: { ctx, _, v in
+            guard !v.isNull, SIPURI.parse(v.stringValue) != nil || v.stringValue.hasPrefix("tel:") else { return false }
+            ctx.message.newRequestURI = v.stringValue
+            return true
+        }),
+        uriPart("rU", \.user, rebuild: { uri, v in URIEdit.replacingUser(uri, v) }),
+        uriPart("rd", { $0.host }, rebuild: { uri, v in URIEdit.replacingHost(uri, v) }),
+        VariableClassSpec("rp", get: { ctx, _ in
+            guard let uri = SIPURI.parse(ctx.message.requestURI) else { return .null }
+            return .int(uri.port ?? 5060)
+        }, set: { ctx, _, v in
+            guard let port = v.intValue, let new = URIEdit.replacingPort(ctx.message.requestURI, port) else { return false }
+            ctx.message.newRequestURI = new
+            return true
+        }),
+        VariableClassSpec("du", get: { ctx, _ in text(ctx.message.destinationURI) }, set: { ctx, _, v in
+            if v.isNull {
+                ctx.message.destinationURI = nil
+                return true
+            }
+            guard SIPURI.parse(v.stringValue) != nil else { return false }
+            ctx.message.destinationURI = v.stringValue
+            return true
+        }),
+        readOnly("fu") { m in .string(m.message.from.uriString) },
+        readOnly("fU") { m in text(m.message.from.uri.sipURI?.user ?? m.message.from.uri.telNumber) },
+        readOnly("fd") { m in text(m.message.from.uri.sipURI?.host) },
+        readOnly("fn") { m in text(m.message.from.displayName) },
+        readOnly("ft") { m in text(m.message.from.tag) },
+        readOnly("tu") { m in .string(m.message.to.uriString) },
+        readOnly("tU") { m in text(m.message.to.uri.sipURI?.user ?? m.message.to.uri.telNumber) },
+        readOnly("td") { m in text(m.message.to.uri.sipURI?.host) },
+        readOnly("tt") { m in text(m.message.to.tag) },
+        readOnly("ci") { m in .string(m.message.callID) },
+        readOnly("cs") { m in .int(Int(m.message.cseq.number)) },
+        readOnly("rs") { m in m.message.isRequest ? .null : .int(m.message.statusCode) },
+        readOnly("rr") { m in m.message.isRequest ? .null : .string(m.message.reasonPhrase) },
+        readOnly("si") { m in .string(m.source.host) },
+        readOnly("sp") { m in .int(Int(m.source.port)) },
+        readOnly("Ri") { m in .string(m.socket.address.host) },
+        readOnly("Rp") { m in .int(Int(m.socket.address.port)) },
+        readOnly("pr") { _ in .string("udp") },
+        readOnly("proto") { _ in .string("udp") },
+        readOnly("ua") { m in text(m.message.headerValue("User-Agent")) },
+        readOnly("ml") { m in .int(m.message.bytes.count) },
+        readOnly("mb") { m in .string(String(decoding: m.message.bytes, as: UTF8.self)) },
+        readOnly("rb") { m in .string(String(decoding: m.message.bytes[m.message.bodyRange], as: UTF8.self)) },
+        VariableClassSpec("hdr", nameRule: .required) { ctx, name in
+            let values = ctx.message.message.fields(named: name.name ?? "")
+            switch name.index {
+            case nil: return values.first.map { .string(ctx.message.message.value(of: $0)) } ?? .null
+            case .at(let i)?:
+                let k = i < 0 ? values.count + i : i
+                return k >= 0 && k < values.count ? .string(ctx.message.message.value(of: values[k])) : .null
+            case .all?:
+                return values.isEmpty ? .null : .string(values.map { ctx.message.message.value(of: $0) }.joined(separator: ","))
+            }
+        },
+        VariableClassSpec("hdrc", nameRule: .required) { ctx, name in
+            .int(ctx.message.message.headerCount(name.name ?? ""))
+        },
+    ]
+
+    /// `$rU`, `$rd`: a part of the Request-URI, assignable.
+    static func uriPart(_ name: String, _ part: @escaping @Sendable (SIPURI) -> String?,
+                        rebuild: @escaping @Sendable (String, String?) -> String?) -> VariableClassSpec {
+        VariableClassSpec(name, get: { ctx, _ in
+            guard ctx.message.message.isRequest, let uri = SIPURI.parse(ctx.message.requestURI) else { return .null }
+            return text(part(uri))
+        }, set: { ctx, _, v in
+            guard let new = rebuild(ctx.message.requestURI, v.isNull ? nil : v.stringValue) else { return false }
+            ctx.message.newRequestURI = new
+            return true
+        })
+    }
+
+    static let processVariables: [VariableClassSpec] = [
+        VariableClassSpec("pp") { _, _ in .int(Int(getpid())) },
+        VariableClassSpec("Ts") { _, _ in .int(time(nil)) },
+        VariableClassSpec("TV", nameRule: .required, validateName: { n in
+            ["s", "u", "sn", "un", "Sn", "Fn"].contains(n) ? nil : "unknown $TV name '\(n)' (use s, u, sn, un)"
+        }) { _, name in
+            var tv = timeval()
+            gettimeofday(&tv, nil)
+            switch name.name {
+            case "u", "un": return .int(Int(tv.tv_usec))
+            case "Sn": return .string("\(tv.tv_sec).\(tv.tv_usec)")
+            default: return .int(tv.tv_sec)
+            }
+        },
+        VariableClassSpec("RANDOM") { _, _ in .int(Int(UInt32.random(in: 0...UInt32(Int32.max)))) },
+    ]
+}
+
+extension URIReference {
+    /// The number of a `tel:` URI, for `$fU`/`$tU`.
+    var telNumber: String? {
+        if case .tel(let t) = self { return t.number }
+        return nil
+    }
+}

@@ -1,0 +1,67 @@
+import CShared
+import SIP
+import Script
+
+/// sl: stateless replies.
+enum SLModule {
+    static let spec = ModuleSpec(name: "sl", functions: [
+        FunctionSpec("sl_send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
+                     fixup: checkCode) { ctx, args in
+            reply(&ctx, args)
+        },
+        FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
+                     fixup: checkCode) { ctx, args in
+            reply(&ctx, args)
+        },
+        FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
+            // Kamailio answers with the last internal error; without one, 500.
+            ctx.message.sendReply(500, "Server Internal Error") ? 1 : -1
+        },
+    ])
+
+    static let checkCode: @Sendable (inout FixupContext) -> Void = { fc in
+        if let code = fc.staticInt(0), !(100...699).contains(code) {
+            fc.error("reply code \(code) is not between 100 and 699", argument: 0)
+        }
+    }
+
+    static func reply(_ ctx: inout ExecContext, _ args: CallArgs) -> Int {
+        guard let code = args.int(0, &ctx) ?? Int(args.string(0, &ctx)), (100...699).contains(code) else {
+            ctx.message.process.log.error("sl", "invalid reply code")
+            return -1
+        }
+        return ctx.message.sendReply(code, args.string(1, &ctx)) ? 1 : -1
+    }
+}
+
+extension MessageContext {
+    /// Sends a reply to the request statelessly (RFC 3261 8.2.6) and counts it.
+    @discardableResult
+    public func sendReply(_ code: Int, _ reason: String, extraHeaders: [(name: String, value: String)] = []) -> Bool {
+        guard message.isRequest else { return false }
+        if message.method == .ack { return false } // never answer an ACK
+        var headers = extraHeaders
+        headers.append((name: "Server", value: process.settings.serverHeader))
+        ReplyBuilder.reply(to: message, status: code, reason: reason, tagSeed: process.tagSeed,
+                           extraHeaders: headers, into: &process.outBuffer)
+        let ok = socket.send(process.outBuffer.bytes, to: replyDestination)
+        if ok {
+            process.count(CS_PC_REPLIES_OUT)
+            if code >= 200 { replied = true }
+        } else {
+            process.log.error("sl", "could not send reply \(code) to \(replyDestination)")
+        }
+        return ok
+    }
+
+    /// Where replies go (RFC 3261 18.2.2 with RFC 3581): the source address, at the
+    /// source port when the top Via asks for rport, else at the Via's port.
+    public var replyDestination: SocketAddress {
+        let via = message.topVia
+        if case .absent = via.rport, let port = via.port {
+            return SocketAddress(ip: source.ip, port: UInt16(clamping: port))
+        }
+        if case .absent = via.rport { return SocketAddress(ip: source.ip, port: 5060) }
+        return source
+    }
+}

@@ -1,0 +1,110 @@
+import CShared
+import SIP
+import Script
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The master ("main process - attendant"): loads the config, creates the arena and the
+/// sockets, forks the workers and supervises them. It never handles SIP itself, and stays
+/// single-threaded until every fork is done.
+public enum Server {
+    /// Runs `respite` with its command line; returns the process's exit status.
+    public static func run(_ options: ServerOptions) -> Int32 {
+        let loader = ScriptLoader(registry: RuntimeRegistry.make(), defines: options.defines)
+        let loaded = loader.load(path: options.configPath)
+        if !loaded.diagnostics.items.isEmpty {
+            Posix.printError(loaded.diagnostics.rendered())
+        }
+        guard let program = loaded.program else {
+            Posix.printError("respite: \(options.configPath): \(loaded.diagnostics.errors.count) error(s); nothing started")
+            return 1
+        }
+        let settings: ServerSettings
+        switch ServerSettings.from(program.settings, options: options) {
+        case .success(let s): settings = s
+        case .failure(let e):
+            Posix.printError("respite: \(e.message)")
+            return 1
+        }
+        if options.checkOnly {
+            Posix.printError("respite: \(options.configPath): config file ok")
+            return 0
+        }
+        if settings.foreground == 0 { Daemon.detach(keepStandardError: settings.logToStandardError) }
+        var master = Master(program: program, settings: settings)
+        return master.start()
+    }
+}
+
+struct Master {
+    let program: Program
+    let settings: ServerSettings
+    var log: ServerLog
+    /// One entry per worker process: how to (re)start it.
+    var workers: [WorkerSlot] = []
+    var stopping = false
+
+    init(program: Program, settings: ServerSettings) {
+        self.program = program
+        self.settings = settings
+        self.log = ServerLog(threshold: settings.logLevel, toStandardError: settings.logToStandardError,
+                             prefix: settings.logPrefix)
+    }
+
+    mutating func start() -> Int32 {
+        Arena.removeStale()
+        let name = settings.shmName ?? Arena.defaultName(pid: getpid())
+        let arena: Arena
+        do {
+            arena = try Arena.create(name: name, size: settings.sharedMemoryBytes)
+        } catch {
+            log.critical("core", "cannot create the shared memory arena \(name): \(error)")
+            return 1
+        }
+        let status = serve(arena.ref, name: name)
+        do { try arena.unlink() } catch { log.error("core", "cannot remove the arena: \(error)") }
+        return status
+    }
+
+    /// Everything after the arena exists: sections, sockets, workers, supervision.
+    mutating func serve(_ arena: ArenaRef, name: String) -> Int32 {
+        let sections: ArenaSections
+        let sockets: [UDPSocket]
+        do {
+            let receivers = settings.listen.count * settings.children
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + 8))
+            sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
+        } catch {
+            log.critical("core", "cannot start: \(error)")
+            return 1
+        }
+        arena.setReady()
+        if let path = settings.pidFile { PidFile.write(path) }
+        defer { if let path = settings.pidFile { PidFile.remove(path) } }
+
+        if let slot = sections.processes.claim(role: CS_ROLE_MAIN, rank: 0, description: "main process - attendant") {
+            sections.processes.started(slot: slot, pid: getpid())
+        }
+        for socket in sockets {
+            for child in 0..<settings.children {
+                let description = "udp receiver child=\(child) sock=\(socket.address)"
+                guard let slot = sections.processes.claim(role: CS_ROLE_UDP_RECEIVER, rank: child, description: description) else {
+                    log.critical("core", "process table full")
+                    return 1
+                }
+                workers.append(WorkerSlot(slot: slot, description: description, kind: .udpReceiver(socket)))
+            }
+        }
+        log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
+
+        Signals.blockInMaster()
+        let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections,
+                                    sockets: sockets, log: log)
+        for i in workers.indices {
+            if !spawn(i, context) { return shutdown(context, status: 1) }
+        }
+        return supervise(context)
+    }
+}

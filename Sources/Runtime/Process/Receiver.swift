@@ -1,0 +1,94 @@
+import CShared
+import SIP
+import Script
+import Shared
+
+/// A UDP receiver: reads datagrams from one listen socket (shared with the other
+/// receivers of that socket) and runs the script for each message.
+struct Receiver {
+    let process: ProcessContext
+    let socket: UDPSocket
+    var exec: ExecContext
+
+    init(process: ProcessContext, socket: UDPSocket) {
+        self.process = process
+        self.socket = socket
+        self.exec = process.program.makeContext()
+        let log = process.log
+        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+    }
+
+    /// Serves until the process is told to stop (SIGTERM ends it by default action).
+    mutating func run() -> Never {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+        while true {
+            guard let (count, from) = socket.receive(into: scratch) else { continue }
+            handle(Array(scratch[0..<count]), from: from)
+        }
+    }
+
+    mutating func handle(_ bytes: [UInt8], from source: SocketAddress) {
+        let message: SIPMessage
+        do {
+            message = try SIPMessage.parse(bytes)
+        } catch {
+            reject(error, bytes: bytes, from: source)
+            return
+        }
+        let context = MessageContext(process: process, message: message, source: source, socket: socket)
+        exec.host = context
+        exec.flags = 0
+        if message.isRequest {
+            process.count(CS_PC_REQUESTS)
+            if let route = process.program.requestRoute {
+                exec.routeType = .request
+                _ = process.program.run(route: route, as: .request, &exec)
+            }
+        } else {
+            process.count(CS_PC_REPLIES_IN)
+            handleReply(context)
+        }
+        exec.host = nil
+    }
+
+    /// Replies with no transaction: the core `reply_route` may drop them; the rest are
+    /// relayed statelessly along their Via.
+    mutating func handleReply(_ context: MessageContext) {
+        if let route = process.program.replyRoute {
+            exec.routeType = .reply
+            if case .drop = process.program.run(route: route, as: .reply, &exec) { return }
+        }
+        if !context.forwardReply() {
+            process.log.debug("core", "reply \(context.message.statusCode) for \(context.message.callID) matches nothing here; dropped")
+        }
+    }
+
+    /// A datagram that did not parse: answered 400/505 when it is a request whose Via,
+    /// From, To, Call-ID and CSeq parsed, otherwise dropped; logged either way.
+    func reject(_ error: SIPParseError, bytes: [UInt8], from source: SocketAddress) {
+        process.count(CS_PC_PARSE_ERRORS)
+        if let partial = error.partial, partial.isRequest {
+            let context = MessageContext(process: process, message: partial, source: source, socket: socket)
+            let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
+            context.sendReply(error.replyStatus, reason)
+            process.log.notice("core", "malformed request from \(source) answered \(error.replyStatus): \(error)")
+        } else {
+            process.count(CS_PC_DROPPED)
+            process.log.notice("core", "malformed message from \(source) (\(bytes.count) bytes) dropped: \(error)")
+        }
+    }
+}
+
+extension LogLevel {
+    init(scriptLevel: ScriptLogLevel) {
+        switch scriptLevel {
+        case .debug: self = .debug
+        case .info: self = .info
+        case .notice: self = .notice
+        case .warning: self = .warning
+        case .error: self = .error
+        case .critical: self = .critical
+        case .alert: self = .alert
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import CShared
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Master {
+    /// Forks worker `index`. Returns false when the fork failed.
+    mutating func spawn(_ index: Int, _ context: WorkerContext) -> Bool {
+        let worker = workers[index]
+        do {
+            let pid = try Fork.child { worker.runChild(context) }
+            workers[index].pid = pid
+            workers[index].recentStarts.append(cs_now_ns())
+            context.sections.processes.started(slot: worker.slot, pid: pid)
+            return true
+        } catch {
+            log.critical("core", "cannot fork \(worker.description): \(error)")
+            return false
+        }
+    }
+
+    /// Waits for signals until told to stop; restarts workers that die.
+    mutating func supervise(_ context: WorkerContext) -> Int32 {
+        while true {
+            guard let signal = Signals.wait(timeoutMilliseconds: 1000) else { continue }
+            switch signal {
+            case SIGCHLD:
+                if !reap(context) { return shutdown(context, status: 1) }
+            case SIGHUP:
+                log.notice("core", "SIGHUP ignored (reload is not supported; restart the server)")
+            default:
+                log.notice("core", "signal \(signal): shutting down")
+                return shutdown(context, status: 0)
+            }
+        }
+    }
+
+    /// Collects dead children and restarts them. Returns false on a crash loop.
+    mutating func reap(_ context: WorkerContext) -> Bool {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return true }
+            guard let index = workers.firstIndex(where: { $0.pid == pid }) else { continue }
+            let worker = workers[index]
+            let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+            log.error("core", "\(worker.description) (pid \(pid)) \(how); restarting it")
+            context.sections.processes.setState(slot: worker.slot, CS_PROC_EXITED)
+            // Its allocator cache and any lock it held come back: the cache here, the locks
+            // through their robust owner-died recovery.
+            context.arena.reclaimAllocatorCache(slot: worker.slot)
+            let now = cs_now_ns()
+            workers[index].recentStarts.removeAll { now - $0 > 10_000_000_000 }
+            if workers[index].recentStarts.count >= 5 {
+                log.critical("core", "\(worker.description) died 5 times in 10 s; stopping the server")
+                return false
+            }
+            if !spawn(index, context) { return false }
+        }
+    }
+
+    /// Stops every worker (SIGTERM, then SIGKILL after 3 s) and returns `status`; the
+    /// caller's defers unlink the arena and remove the pid file.
+    mutating func shutdown(_ context: WorkerContext, status: Int32) -> Int32 {
+        stopping = true
+        let live = workers.map(\.pid).filter { $0 > 0 }
+        for pid in live { kill(pid, SIGTERM) }
+        let deadline = cs_now_ns() + 3_000_000_000
+        var remaining = Set(live)
+        while !remaining.isEmpty && cs_now_ns() < deadline {
+            var st: Int32 = 0
+            let pid = waitpid(-1, &st, WNOHANG)
+            if pid > 0 { remaining.remove(pid) } else { usleep(10_000) }
+        }
+        for pid in remaining {
+            kill(pid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+        }
+        log.notice("core", "stopped")
+        return status
+    }
+}

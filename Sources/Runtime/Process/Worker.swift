@@ -1,0 +1,49 @@
+import CShared
+import Script
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the master hands every worker it forks: read-only after fork.
+struct WorkerContext {
+    let program: Program
+    let settings: ServerSettings
+    let arena: ArenaRef
+    let sections: ArenaSections
+    let sockets: [UDPSocket]
+    let log: ServerLog
+}
+
+/// One worker process the master keeps running.
+struct WorkerSlot {
+    enum Kind {
+        case udpReceiver(UDPSocket)
+    }
+
+    let slot: Int32
+    let description: String
+    let kind: Kind
+    var pid: pid_t = 0
+    /// Start times of recent restarts, to stop a crash loop.
+    var recentStarts: [UInt64] = []
+}
+
+extension WorkerSlot {
+    /// The body of the forked child: set up the process, then serve forever.
+    func runChild(_ context: WorkerContext) -> Never {
+        Signals.resetInChild()
+        _ = cs_proc_die_with_parent(SIGTERM)
+        context.sections.processes.started(slot: slot, pid: getpid())
+        context.arena.attachAllocatorCache(slot: slot)
+        var log = context.log
+        log.slot = slot
+        let process = ProcessContext(program: context.program, settings: context.settings, arena: context.arena,
+                                     sections: context.sections, slot: slot, log: log, sockets: context.sockets)
+        switch kind {
+        case .udpReceiver(let socket):
+            var receiver = Receiver(process: process, socket: socket)
+            receiver.run()
+        }
+    }
+}

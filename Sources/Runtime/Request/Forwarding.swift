@@ -1,0 +1,41 @@
+import CShared
+import SIP
+
+/// Building and addressing a request that leaves this server (stateless `forward()`
+/// now, tm's relay later): the script's changes applied over the received bytes.
+extension MessageContext {
+    /// The edits the script asked for, in ForwardBuilder's terms.
+    var forwardEdits: [ForwardEdit] {
+        var edits: [ForwardEdit] = []
+        if let uri = newRequestURI { edits.append(.setRequestURI(uri)) }
+        for name in removedHeaders.sorted() { edits.append(.removeAll(named: name)) }
+        for line in appendedHeaders {
+            var text = Substring(line)
+            while text.last == "\n" || text.last == "\r" { text.removeLast() }
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            let name = text[..<colon].trimmingCharacters(in: " ")
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: " ")
+            edits.append(.addLast(name: name, value: value))
+        }
+        return edits
+    }
+
+    /// Where the request goes: `$du` if set, else the Request-URI (host resolved from
+    /// /etc/hosts or DNS A records; no SRV yet). nil when it cannot be resolved.
+    func nextHop(overrideHost: String? = nil, overridePort: Int? = nil) -> SocketAddress? {
+        if let host = overrideHost { return SocketAddress.resolve(host, port: overridePort ?? 5060) }
+        guard let uri = SIPURI.parse(destinationURI ?? requestURI) else { return nil }
+        return SocketAddress.resolve(uri.host.trimmingCharacters(in: "[]"), port: uri.port ?? 5060)
+    }
+
+    /// Writes the forwarded request into the process's buffer. Throws when Max-Forwards
+    /// is exhausted or the message is not a request.
+    func buildForward(branch: String? = nil) throws(SIPBuildError) {
+        let sentBy = ViaSentBy(transport: "UDP", host: socket.address.host, port: Int(socket.address.port))
+        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits, into: &process.outBuffer)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}

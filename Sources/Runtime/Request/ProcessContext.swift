@@ -1,0 +1,57 @@
+import CShared
+import SIP
+import Script
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one server process owns after fork: the program, its sockets, the arena views, its
+/// log and reusable buffers. Created in the child (never shared between processes); every
+/// function body reaches it through the message context.
+public final class ProcessContext {
+    public let program: Program
+    public let settings: ServerSettings
+    public let arena: ArenaRef
+    public let sections: ArenaSections
+    /// This process's slot in the process table.
+    public let slot: Int32
+    public var log: ServerLog
+    public let sockets: [UDPSocket]
+    /// Reused for every reply and forwarded request this process builds.
+    public var outBuffer = MessageBuffer(capacity: 4096)
+    /// Mixed into generated To tags so that they cannot be guessed (same in every process
+    /// of one server, so a retransmission answered elsewhere gets the same tag).
+    public let tagSeed: UInt64
+    public let startTime: timespec
+
+    public init(program: Program, settings: ServerSettings, arena: ArenaRef, sections: ArenaSections,
+                slot: Int32, log: ServerLog, sockets: [UDPSocket]) {
+        self.program = program
+        self.settings = settings
+        self.arena = arena
+        self.sections = sections
+        self.slot = slot
+        self.log = log
+        self.sockets = sockets
+        self.tagSeed = settings.tagSeed
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        self.startTime = now
+    }
+
+    @inline(__always)
+    public func count(_ counter: cs_proc_counter, _ delta: UInt64 = 1) {
+        sections.processes.add(slot: slot, counter, delta)
+    }
+
+    /// The socket to send from towards `destination`: the first listen socket (one
+    /// address family, loopback or not, is all Respite supports for now).
+    public var defaultSocket: UDPSocket { sockets[0] }
+
+    /// Whether `host:port` names one of our listen sockets (for Via and Route checks).
+    public func isLocal(host: String, port: Int?) -> Bool {
+        let p = port ?? 5060
+        return sockets.contains { $0.address.port == p && ($0.address.host == host || host == "localhost" && $0.address.isLoopback) }
+    }
+}
