@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cs_alloc.h"
 
@@ -117,9 +118,29 @@ static void repair_bucket(cs_arena_header *arena, cs_htable *t, cs_htable_bucket
     __atomic_add_fetch(&t->items, (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
+/// Takes a bucket's lock (nesting allowed) and counts the depth. After a holder died
+/// the mutex comes back at depth 1 whatever the dead holder's depth was, so the count
+/// restarts and the bucket is repaired. Returns CS_LOCK_OK or CS_LOCK_RECOVERED.
+static int acquire_bucket(cs_arena_header *arena, cs_htable *t, cs_htable_bucket *b) {
+    int rc = cs_lock_acquire(&b->lock);
+    if (rc == CS_LOCK_RECOVERED) {
+        b->depth = 0;
+        repair_bucket(arena, t, b);
+    }
+    b->depth++;
+    return rc;
+}
+
+/// Releases one level. Only the outermost release goes through cs_lock_release (which
+/// clears holder_pid), so respite-shm keeps showing an sht_lock holder in between.
+static void release_bucket(cs_htable_bucket *b) {
+    if (--b->depth == 0) cs_lock_release(&b->lock);
+    else pthread_mutex_unlock(&b->lock.mutex);
+}
+
 static cs_htable_bucket *lock_bucket(cs_arena_header *arena, cs_htable *t, uint32_t hash) {
     cs_htable_bucket *b = bucket_of(arena, t, hash);
-    if (cs_lock_acquire(&b->lock) == CS_LOCK_RECOVERED) repair_bucket(arena, t, b);
+    acquire_bucket(arena, t, b);
     return b;
 }
 
@@ -203,7 +224,7 @@ int cs_htable_get(cs_arena_header *arena, cs_htable *table, const char *key, siz
         out->type = CS_VALUE_INT;
         out->int_value = table->initval;
     }
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return rc;
 }
 
@@ -230,7 +251,7 @@ int cs_htable_set_int(cs_arena_header *arena, cs_htable *table, const char *key,
             rc = ENOMEM;
         }
     }
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return rc;
 }
 
@@ -253,7 +274,7 @@ int cs_htable_set_string(cs_arena_header *arena, cs_htable *table, const char *k
     } else {
         push_item(arena, table, b, fresh);
     }
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     cs_free(arena, old);
     return 0;
 }
@@ -285,7 +306,7 @@ int cs_htable_increment(cs_arena_header *arena, cs_htable *table, const char *ke
             rc = ENOMEM;
         }
     }
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return rc;
 }
 
@@ -295,7 +316,7 @@ int cs_htable_set_expire(cs_arena_header *arena, cs_htable *table, const char *k
     cs_htable_bucket *b = lock_bucket(arena, table, hash);
     uint64_t *link = find_link(arena, table, b, hash, key, key_len);
     if (link) item_at(arena, *link)->expires_ms = seconds ? cs_htable_now_ms() + (uint64_t)seconds * 1000ull : 0;
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return link ? 0 : ENOENT;
 }
 
@@ -308,7 +329,7 @@ int cs_htable_get_expire(cs_arena_header *arena, cs_htable *table, const char *k
         uint64_t at = item_at(arena, *link)->expires_ms, now = cs_htable_now_ms();
         *remaining_ms = at == 0 ? 0 : (at > now ? at - now : 1);
     }
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return link ? 0 : ENOENT;
 }
 
@@ -317,7 +338,7 @@ int cs_htable_remove(cs_arena_header *arena, cs_htable *table, const char *key, 
     cs_htable_bucket *b = lock_bucket(arena, table, hash);
     uint64_t *link = find_link(arena, table, b, hash, key, key_len);
     if (link) unlink_item(arena, table, b, link);
-    cs_lock_release(&b->lock);
+    release_bucket(b);
     return link ? 0 : ENOENT;
 }
 
@@ -328,7 +349,7 @@ static uint64_t sweep(cs_arena_header *arena, cs_htable *table, int expired_only
     for (uint32_t i = 0; i < table->bucket_count; i++) {
         cs_htable_bucket *b = &array[i];
         if (__atomic_load_n(&b->first, __ATOMIC_ACQUIRE) == 0) continue;
-        if (cs_lock_acquire(&b->lock) == CS_LOCK_RECOVERED) repair_bucket(arena, table, b);
+        acquire_bucket(arena, table, b);
         uint64_t *link = &b->first;
         while (*link != 0) {
             cs_htable_item *it = item_at(arena, *link);
@@ -339,7 +360,7 @@ static uint64_t sweep(cs_arena_header *arena, cs_htable *table, int expired_only
                 link = &it->next;
             }
         }
-        cs_lock_release(&b->lock);
+        release_bucket(b);
     }
     return removed;
 }
@@ -351,14 +372,15 @@ uint64_t cs_htable_purge_expired(cs_arena_header *arena, cs_htable *table, uint6
 }
 
 int cs_htable_lock_key(cs_arena_header *arena, cs_htable *table, const char *key, size_t key_len) {
-    cs_htable_bucket *b = bucket_of(arena, table, cs_htable_hash(key, key_len));
-    int rc = cs_lock_acquire(&b->lock);
-    if (rc == CS_LOCK_RECOVERED) repair_bucket(arena, table, b);
-    return rc;
+    return acquire_bucket(arena, table, bucket_of(arena, table, cs_htable_hash(key, key_len)));
 }
 
 void cs_htable_unlock_key(cs_arena_header *arena, cs_htable *table, const char *key, size_t key_len) {
-    cs_lock_release(&bucket_of(arena, table, cs_htable_hash(key, key_len))->lock);
+    cs_htable_bucket *b = bucket_of(arena, table, cs_htable_hash(key, key_len));
+    // Unlocking a bucket this process does not hold is a script error (sht_unlock
+    // without sht_lock); it must not disturb the holder's depth count.
+    if (__atomic_load_n(&b->lock.holder_pid, __ATOMIC_RELAXED) != (int32_t)getpid()) return;
+    release_bucket(b);
 }
 
 uint64_t cs_htable_visit(cs_arena_header *arena, cs_htable *table, cs_htable_visitor visitor,
@@ -367,7 +389,7 @@ uint64_t cs_htable_visit(cs_arena_header *arena, cs_htable *table, cs_htable_vis
     cs_htable_bucket *array = (cs_htable_bucket *)((char *)arena + table->buckets_offset);
     for (uint32_t i = 0; i < table->bucket_count; i++) {
         cs_htable_bucket *b = &array[i];
-        if (cs_lock_acquire(&b->lock) == CS_LOCK_RECOVERED) repair_bucket(arena, table, b);
+        acquire_bucket(arena, table, b);
         uint64_t now = cs_htable_now_ms();
         for (uint64_t o = b->first; o != 0;) {
             const cs_htable_item *it = item_at(arena, o);
@@ -377,7 +399,7 @@ uint64_t cs_htable_visit(cs_arena_header *arena, cs_htable *table, cs_htable_vis
             }
             o = it->next;
         }
-        cs_lock_release(&b->lock);
+        release_bucket(b);
     }
     return visited;
 }

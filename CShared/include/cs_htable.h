@@ -72,7 +72,7 @@ typedef struct cs_htable_bucket {
     cs_lock lock;
     uint64_t first;       ///< offset of the first item; 0 = empty
     uint32_t count;       ///< items in the chain (under the lock)
-    uint32_t reserved;
+    uint32_t depth;       ///< how many times the holder has the lock (under the lock)
 } cs_htable_bucket;
 
 /// One table.
@@ -156,7 +156,8 @@ uint64_t cs_htable_purge_expired(cs_arena_header *arena, cs_htable *table, uint6
 /// Takes the bucket lock of `key` (sht_lock). Recursive. Returns CS_LOCK_OK or
 /// CS_LOCK_RECOVERED (a holder died; the bucket was repaired).
 int cs_htable_lock_key(cs_arena_header *arena, cs_htable *table, const char *key, size_t key_len);
-/// Releases the bucket lock of `key` (sht_unlock), taken by this process.
+/// Releases the bucket lock of `key` (sht_unlock), taken by this process; ignored when
+/// this process does not hold it.
 void cs_htable_unlock_key(cs_arena_header *arena, cs_htable *table, const char *key, size_t key_len);
 
 /// Called for each item: the item, its key and (for a string) its string bytes.

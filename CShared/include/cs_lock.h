@@ -42,7 +42,8 @@ enum {
 int cs_lock_init(cs_lock *lock);
 /// As cs_lock_init, but the holder may take the lock again (it must release it as
 /// many times). Used for hash-table buckets, whose sht_lock/sht_unlock pair encloses
-/// sets that take the same bucket lock. holder_pid is cleared by the innermost release.
+/// sets that take the same bucket lock. cs_lock_release clears holder_pid even when it
+/// only ends a nested hold; cs_htable counts the depth itself to avoid that.
 int cs_lock_init_recursive(cs_lock *lock);
 /// Blocks until the lock is held. Returns CS_LOCK_OK or CS_LOCK_RECOVERED.
 int cs_lock_acquire(cs_lock *lock);
