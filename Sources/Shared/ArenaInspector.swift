@@ -8,6 +8,10 @@ import CShared
 public struct ArenaInspector {
     let base: UnsafeRawPointer
     let size: Int
+    /// Items shown per hash table (all are walked and validated).
+    public var maxItemsPerTable = 20
+    /// Bytes of a string value shown.
+    public var maxStringBytes = 200
 
     public init(base: UnsafeRawPointer, size: Int) {
         self.base = base
@@ -25,6 +29,8 @@ public struct ArenaInspector {
             switch s.kind {
             case CS_SECTION_PROCTABLE.rawValue: report.processes = readProcesses(s, &problems)
             case CS_SECTION_QUEUES.rawValue: report.queues = readQueues(s, &problems)
+            case CS_SECTION_SHV.rawValue: report.sharedVariables = readSharedVariables(s, &problems)
+            case CS_SECTION_HTABLE.rawValue: report.hashTables = readHashTables(s, &problems)
             default: break
             }
         }
@@ -59,6 +65,8 @@ public struct ArenaInspector {
                 case CS_SECTION_PROCTABLE.rawValue: kind = "process table"
                 case CS_SECTION_QUEUES.rawValue: kind = "task queues"
                 case CS_SECTION_ALLOC_CACHES.rawValue: kind = "alloc caches"
+                case CS_SECTION_SHV.rawValue: kind = "shared vars"
+                case CS_SECTION_HTABLE.rawValue: kind = "hash tables"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),
@@ -68,7 +76,7 @@ public struct ArenaInspector {
     }
 
     /// A copy of a `T` at `offset`, or nil if it does not lie inside `[lower, upper)`.
-    private func load<T>(_ type: T.Type, at offset: Int, in bounds: Range<Int>? = nil) -> T? {
+    func load<T>(_ type: T.Type, at offset: Int, in bounds: Range<Int>? = nil) -> T? {
         let lower = bounds?.lowerBound ?? 0, end = bounds?.upperBound ?? size
         guard offset >= lower, offset <= end, end - offset >= MemoryLayout<T>.size, end <= size else { return nil }
         return base.loadUnaligned(fromByteOffset: offset, as: T.self)

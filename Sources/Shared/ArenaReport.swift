@@ -75,11 +75,50 @@ public struct ArenaReport: Codable, Sendable {
         public var consumerLockHolderPID: Int32
     }
 
+    /// A `$shv` variable as the tool saw it (`type` is "null", "int" or "string").
+    public struct SharedVariable: Codable, Sendable {
+        public var name: String
+        public var type: String
+        public var int: Int64?
+        public var string: String?
+        /// The string was longer than the tool shows.
+        public var truncated: Bool?
+    }
+
+    /// One `$sht` item.
+    public struct HashItem: Codable, Sendable {
+        public var key: String
+        public var type: String
+        public var int: Int64?
+        public var string: String?
+        public var truncated: Bool?
+        /// Seconds until it expires (negative: expired, not yet removed); nil = never.
+        public var expiresInSeconds: Double?
+    }
+
+    /// One `$sht` table and up to `ArenaInspector.maxItemsPerTable` of its items.
+    public struct HashTable: Codable, Sendable {
+        public var name: String
+        public var sizeLog2: UInt32
+        public var buckets: UInt32
+        /// The table's item counter.
+        public var items: UInt64
+        /// Items the walk found (expired ones included).
+        public var itemsWalked: UInt64
+        public var autoexpireSeconds: UInt32
+        public var initval: Int64?
+        /// Pids holding a bucket lock (sht_lock or an operation in progress).
+        public var lockHolders: [Int32]
+        public var shown: [HashItem]
+    }
+
     public var header: Header
     public var sections: [Section]
     public var allocator: Allocator?
     public var processes: [Process]?
     public var queues: [Queue]?
+    public var sharedVariables: [SharedVariable]?
+    public var hashTables: [HashTable]?
     /// Parts that could not be read, in words for people.
     public var problems: [String]
 }

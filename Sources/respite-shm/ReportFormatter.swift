@@ -47,12 +47,47 @@ enum ReportFormatter {
                 out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
             }
         }
+        if let vars = r.sharedVariables {
+            out.append("")
+            out.append("shared variables (\(vars.count))")
+            for v in vars {
+                out.append("  $shv(\(v.name)) = \(value(v.type, v.int, v.string, v.truncated))")
+            }
+        }
+        if let tables = r.hashTables {
+            out.append("")
+            out.append("hash tables (\(tables.count))")
+            for t in tables {
+                let expire = t.autoexpireSeconds == 0 ? "never" : "\(t.autoexpireSeconds) s"
+                let initval = t.initval.map(String.init) ?? "$null"
+                let locks = t.lockHolders.isEmpty ? "" : "  locked by \(t.lockHolders.map(String.init).joined(separator: ","))"
+                out.append("  \(pad(t.name, 16)) size 2^\(t.sizeLog2) (\(t.buckets) buckets)  items \(t.items)  autoexpire \(expire)  initval \(initval)\(locks)")
+                for item in t.shown {
+                    var line = "    \(item.key) = \(value(item.type, item.int, item.string, item.truncated))"
+                    if let e = item.expiresInSeconds {
+                        line += e > 0 ? String(format: "  (expires in %.1f s)", e) : String(format: "  (expired %.1f s ago)", -e)
+                    }
+                    out.append(line)
+                }
+                if t.itemsWalked > UInt64(t.shown.count) { out.append("    ... \(t.itemsWalked - UInt64(t.shown.count)) more") }
+            }
+        }
         if !r.problems.isEmpty {
             out.append("")
             out.append("problems")
             for p in r.problems { out.append("  \(p)") }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// A shared value as a script would print it.
+    static func value(_ type: String, _ int: Int64?, _ string: String?, _ truncated: Bool?) -> String {
+        switch type {
+        case "null": return "$null"
+        case "int": return int.map(String.init) ?? "?"
+        case "string": return string.map { "\"\($0)\"" + (truncated == true ? "..." : "") } ?? "(unreadable)"
+        default: return type
+        }
     }
 
     static func pad(_ s: String, _ width: Int) -> String {
