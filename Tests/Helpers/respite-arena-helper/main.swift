@@ -11,7 +11,7 @@ import Glibc
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let scenario = arguments.first else {
-    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold [--key value ...]\n")
+    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold|sht-increment|sht-lock-kill|hold-tables [--key value ...]\n")
     exit(64)
 }
 let options = Options(Array(arguments.dropFirst()))
@@ -23,6 +23,9 @@ do {
     case "alloc-churn": try allocChurn(options)
     case "hold": try hold(options)
     case "cache-reclaim": try cacheReclaim(options)
+    case "sht-increment": try shtIncrement(options)
+    case "sht-lock-kill": try shtLockKill(options)
+    case "hold-tables": try holdTables(options)
     default:
         Posix.printError("unknown scenario \(scenario)\n")
         exit(64)
