@@ -78,13 +78,16 @@ final class SIPTestClient {
         return try? SIPMessage.parse(Array(buffer[0..<n]))
     }
 
-    /// Sends a request and returns the first final reply (skipping 1xx).
+    /// Sends a request and returns its first final reply (skipping 1xx and replies to
+    /// other requests).
     func exchange(_ text: String, timeout: TimeInterval = 2) -> SIPMessage? {
+        let callID = text.split(separator: "\r\n").first { $0.hasPrefix("Call-ID:") }
+            .map { $0.dropFirst(8).trimmingCharacters(in: .whitespaces) }
         send(text)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            guard let m = receive(timeout: deadline.timeIntervalSinceNow) else { return nil }
-            if !m.isRequest && m.statusCode >= 200 { return m }
+            guard let m = receive(timeout: max(0.001, deadline.timeIntervalSinceNow)) else { return nil }
+            if !m.isRequest && m.statusCode >= 200 && (callID == nil || m.callID == callID) { return m }
         }
         return nil
     }

@@ -80,7 +80,12 @@ final class ServerProcess {
 /// Process cannot put a child in its own group).
 enum Spawn {
     static func start(_ path: String, _ args: [String], stdoutPath: String, stderrPath: String,
-                      newProcessGroup: Bool) throws -> pid_t {
+                      newProcessGroup: Bool, directory: String? = nil) throws -> pid_t {
+        if let directory {
+            // posix_spawn has no portable chdir: let a shell change directory, then exec.
+            return try start("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, path] + args,
+                             stdoutPath: stdoutPath, stderrPath: stderrPath, newProcessGroup: newProcessGroup)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -103,10 +108,14 @@ enum Spawn {
     }
 
     /// Runs a command to completion and returns its status and combined output.
+    /// Runs a command to completion in a scratch directory (tools such as SIPp leave files
+    /// in their working directory) and returns its status and combined output.
     static func run(_ path: String, _ args: [String], timeout: TimeInterval = 30) throws -> (status: Int32, output: String) {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("respite-run-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
-        let pid = try start(path, args, stdoutPath: out.path, stderrPath: out.path, newProcessGroup: true)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("respite-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("output")
+        let pid = try start(path, args, stdoutPath: out.path, stderrPath: out.path, newProcessGroup: true, directory: dir.path)
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
