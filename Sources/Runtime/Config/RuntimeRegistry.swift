@@ -4,7 +4,8 @@ import Script
 /// runtime's modules and core functions, and validators for the core parameters the
 /// server itself reads.
 public enum RuntimeRegistry {
-    public static func make() -> ScriptRegistry {
+    /// `sharedNames` collects the `$shv` names the config uses while it loads.
+    public static func make(sharedNames: SharedNameCollector = SharedNameCollector()) -> ScriptRegistry {
         var r = ScriptRegistry.standard()
         CoreModule.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
@@ -19,8 +20,8 @@ public enum RuntimeRegistry {
             if case .int(let n) = value, !(8...65536).contains(n) { return "shm_mem_size is in MB, between 8 and 65536" }
             return nil
         })
-        for module in [SLModule.spec, XLogModule.spec, PVModule.spec, TextOpsModule.spec, TextOpsModule.siputils,
-                       MaxFwdModule.spec, CoreModule.cfgutils, PendingModules.tm, PendingModules.tmx,
+        for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
+                       TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, PendingModules.tm, PendingModules.tmx,
                        PendingModules.async, PendingModules.corex] {
             r.register(module)
         }

@@ -1,5 +1,6 @@
 import SIP
 import Script
+import Shared
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,9 +8,13 @@ import Glibc
 /// pv: the message, process and time variables, `$avp`, `$xavp` (and `$shv`, added by
 /// the shared-tables part). Kamailio loads these with the pv module; so does Respite.
 enum PVModule {
-    static var spec: ModuleSpec {
-        ModuleSpec(name: "pv", params: [ModuleParamSpec("shvset", .string)],
-                   variables: messageVariables + storageVariables + processVariables)
+    static func spec(_ sharedNames: SharedNameCollector) -> ModuleSpec {
+        ModuleSpec(name: "pv", params: [
+            ModuleParamSpec("shvset", .string) { value in
+                do throws(SpecError) { _ = try ShvsetSpec.parse(value.text) } catch { return error.message }
+                return nil
+            },
+        ], variables: messageVariables + storageVariables + processVariables + [sharedVariable(sharedNames)])
     }
 
     /// A read-only variable computed from the message context.

@@ -12,7 +12,8 @@ import Glibc
 public enum Server {
     /// Runs `respite` with its command line; returns the process's exit status.
     public static func run(_ options: ServerOptions) -> Int32 {
-        let loader = ScriptLoader(registry: RuntimeRegistry.make(), defines: options.defines)
+        let sharedNames = SharedNameCollector()
+        let loader = ScriptLoader(registry: RuntimeRegistry.make(sharedNames: sharedNames), defines: options.defines)
         let loaded = loader.load(path: options.configPath)
         if !loaded.diagnostics.items.isEmpty {
             Posix.printError(loaded.diagnostics.rendered())
@@ -33,7 +34,7 @@ public enum Server {
             return 0
         }
         if settings.foreground == 0 { Daemon.detach(keepStandardError: settings.logToStandardError) }
-        var master = Master(program: program, settings: settings)
+        var master = Master(program: program, settings: settings, sharedNames: sharedNames.collected)
         return master.start()
     }
 }
@@ -41,14 +42,17 @@ public enum Server {
 struct Master {
     let program: Program
     let settings: ServerSettings
+    /// The `$shv` names the config uses: one arena slot each.
+    let sharedNames: [String]
     var log: ServerLog
     /// One entry per worker process: how to (re)start it.
     var workers: [WorkerSlot] = []
     var stopping = false
 
-    init(program: Program, settings: ServerSettings) {
+    init(program: Program, settings: ServerSettings, sharedNames: [String]) {
         self.program = program
         self.settings = settings
+        self.sharedNames = sharedNames
         self.log = ServerLog(threshold: settings.logLevel, toStandardError: settings.logToStandardError,
                              prefix: settings.logPrefix)
     }
@@ -71,10 +75,16 @@ struct Master {
     /// Everything after the arena exists: sections, sockets, workers, supervision.
     mutating func serve(_ arena: ArenaRef, name: String) -> Int32 {
         let sections: ArenaSections
+        let tables: SharedTables
         let sockets: [UDPSocket]
         do {
             let receivers = settings.listen.count * settings.children
             sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + 8))
+            let modparams = program.settings.modparams
+            // The specs were checked when the config loaded; parsing cannot fail here.
+            let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }
+            let htables = (modparams["htable"]?["htable"] ?? []).compactMap { try? HashTableSpec.parse($0.text) }
+            tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
         } catch {
             log.critical("core", "cannot start: \(error)")
@@ -100,7 +110,7 @@ struct Master {
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
-        let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections,
+        let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
                                     sockets: sockets, log: log)
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }

@@ -11,6 +11,7 @@ struct WorkerContext {
     let settings: ServerSettings
     let arena: ArenaRef
     let sections: ArenaSections
+    let tables: SharedTables
     let sockets: [UDPSocket]
     let log: ServerLog
 }
@@ -39,7 +40,8 @@ extension WorkerSlot {
         var log = context.log
         log.slot = slot
         let process = ProcessContext(program: context.program, settings: context.settings, arena: context.arena,
-                                     sections: context.sections, slot: slot, log: log, sockets: context.sockets)
+                                     sections: context.sections, tables: context.tables, slot: slot, log: log,
+                                     sockets: context.sockets)
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process, socket: socket)

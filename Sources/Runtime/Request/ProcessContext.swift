@@ -14,6 +14,8 @@ public final class ProcessContext {
     public let settings: ServerSettings
     public let arena: ArenaRef
     public let sections: ArenaSections
+    /// `$shv` and `$sht` storage (nil only in processes that never run a script).
+    public let tables: SharedTables?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
@@ -26,7 +28,8 @@ public final class ProcessContext {
     public let startTime: timespec
 
     public init(program: Program, settings: ServerSettings, arena: ArenaRef, sections: ArenaSections,
-                slot: Int32, log: ServerLog, sockets: [UDPSocket]) {
+                tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [UDPSocket]) {
+        self.tables = tables
         self.program = program
         self.settings = settings
         self.arena = arena
