@@ -15,5 +15,7 @@
 #include "cs_proctable.h"
 #include "cs_queue.h"
 #include "cs_shv.h"
+#include "cs_tx.h"
+#include "cs_wheel.h"
 
 #endif

@@ -36,6 +36,8 @@ typedef enum cs_section_kind {
     CS_SECTION_ALLOC_CACHES = 4,
     CS_SECTION_SHV = 5,          ///< cs_shv_table: $shv shared variables
     CS_SECTION_HTABLE = 6,       ///< cs_htable_dir: $sht hash tables
+    CS_SECTION_TXTABLE = 7,      ///< cs_tx_table: tm's transactions
+    CS_SECTION_WHEEL = 8,        ///< cs_timer_wheel: one timing wheel
 } cs_section_kind;
 
 /// One entry of the section directory.
