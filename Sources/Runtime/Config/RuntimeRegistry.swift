@@ -21,7 +21,7 @@ public enum RuntimeRegistry {
             return nil
         })
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
-                       TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, PendingModules.tm, PendingModules.tmx,
+                       TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
                        PendingModules.async, PendingModules.corex] {
             r.register(module)
         }

@@ -9,9 +9,15 @@ enum SLModule {
                      fixup: checkCode) { ctx, args in
             reply(&ctx, args)
         },
+        // send_reply: stateful when the request has a transaction (tm loaded and one
+        // created or found), stateless otherwise.
         FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
                      fixup: checkCode) { ctx, args in
-            reply(&ctx, args)
+            if let tx = ctx.message.transaction {
+                guard let code = args.int(0, &ctx) ?? Int(args.string(0, &ctx)), (100...699).contains(code) else { return -1 }
+                return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
+            }
+            return reply(&ctx, args)
         },
         FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
             // Kamailio answers with the last internal error; without one, 500.

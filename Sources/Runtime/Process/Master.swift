@@ -57,6 +57,10 @@ struct Master {
                              prefix: settings.logPrefix)
     }
 
+    /// Whether the config loads tm (then the arena gets a transaction table and the master
+    /// a `timer` process).
+    var usesTM: Bool { program.settings.modules.contains("tm") }
+
     mutating func start() -> Int32 {
         Arena.removeStale()
         let name = settings.shmName ?? Arena.defaultName(pid: getpid())
@@ -76,15 +80,20 @@ struct Master {
     mutating func serve(_ arena: ArenaRef, name: String) -> Int32 {
         let sections: ArenaSections
         let tables: SharedTables
+        var transactions: TransactionSections?
         let sockets: [UDPSocket]
         do {
             let receivers = settings.listen.count * settings.children
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + 8))
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + 16))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
             let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }
             let htables = (modparams["htable"]?["htable"] ?? []).compactMap { try? HashTableSpec.parse($0.text) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
+            if usesTM {
+                let w = TMState.wheelSpec
+                transactions = try arena.installTransactions(buckets: 8192, wheels: [(name: w.name, tickMs: w.tickMs, slots: w.slots)])
+            }
             sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
         } catch {
             log.critical("core", "cannot start: \(error)")
@@ -107,10 +116,15 @@ struct Master {
                 workers.append(WorkerSlot(slot: slot, description: description, kind: .udpReceiver(socket)))
             }
         }
+        if usesTM {
+            guard let slot = sections.processes.claim(role: CS_ROLE_TM_TIMER, rank: 0, description: "timer") else { return 1 }
+            workers.append(WorkerSlot(slot: slot, description: "timer", kind: .tmTimer))
+        }
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
         let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
+                                    transactions: transactions,
                                     sockets: sockets, log: log)
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }

@@ -48,12 +48,18 @@ struct Receiver {
             process.count(CS_PC_REPLIES_IN)
             handleReply(context)
         }
+        context.releaseTransactions()
         exec.host = nil
     }
 
     /// Replies with no transaction: the core `reply_route` may drop them; the rest are
     /// relayed statelessly along their Via.
     mutating func handleReply(_ context: MessageContext) {
+        // A reply to a request tm relayed carries our branch id in its top Via.
+        if process.tm != nil, process.isLocal(host: context.message.topVia.host, port: context.message.topVia.port),
+           context.handleBranchReply(&exec) {
+            return
+        }
         if let route = process.program.replyRoute {
             exec.routeType = .reply
             if case .drop = process.program.run(route: route, as: .reply, &exec) { return }

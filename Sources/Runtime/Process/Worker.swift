@@ -12,6 +12,8 @@ struct WorkerContext {
     let arena: ArenaRef
     let sections: ArenaSections
     let tables: SharedTables
+    /// tm's table and wheel, when the config loads tm.
+    let transactions: TransactionSections?
     let sockets: [UDPSocket]
     let log: ServerLog
 }
@@ -20,6 +22,8 @@ struct WorkerContext {
 struct WorkerSlot {
     enum Kind {
         case udpReceiver(UDPSocket)
+        /// tm's `timer` process.
+        case tmTimer
     }
 
     let slot: Int32
@@ -42,10 +46,16 @@ extension WorkerSlot {
         let process = ProcessContext(program: context.program, settings: context.settings, arena: context.arena,
                                      sections: context.sections, tables: context.tables, slot: slot, log: log,
                                      sockets: context.sockets)
+        if let t = context.transactions {
+            process.tm = TMState(settings: TMSettings(context.program.settings), arena: context.arena, sections: t)
+        }
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process, socket: socket)
             receiver.run()
+        case .tmTimer:
+            var timer = TMTimerProcess(process: process, tm: process.tm!)
+            timer.run()
         }
     }
 }

@@ -24,6 +24,26 @@ public final class MessageContext {
     public var xavps: [String: [[(String, Value)]]] = [:]
     /// A final reply was sent statelessly for this request.
     public var replied = false
+    /// The transaction of this request once tm found or created it (a reference held).
+    var transaction: Tx?
+    /// References to other transactions (the INVITE a CANCEL or ACK refers to).
+    var otherTransactions: [Tx] = []
+    /// `t_set_fr` before the transaction exists (milliseconds).
+    var frTimeout: Int?
+    var frInvTimeout: Int?
+    /// `t_on_failure` / `t_on_reply` / `t_on_branch` before the transaction exists.
+    var onFailure: Int32 = -1
+    var onReply: Int32 = -1
+    var onBranch: Int32 = -1
+    /// The script's message flags when the transaction was created or suspended.
+    var flagsForTransaction: UInt64 = 0
+    /// `$T_reply_code` in a failure route (the winning reply's status, 408 on timeout).
+    var failureReplyCode: Int?
+    /// In a failure route or a resumed route: a new branch was added by `t_relay`.
+    var addedBranch = false
+    /// The script runs for a transaction that already exists (a failure route, a resumed
+    /// route): `t_relay` adds a branch instead of taking the request for a retransmission.
+    var inTransactionRoute = false
 
     public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: UDPSocket) {
         self.process = process

@@ -16,6 +16,8 @@ public final class ProcessContext {
     public let sections: ArenaSections
     /// `$shv` and `$sht` storage (nil only in processes that never run a script).
     public let tables: SharedTables?
+    /// tm's table and timers (nil when the config does not load tm).
+    var tm: TMState?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog

@@ -1,0 +1,161 @@
+import Script
+
+/// The script's per-message state that belongs to a transaction once it has one: kept in
+/// the arena (the transaction's `state` buffer) so that the process that resumes it, or
+/// runs its failure route, sees what the suspending one had set.
+struct ScriptState: Equatable {
+    var requestURI: String?
+    var destinationURI: String?
+    var appendedHeaders: [String] = []
+    var removedHeaders: [String] = []
+    var avps: [String: [Value]] = [:]
+    var xavps: [String: [[Field]]] = [:]
+
+    struct Field: Equatable {
+        var name: String
+        var value: Value
+    }
+
+    init(of m: MessageContext) {
+        requestURI = m.newRequestURI
+        destinationURI = m.destinationURI
+        appendedHeaders = m.appendedHeaders
+        removedHeaders = m.removedHeaders.sorted()
+        avps = m.avps
+        xavps = m.xavps.mapValues { records in records.map { $0.map { Field(name: $0.0, value: $0.1) } } }
+    }
+
+    /// Puts the state back on a message context.
+    func apply(to m: MessageContext) {
+        m.newRequestURI = requestURI
+        m.destinationURI = destinationURI
+        m.appendedHeaders = appendedHeaders
+        m.removedHeaders = Set(removedHeaders)
+        m.avps = avps
+        m.xavps = xavps.mapValues { records in records.map { $0.map { ($0.name, $0.value) } } }
+    }
+
+    // MARK: encoding: length-prefixed fields, little endian; version byte first.
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = [1]
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
+        func string(_ s: String?) {
+            guard let s else { u32(-1); return }
+            u32(s.utf8.count)
+            out.append(contentsOf: s.utf8)
+        }
+        func value(_ v: Value) {
+            switch v {
+            case .null: out.append(0)
+            case .int(let i):
+                out.append(1)
+                withUnsafeBytes(of: Int64(i).littleEndian) { out.append(contentsOf: $0) }
+            case .string(let s):
+                out.append(2)
+                string(s)
+            }
+        }
+        string(requestURI)
+        string(destinationURI)
+        u32(appendedHeaders.count); appendedHeaders.forEach { string($0) }
+        u32(removedHeaders.count); removedHeaders.forEach { string($0) }
+        u32(avps.count)
+        for (name, values) in avps.sorted(by: { $0.key < $1.key }) {
+            string(name)
+            u32(values.count); values.forEach(value)
+        }
+        u32(xavps.count)
+        for (name, records) in xavps.sorted(by: { $0.key < $1.key }) {
+            string(name)
+            u32(records.count)
+            for r in records {
+                u32(r.count)
+                for f in r { string(f.name); value(f.value) }
+            }
+        }
+        return out
+    }
+
+    init() {}
+
+    /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
+    init?(decoding bytes: UnsafeRawBufferPointer) {
+        var r = Reader(bytes: bytes)
+        guard r.byte() == 1 else { return nil }
+        guard let ruri = r.optionalString(), let du = r.optionalString() else { return nil }
+        requestURI = ruri.value
+        destinationURI = du.value
+        guard let nAppended = r.count() else { return nil }
+        for _ in 0..<nAppended { guard let s = r.string() else { return nil }; appendedHeaders.append(s) }
+        guard let nRemoved = r.count() else { return nil }
+        for _ in 0..<nRemoved { guard let s = r.string() else { return nil }; removedHeaders.append(s) }
+        guard let nAvps = r.count() else { return nil }
+        for _ in 0..<nAvps {
+            guard let name = r.string(), let n = r.count() else { return nil }
+            var values: [Value] = []
+            for _ in 0..<n { guard let v = r.value() else { return nil }; values.append(v) }
+            avps[name] = values
+        }
+        guard let nX = r.count() else { return nil }
+        for _ in 0..<nX {
+            guard let name = r.string(), let n = r.count() else { return nil }
+            var records: [[Field]] = []
+            for _ in 0..<n {
+                guard let fields = r.count() else { return nil }
+                var rec: [Field] = []
+                for _ in 0..<fields {
+                    guard let f = r.string(), let v = r.value() else { return nil }
+                    rec.append(Field(name: f, value: v))
+                }
+                records.append(rec)
+            }
+            xavps[name] = records
+        }
+    }
+
+    /// A bounds-checked reader over the encoded bytes.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var at = 0
+
+        mutating func byte() -> UInt8? {
+            guard at < bytes.count else { return nil }
+            defer { at += 1 }
+            return bytes[at]
+        }
+
+        mutating func u32() -> UInt32? {
+            guard at + 4 <= bytes.count else { return nil }
+            defer { at += 4 }
+            return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+        }
+
+        mutating func count() -> Int? {
+            guard let n = u32(), n < 1_000_000 else { return nil }
+            return Int(n)
+        }
+
+        mutating func optionalString() -> (value: String?, ok: Bool)? {
+            guard let n = u32() else { return nil }
+            if n == UInt32.max { return (nil, true) }
+            guard at + Int(n) <= bytes.count else { return nil }
+            defer { at += Int(n) }
+            return (String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<(at + Int(n))]), as: UTF8.self), true)
+        }
+
+        mutating func string() -> String? { optionalString()?.value }
+
+        mutating func value() -> Value? {
+            switch byte() {
+            case 0: return .null
+            case 1:
+                guard at + 8 <= bytes.count else { return nil }
+                defer { at += 8 }
+                return .int(Int(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int64.self))))
+            case 2: return string().map { .string($0) }
+            default: return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Script
+
+/// tm's module parameters, with Kamailio's defaults (milliseconds).
+public struct TMSettings: Sendable {
+    public var frTimer = 30_000
+    public var frInvTimer = 120_000
+    public var wtTimer = 5_000
+    public var autoInv100 = true
+    public var autoInv100Reason = "trying -- your call is important to us"
+    public var t1 = 500
+    public var t2 = 4_000
+
+    init(_ settings: ConfigSettings) {
+        if let v = settings.modparamInt("tm", "fr_timer") { frTimer = v }
+        if let v = settings.modparamInt("tm", "fr_inv_timer") { frInvTimer = v }
+        if let v = settings.modparamInt("tm", "wt_timer") { wtTimer = v }
+        if let v = settings.modparamInt("tm", "auto_inv_100") { autoInv100 = v != 0 }
+        if case .string(let s)? = settings.modparam("tm", "auto_inv_100_reason") { autoInv100Reason = s }
+    }
+
+    /// tm's parameters as the resolver checks them.
+    static let params: [ModuleParamSpec] = [
+        ModuleParamSpec("fr_timer", .int, default: .int(30_000), validate: positiveMilliseconds),
+        ModuleParamSpec("fr_inv_timer", .int, default: .int(120_000), validate: positiveMilliseconds),
+        ModuleParamSpec("wt_timer", .int, default: .int(5_000), validate: positiveMilliseconds),
+        ModuleParamSpec("auto_inv_100", .int, default: .int(1)),
+        ModuleParamSpec("auto_inv_100_reason", .string, default: .string("trying -- your call is important to us")),
+        ModuleParamSpec("max_inv_lifetime", .int, default: .int(180_000), validate: positiveMilliseconds),
+        ModuleParamSpec("max_noninv_lifetime", .int, default: .int(32_000), validate: positiveMilliseconds),
+    ]
+
+    static let positiveMilliseconds: @Sendable (ConfigValue) -> String? = { v in
+        if case .int(let n) = v, n <= 0 { return "must be a positive number of milliseconds" }
+        return nil
+    }
+}
