@@ -57,7 +57,9 @@ int cs_tx_timer_disarm(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_tabl
 }
 
 void cs_tx_timer_disarm_all(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_table *table, cs_tx *tx) {
-    // The caller holds a reference, so the transaction outlives these unrefs.
+    // Our own reference keeps the transaction alive until every link was looked at,
+    // even when the timers held the last ones.
+    cs_tx_ref(tx);
     cs_tx_timer_disarm(arena, wheel, table, tx, &tx->fr);
     cs_tx_timer_disarm(arena, wheel, table, tx, &tx->uas_retr);
     cs_tx_timer_disarm(arena, wheel, table, tx, &tx->wait);
@@ -65,6 +67,7 @@ void cs_tx_timer_disarm_all(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx
         cs_tx_timer_disarm(arena, wheel, table, tx, &tx->branches[b].retr);
         cs_tx_timer_disarm(arena, wheel, table, tx, &tx->branches[b].fr);
     }
+    cs_tx_unref(arena, table, tx);
 }
 
 int cs_tx_store(cs_arena_header *arena, uint64_t *off, uint32_t *len, const uint8_t *bytes, uint32_t count) {

@@ -6,9 +6,9 @@
 // links armed with a due time at or before `last_tick`, which go to the slot of
 // `last_tick + 1` so that they fire at the next expire call.
 //
-// Expiring walks the slots of ticks `last_tick + 1 .. now_ms / tick_ms` and fires the
-// links that are due (`due_ms <= now_ms`); links of a later lap share a slot with due
-// ones and are simply left there. The tick of `now_ms` itself is walked but only counts
+// Expiring walks the slots of ticks `last_tick + 1 .. now_ms / tick_ms` (at least the
+// first of them, at most one lap) and fires the links that are due (`due_ms <= now_ms`);
+// links of a later lap share a slot with due ones and are simply left there. The tick of `now_ms` itself is walked but only counts
 // as processed once its last millisecond has passed, so a link due later within the
 // current tick is met again by the next call, never skipped for a lap.
 #include "cs_wheel.h"
@@ -174,22 +174,23 @@ uint32_t cs_wheel_expire(cs_arena_header *arena, cs_timer_wheel *wheel, uint64_t
     uint64_t now_tick = now_ms / wheel->tick_ms;
     // The tick of `now_ms` is complete only when its last millisecond has passed.
     uint64_t done_tick = (now_ms + 1) % wheel->tick_ms == 0 ? now_tick : now_tick - (now_tick > 0);
-    if (now_tick > wheel->last_tick) {
-        uint64_t first = wheel->last_tick + 1;
-        uint64_t span = now_tick - wheel->last_tick;
-        uint64_t last = span >= wheel->slot_count ? first + wheel->slot_count - 1 : now_tick;
-        int complete = 1;
-        for (uint64_t t = first; t <= last; t++) {
-            if (!expire_slot(arena, wheel, (uint32_t)(t & (wheel->slot_count - 1)), now_ms, out, max, &n)) {
-                complete = 0;
-                break;
-            }
-            if (t <= done_tick) wheel->last_tick = t;
+    // At least the slot of last_tick + 1 is walked, even within an already processed
+    // tick: links armed with a due time in the past wait there for the next call.
+    uint64_t first = wheel->last_tick + 1;
+    uint64_t last = now_tick > first ? now_tick : first;
+    int whole_lap = last - first + 1 >= wheel->slot_count;
+    if (whole_lap) last = first + wheel->slot_count - 1;
+    int complete = 1;
+    for (uint64_t t = first; t <= last; t++) {
+        if (!expire_slot(arena, wheel, (uint32_t)(t & (wheel->slot_count - 1)), now_ms, out, max, &n)) {
+            complete = 0;
+            break;
         }
-        // A whole lap walked at `now_ms` fired everything due: the ticks it skipped over
-        // hold nothing more, so a long pause costs one lap, never one per missed tick.
-        if (complete && done_tick > wheel->last_tick) wheel->last_tick = done_tick;
+        if (t <= done_tick) wheel->last_tick = t;
     }
+    // A whole lap walked at `now_ms` fired everything due: the ticks it skipped over
+    // hold nothing more, so a long pause costs one lap, never one per missed tick.
+    if (whole_lap && complete && done_tick > wheel->last_tick) wheel->last_tick = done_tick;
     __atomic_add_fetch(&wheel->fired_total, n, __ATOMIC_RELAXED);
     cs_lock_release(&wheel->lock);
     return n;
