@@ -12,6 +12,8 @@ public struct ArenaInspector {
     public var maxItemsPerTable = 20
     /// Bytes of a string value shown.
     public var maxStringBytes = 200
+    /// Transactions shown (all are walked, validated and counted).
+    public var maxTransactions = 20
 
     public init(base: UnsafeRawPointer, size: Int) {
         self.base = base
@@ -31,6 +33,8 @@ public struct ArenaInspector {
             case CS_SECTION_QUEUES.rawValue: report.queues = readQueues(s, &problems)
             case CS_SECTION_SHV.rawValue: report.sharedVariables = readSharedVariables(s, &problems)
             case CS_SECTION_HTABLE.rawValue: report.hashTables = readHashTables(s, &problems)
+            case CS_SECTION_TXTABLE.rawValue: report.transactions = readTransactions(s, &problems)
+            case CS_SECTION_WHEEL.rawValue: report.wheels = (report.wheels ?? []) + [readWheel(s, &problems)].compactMap { $0 }
             default: break
             }
         }
@@ -67,6 +71,8 @@ public struct ArenaInspector {
                 case CS_SECTION_ALLOC_CACHES.rawValue: kind = "alloc caches"
                 case CS_SECTION_SHV.rawValue: kind = "shared vars"
                 case CS_SECTION_HTABLE.rawValue: kind = "hash tables"
+                case CS_SECTION_TXTABLE.rawValue: kind = "transactions"
+                case CS_SECTION_WHEEL.rawValue: kind = "timer wheel"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

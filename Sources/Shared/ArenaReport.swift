@@ -119,6 +119,10 @@ public struct ArenaReport: Codable, Sendable {
     public var queues: [Queue]?
     public var sharedVariables: [SharedVariable]?
     public var hashTables: [HashTable]?
+    /// tm's transaction table (section "txtable").
+    public var transactions: Transactions?
+    /// Timing wheels (sections "wheel.<name>"), in directory order.
+    public var wheels: [Wheel]?
     /// Parts that could not be read, in words for people.
     public var problems: [String]
 }

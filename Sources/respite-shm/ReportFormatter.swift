@@ -72,12 +72,51 @@ enum ReportFormatter {
                 if t.itemsWalked > UInt64(t.shown.count) { out.append("    ... \(t.itemsWalked - UInt64(t.shown.count)) more") }
             }
         }
+        if let t = r.transactions { out += transactions(t) }
+        if let wheels = r.wheels {
+            out.append("")
+            out.append("timer wheels (\(wheels.count))")
+            for w in wheels {
+                let due = w.nextDueInMs.map { $0 >= 0 ? "next due in \($0) ms" : "next due \(-$0) ms ago" } ?? "nothing armed"
+                let lock = w.lockHolderPID.map { "  locked by \($0)" } ?? ""
+                out.append("  \(pad(w.name, 16)) tick \(w.tickMs) ms  slots \(w.slots)  armed \(w.armed)  armed-total \(w.armedTotal)  fired-total \(w.firedTotal)  \(due)\(lock)")
+            }
+        }
         if !r.problems.isEmpty {
             out.append("")
             out.append("problems")
             for p in r.problems { out.append("  \(p)") }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// The transaction table: its load, then one line per shown transaction (and one per
+    /// branch, and one for a resume point).
+    static func transactions(_ t: ArenaReport.Transactions) -> [String] {
+        var out = ["", "transactions (\(t.live) live)"]
+        let s = t.byState
+        out.append("  buckets \(t.buckets)  created \(t.created)  destroyed \(t.destroyed)  suspended \(t.suspended)  stale lookups \(t.staleLookups)  failed creates \(t.failedCreates)")
+        out.append("  walked \(t.walked): suspended \(s.suspended)  replied \(s.replied)  relayed \(s.relayed)  canceled \(s.canceled)  timed out \(s.timedOut)\(t.bucketLockHolders.isEmpty ? "" : "  buckets locked by \(t.bucketLockHolders.map(String.init).joined(separator: ","))")")
+        for x in t.shown {
+            let flags = x.flags.isEmpty ? "-" : x.flags.joined(separator: ",")
+            let lock = x.lockHolderPID.map { "  locked by \($0)" } ?? ""
+            out.append("  \(pad("\(x.index):\(x.label)", 12)) \(pad(x.method, 9)) status \(x.uasStatus)  age \(x.ageMs) ms  refs \(x.refcount)  [\(flags)]  call-id \(x.callID)\(lock)")
+            for (i, b) in x.branches.enumerated() {
+                out.append("      branch \(i) -> \(b.destination)  last status \(b.lastStatus)  retransmits \(b.retransmits)  [\(b.flags.joined(separator: ","))]")
+            }
+            if let r = x.resume {
+                let due = r.dueInMs.map { $0 >= 0 ? "  due in \($0) ms" : "  due \(-$0) ms ago" } ?? ""
+                let place: String
+                switch r.kind {
+                case "route": place = "route \(r.route)"
+                case "action": place = "block \(r.block) from action \(r.action)"
+                default: place = r.kind
+                }
+                out.append("      resumes: \(place)  group \(r.group)\(due)")
+            }
+        }
+        if t.walked > UInt64(t.shown.count) { out.append("  ... \(t.walked - UInt64(t.shown.count)) more") }
+        return out
     }
 
     /// A shared value as a script would print it.
