@@ -11,7 +11,7 @@ import Glibc
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let scenario = arguments.first else {
-    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold|sht-increment|sht-lock-kill|hold-tables [--key value ...]\n")
+    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold|sht-increment|sht-lock-kill|hold-tables|tx-create-race|wheel-fire|hold-transactions [--key value ...]\n")
     exit(64)
 }
 let options = Options(Array(arguments.dropFirst()))
@@ -26,6 +26,9 @@ do {
     case "sht-increment": try shtIncrement(options)
     case "sht-lock-kill": try shtLockKill(options)
     case "hold-tables": try holdTables(options)
+    case "tx-create-race": try txCreateRace(options)
+    case "wheel-fire": try wheelFire(options)
+    case "hold-transactions": try holdTransactions(options)
     default:
         Posix.printError("unknown scenario \(scenario)\n")
         exit(64)

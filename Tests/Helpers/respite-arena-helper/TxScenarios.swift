@@ -1,0 +1,211 @@
+import CShared
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh arena with the standard layout, a transaction table and the wheels asked
+/// for, made the way the server's master makes it: everything before `setReady` and fork.
+func makeTxArena(_ options: Options, buckets: Int, wheels: [(name: String, tickMs: Int, slots: Int)],
+                 size: Int = 32 << 20) throws -> Arena {
+    let name = options.string("shm-name", "/respite-test-\(getpid())")
+    let arena = try Arena.create(name: name, size: size)
+    _ = try arena.ref.install(ArenaLayout(processCapacity: 16, queues: [.init(name: "default", maxDepth: 10)]))
+    _ = try arena.ref.installTransactions(buckets: buckets, wheels: wheels)
+    arena.ref.setReady()
+    return arena
+}
+
+/// 64-bit FNV-1a: the same in every process.
+func fnv64(_ bytes: [UInt8]) -> UInt64 {
+    bytes.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+}
+
+/// A request and its key for transaction number `n`, as a receiver would hand them over.
+func txRequest(_ n: Int, method: String = "INVITE") -> (key: [UInt8], request: [UInt8], callID: Range<Int>) {
+    let head = "\(method) sip:user\(n)@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK\(n)\r\nCall-ID: "
+    let callID = "c\(n)@10.0.0.1"
+    let request = Array((head + callID + "\r\nCSeq: 1 \(method)\r\nContent-Length: 0\r\n\r\n").utf8)
+    let start = head.utf8.count
+    return (Array("z9hG4bK\(n)|\(method)".utf8), request, start..<(start + callID.utf8.count))
+}
+
+/// P processes find-or-create the same K keys at the same time (each in its own order
+/// rotation, so they collide everywhere). Exactly K transactions must be created, and
+/// every process must have been given the same (index, label) for a key.
+func txCreateRace(_ options: Options) throws {
+    let procs = options.int("procs", 4), keys = options.int("keys", 1000)
+    let arena = try makeTxArena(options, buckets: options.int("buckets", 64), wheels: [])
+    let sections = try arena.ref.transactionSections()
+    defer { try? arena.unlink() }
+    let table = sections.table
+    let baseline = arena.ref.counters.live_allocs
+    // names[p * keys + k] = index << 32 | label, as process p saw it; created[p] counts.
+    let names = try arena.ref.allocateOrThrow(procs * keys * 8).bindMemory(to: UInt64.self, capacity: procs * keys)
+    names.initialize(repeating: 0, count: procs * keys)
+    let createdBy = try arena.ref.allocateOrThrow(procs * 8).bindMemory(to: UInt64.self, capacity: procs)
+    createdBy.initialize(repeating: 0, count: procs)
+    let go = try arena.ref.allocateOrThrow(8).bindMemory(to: UInt32.self, capacity: 1)
+    go.pointee = 0
+    var pids: [pid_t] = []
+    for p in 0..<procs {
+        pids.append(try Fork.child {
+            arena.ref.attachAllocatorCache(slot: Int32(p))
+            let inputs = (0..<keys).map { txRequest($0) }
+            while cs_atomic_load_u32(go) == 0 { sched_yield() }
+            for i in 0..<keys {
+                let k = (i + p * keys / procs) % keys
+                let input = inputs[k]
+                guard let (tx, created) = table.findOrCreate(hash: fnv64(input.key), key: input.key, request: input.request,
+                                                             callIDRange: input.callID, methodLength: 6) else { return 2 }
+                names[p * keys + k] = UInt64(tx.pointee.index) << 32 | UInt64(tx.pointee.label)
+                if created { _ = cs_atomic_add_u64(createdBy + p, 1) }
+                table.unref(tx)
+            }
+            return 0
+        })
+    }
+    cs_atomic_store_u32(go, 1)
+    var failures = 0
+    for pid in pids where Fork.wait(pid) != .exited(0) { failures += 1 }
+
+    var mismatches = 0, missing = 0
+    for k in 0..<keys {
+        let input = txRequest(k)
+        guard let tx = table.lookup(hash: fnv64(input.key), key: input.key) else {
+            missing += 1
+            continue
+        }
+        let name = UInt64(tx.pointee.index) << 32 | UInt64(tx.pointee.label)
+        for p in 0..<procs where names[p * keys + k] != name { mismatches += 1 }
+        if Array(table.request(of: tx)) != input.request { mismatches += 1 }
+        table.unref(tx)
+    }
+    let createdSum = (0..<procs).reduce(UInt64(0)) { $0 + createdBy[$1] }
+    let created = table.created, live = table.live
+    // Tear down: every transaction unlinked and released leaves the allocator as it was.
+    for k in 0..<keys {
+        let input = txRequest(k)
+        if let tx = table.lookup(hash: fnv64(input.key), key: input.key) {
+            table.unlink(tx)
+            table.unref(tx)
+        }
+    }
+    let leaked = Int64(arena.ref.counters.live_allocs) - Int64(baseline) - 3 // names, createdBy, go
+    report(["failed_processes": failures, "created": created, "created_by_processes": createdSum, "live": live,
+            "missing": missing, "mismatches": mismatches, "live_after": table.live, "leaked_blocks": leaked])
+}
+
+/// P processes arm (and partly re-arm) their share of N links in one wheel while another
+/// process expires it; every link must fire exactly once.
+func wheelFire(_ options: Options) throws {
+    let procs = options.int("procs", 3), count = options.int("links", 3000)
+    let arena = try makeTxArena(options, buckets: 16, wheels: [(name: "w", tickMs: 2, slots: 64)])
+    let sections = try arena.ref.transactionSections()
+    defer { try? arena.unlink() }
+    let wheel = sections.wheels[0]
+    let linkStride = MemoryLayout<cs_timer_link>.stride
+    let links = try arena.ref.allocateOrThrow(count * linkStride).bindMemory(to: cs_timer_link.self, capacity: count)
+    links.initialize(repeating: cs_timer_link(), count: count)
+    let fired = try arena.ref.allocateOrThrow(count * 4).bindMemory(to: UInt32.self, capacity: count)
+    fired.initialize(repeating: 0, count: count)
+    let linksOffset = arena.ref.offset(of: links)
+
+    let expirer = try Fork.child {
+        var buffer = [UInt64](repeating: 0, count: 64)
+        let deadline = cs_now_ms() + 20_000
+        var seen = 0
+        while seen < count && cs_now_ms() < deadline {
+            let n = wheel.expire(nowMs: cs_now_ms(), into: &buffer)
+            for o in buffer[0..<n] {
+                let i = Int(o - linksOffset) / linkStride
+                if i >= 0 && i < count { _ = cs_atomic_add_u32(fired + i, 1) }
+            }
+            seen += n
+            if n < buffer.count { usleep(500) }
+        }
+        return seen == count ? 0 : 2
+    }
+    var rearmed = 0
+    var armers: [pid_t] = []
+    for p in 0..<procs {
+        let mine = stride(from: p, to: count, by: procs)
+        rearmed += mine.filter { $0 % 3 == 0 }.count
+        armers.append(try Fork.child {
+            var rng = SystemRandomNumberGenerator()
+            for i in mine {
+                // First far enough ahead that the re-arm below always comes before it fires.
+                wheel.arm(links + i, dueMs: cs_now_ms() + 1000 + UInt64.random(in: 0..<200, using: &rng), kind: UInt32(p))
+                if i % 3 == 0 {
+                    guard wheel.arm(links + i, dueMs: cs_now_ms() + UInt64.random(in: 0..<300, using: &rng), kind: UInt32(p)) else {
+                        return 3
+                    }
+                }
+            }
+            return 0
+        })
+    }
+    var failures = 0
+    for pid in armers where Fork.wait(pid) != .exited(0) { failures += 1 }
+    let expirerExit = Fork.wait(expirer)
+    let once = (0..<count).filter { fired[$0] == 1 }.count
+    let twice = (0..<count).filter { fired[$0] > 1 }.count
+    report(["failed_armers": failures, "expirer": expirerExit == .exited(0) ? "done" : "\(expirerExit)",
+            "fired_once": once, "fired_twice": twice, "links": count, "armed": wheel.armed,
+            "fired_total": wheel.firedTotal, "armed_total": wheel.armedTotal, "expected_armed_total": count + rearmed])
+}
+
+/// Like `hold`, with transactions and a wheel in the arena: an INVITE suspended to resume
+/// in a route (its final-response timer armed), one suspended by async_sleep (resumes at
+/// an action), a replied OPTIONS and a relayed INVITE with two branches. Waits to be killed.
+func holdTransactions(_ options: Options) throws {
+    let arena = try makeTxArena(options, buckets: 256, wheels: [(name: "tm", tickMs: 100, slots: 256)])
+    let sections = try arena.ref.transactionSections()
+    let table = sections.table, wheel = sections.wheels[0]
+    let now = cs_now_ms()
+    func make(_ n: Int, _ method: String) throws -> TxTableRef.Transaction {
+        let input = txRequest(n, method: method)
+        guard let (tx, _) = table.findOrCreate(hash: fnv64(input.key), key: input.key, request: input.request,
+                                               callIDRange: input.callID, methodLength: method.utf8.count) else {
+            throw ArenaError.outOfMemory(requested: input.request.count)
+        }
+        return tx
+    }
+    let suspended = try make(1, "INVITE")
+    suspended.pointee.flags = UInt32(CS_TX_INVITE | CS_TX_SUSPENDED)
+    suspended.pointee.uas_status = 100
+    suspended.pointee.resume_kind = UInt32(CS_RESUME_ROUTE)
+    suspended.pointee.resume_route = 3
+    suspended.pointee.resume_group = 1
+    suspended.pointee.resume_due_ms = now + 60_000
+    table.countSuspended(1)
+    table.armTimer(suspended, link: &suspended.pointee.fr, in: wheel, dueMs: now + 30_000, kind: UInt32(CS_TXT_FR))
+
+    let sleeping = try make(2, "MESSAGE")
+    sleeping.pointee.flags = UInt32(CS_TX_SUSPENDED)
+    sleeping.pointee.resume_kind = UInt32(CS_RESUME_ACTION)
+    sleeping.pointee.resume_block = 7
+    sleeping.pointee.resume_action = 2
+    table.countSuspended(1)
+
+    let replied = try make(3, "OPTIONS")
+    replied.pointee.flags = UInt32(CS_TX_REPLIED)
+    replied.pointee.uas_status = 200
+
+    let relayed = try make(4, "INVITE")
+    relayed.pointee.flags = UInt32(CS_TX_INVITE | CS_TX_RELAYED)
+    relayed.pointee.branch_count = 2
+    relayed.pointee.branches.0.dest_ip = 10 << 24 | 1
+    relayed.pointee.branches.0.dest_port = 5060
+    relayed.pointee.branches.0.last_status = 180
+    relayed.pointee.branches.0.flags = UInt16(CS_BR_USED | CS_BR_PROVISIONAL)
+    relayed.pointee.branches.1.dest_ip = 192 << 24 | 168 << 16 | 7
+    relayed.pointee.branches.1.dest_port = 5070
+    relayed.pointee.branches.1.flags = UInt16(CS_BR_USED)
+    table.armTimer(relayed, link: &relayed.pointee.branches.1.retr, in: wheel, dueMs: now + 500,
+                   kind: UInt32(CS_TXT_BRANCH_RETR) | 1 << 8)
+    for n in 10..<40 { table.unref(try make(n, "OPTIONS")) }
+    _ = table.lookup(index: 0, label: 999_999) // one stale lookup
+    report(["ready": 1, "name": arena.name, "suspended": "\(suspended.pointee.index):\(suspended.pointee.label)"])
+    while true { pause() }
+}
