@@ -13,6 +13,7 @@ import Testing
     modparam("pv", "shvset", "base=i:1000")
     modparam("htable", "htable", "calls=>size=4;initval=0")
     request_route {
+        usleep(2000);  # a little work, so one receiver cannot drain a whole burst alone
         $var(n) = $var(n) + 1;
         $shv(n) = $shv(n) + 1;
         $var(h) = $shtinc(calls=>count);
