@@ -52,6 +52,15 @@ let package = Package(
             path: "Benchmarks/handoff"
         ),
         .executableTarget(
+            name: "respite-stress",
+            dependencies: [
+                "SIP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/stress"
+        ),
+        .executableTarget(
             name: "respite-bench-sip",
             dependencies: ["SIP"],
             path: "Benchmarks/sip-parse"
