@@ -37,6 +37,7 @@ bench: deps
 	@{ echo "# respite benchmarks $$(date -u +%FT%TZ) on $$(nproc) cores"; \
 	  .build/release/respite-bench-handoff; \
 	  .build/release/respite-bench-sip; \
+	  Benchmarks/compare/run.sh; \
 	} | tee $(REPORT)
 
 # One formatter configuration each: .swift-format and .clang-format.

@@ -33,6 +33,7 @@ final class ServerProcess {
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline && !log.contains("starting:") && isRunning { usleep(20_000) }
             usleep(150_000) // the receivers are forked right after the line
+            if !isRunning { throw ServerFailed(log: log) }
         }
     }
 
@@ -74,6 +75,11 @@ final class ServerProcess {
         shm_unlink(shmName)
         try? FileManager.default.removeItem(at: configURL.deletingLastPathComponent())
     }
+}
+
+struct ServerFailed: Error, CustomStringConvertible {
+    let log: String
+    var description: String { "respite did not start:\n\(log)" }
 }
 
 /// posix_spawn with redirections and an optional new process group (Foundation's
