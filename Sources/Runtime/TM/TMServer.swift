@@ -38,6 +38,16 @@ extension MessageContext {
             cs_tx_count_suspended(tm.table.raw, -1)
         }
         let status = Int(tx.raw.pointee.uas_status)
+        if !(tx.isInvite && status >= 300) && tm.pendingBranches(tx) == 0 {
+            // Only the reply is needed to absorb retransmissions from now on: the branch
+            // copies go back to the arena (an INVITE's negative keeps them to re-ACK).
+            for b in 0..<Int(tx.raw.pointee.branch_count) {
+                let br = tx.branch(b)
+                _ = cs_tx_store(tm.arena.header, &br.pointee.request_off, &br.pointee.request_len, nil, 0)
+                _ = cs_tx_store(tm.arena.header, &br.pointee.reply_off, &br.pointee.reply_len, nil, 0)
+            }
+            _ = cs_tx_store(tm.arena.header, &tx.raw.pointee.state_off, &tx.raw.pointee.state_len, nil, 0)
+        }
         if tx.isInvite && status >= 300 {
             // Timer G: retransmit until the ACK comes; timer H ends it after 64*T1.
             tx.raw.pointee.uas_retransmits = 0
