@@ -67,6 +67,7 @@ enum {
     CS_TXT_WAIT = 3,        ///< wt_timer: keep the finished transaction to absorb retransmissions
     CS_TXT_BRANCH_RETR = 4, ///< a branch's request retransmission (timers A/E)
     CS_TXT_BRANCH_FR = 5,   ///< a branch's own timeout (timers B/F)
+    CS_TXT_ASYNC = 6,       ///< the async module's wait (second ring or ms wheel, not the tm wheel)
 };
 
 /// What a resumed transaction runs (set by whoever suspends it).
@@ -141,6 +142,9 @@ typedef struct cs_tx {
     cs_timer_link fr;        ///< CS_TXT_FR
     cs_timer_link uas_retr;  ///< CS_TXT_UAS_RETR
     cs_timer_link wait;      ///< CS_TXT_WAIT
+    cs_timer_link async;     ///< CS_TXT_ASYNC: armed in an async wheel; never touched by
+                             ///< cs_tx_timer_disarm_all (the wait ends by firing: a resume
+                             ///< of a transaction that is no longer suspended runs nothing)
     cs_tx_branch branches[CS_TX_MAX_BRANCHES];
     uint8_t data[];          ///< key_len bytes of key, then request_len bytes of request
 } cs_tx;
@@ -208,7 +212,7 @@ void cs_tx_timer_arm(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx *tx, c
 /// Disarms a link, dropping the timer's reference when it was armed. Returns 1 if it was.
 int cs_tx_timer_disarm(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_table *table, cs_tx *tx,
                        cs_timer_link *link);
-/// Disarms every link of the transaction (its own and its branches'). Every link of
+/// Disarms every tm link of the transaction (its own and its branches'; not `async`). Every link of
 /// the transaction must have been armed in `wheel` (a link is only ever disarmed in
 /// the wheel that armed it).
 void cs_tx_timer_disarm_all(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_table *table, cs_tx *tx);
