@@ -20,7 +20,7 @@ static size_t link_offset_in_tx(uint32_t kind) {
     case CS_TXT_FR: return branch == 0 ? offsetof(cs_tx, fr) : 0;
     case CS_TXT_UAS_RETR: return branch == 0 ? offsetof(cs_tx, uas_retr) : 0;
     case CS_TXT_WAIT: return branch == 0 ? offsetof(cs_tx, wait) : 0;
-    case CS_TXT_ASYNC: return branch == 0 ? offsetof(cs_tx, async) : 0;
+    case CS_TXT_ASYNC: return branch == 0 ? offsetof(cs_tx, async_wait) : 0;
     case CS_TXT_BRANCH_RETR:
         return branch < CS_TX_MAX_BRANCHES ? branch_base + offsetof(cs_tx_branch, retr) : 0;
     case CS_TXT_BRANCH_FR:

@@ -142,7 +142,7 @@ typedef struct cs_tx {
     cs_timer_link fr;        ///< CS_TXT_FR
     cs_timer_link uas_retr;  ///< CS_TXT_UAS_RETR
     cs_timer_link wait;      ///< CS_TXT_WAIT
-    cs_timer_link async;     ///< CS_TXT_ASYNC: armed in an async wheel; never touched by
+    cs_timer_link async_wait; ///< CS_TXT_ASYNC: armed in an async wheel; never touched by
                              ///< cs_tx_timer_disarm_all (the wait ends by firing: a resume
                              ///< of a transaction that is no longer suspended runs nothing)
     cs_tx_branch branches[CS_TX_MAX_BRANCHES];

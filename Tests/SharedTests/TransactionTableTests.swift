@@ -199,7 +199,7 @@ import Testing
         check(&tx.pointee.branches.2.retr, CS_TXT_BRANCH_RETR, branch: 2)
         check(&tx.pointee.branches.3.fr, CS_TXT_BRANCH_FR, branch: 3)
         let some = ref.offset(of: &tx.pointee.fr)
-        for bad in [0, 6, 0xff, UInt32(CS_TXT_FR) | 1 << 8, UInt32(CS_TXT_BRANCH_FR) | UInt32(CS_TX_MAX_BRANCHES) << 8] as [UInt32] {
+        for bad in [0, 7, 0xff, UInt32(CS_TXT_FR) | 1 << 8, UInt32(CS_TXT_BRANCH_FR) | UInt32(CS_TX_MAX_BRANCHES) << 8] as [UInt32] {
             #expect(table.transaction(fromLink: some, kind: bad) == nil, "kind \(bad)")
         }
     }
