@@ -9,6 +9,7 @@
 
 #include "cs_alloc.h"
 #include "cs_arena.h"
+#include "cs_async.h"
 #include "cs_atomics.h"
 #include "cs_htable.h"
 #include "cs_lock.h"

@@ -95,6 +95,10 @@ const char *cs_proc_role_name(uint32_t role);
 /// it). Returns 0 or an errno value.
 int cs_proc_die_with_parent(int signal);
 
+/// Sets the calling process's timer slack (prctl PR_SET_TIMERSLACK): the millisecond
+/// timer asks for 1 ns so that its sleeps end on time. Returns 0 or an errno value.
+int cs_proc_set_timer_slack(unsigned long nanoseconds);
+
 #ifdef __cplusplus
 }
 #endif

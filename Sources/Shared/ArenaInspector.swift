@@ -35,6 +35,7 @@ public struct ArenaInspector {
             case CS_SECTION_HTABLE.rawValue: report.hashTables = readHashTables(s, &problems)
             case CS_SECTION_TXTABLE.rawValue: report.transactions = readTransactions(s, &problems)
             case CS_SECTION_WHEEL.rawValue: report.wheels = (report.wheels ?? []) + [readWheel(s, &problems)].compactMap { $0 }
+            case CS_SECTION_ASYNC.rawValue: report.async = readAsync(s, &problems)
             default: break
             }
         }
@@ -73,6 +74,7 @@ public struct ArenaInspector {
                 case CS_SECTION_HTABLE.rawValue: kind = "hash tables"
                 case CS_SECTION_TXTABLE.rawValue: kind = "transactions"
                 case CS_SECTION_WHEEL.rawValue: kind = "timer wheel"
+                case CS_SECTION_ASYNC.rawValue: kind = "async"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),
@@ -145,6 +147,17 @@ public struct ArenaInspector {
                 description: cString(e.description), startedUnixSeconds: Double(e.started_realtime_ns) / 1e9,
                 restarts: e.restarts, counters: counters)
         }
+    }
+
+    private func readAsync(_ s: RawSection, _ problems: inout [String]) -> ArenaReport.Async? {
+        guard s.size >= MemoryLayout<cs_async_state>.size,
+              let a = load(cs_async_state.self, at: s.offset, in: s.offset..<(s.offset + s.size)) else {
+            problems.append("async section out of bounds")
+            return nil
+        }
+        return .init(ringTickMs: a.ring_tick_ms, msTimerMs: a.ms_tick_ms, suspended: a.suspended, resumed: a.resumed,
+                     resumeMissed: a.resume_missed, tasksPushed: a.tasks_pushed, refused: a.refused,
+                     ringSleepers: a.ring_bell.sleepers, msSleepers: a.ms_bell.sleepers)
     }
 
     private func readQueues(_ s: RawSection, _ problems: inout [String]) -> [ArenaReport.Queue]? {

@@ -123,6 +123,20 @@ public struct ArenaReport: Codable, Sendable {
     public var transactions: Transactions?
     /// Timing wheels (sections "wheel.<name>"), in directory order.
     public var wheels: [Wheel]?
+    /// The async module (section "async").
+    public var async: Async?
+
+    public struct Async: Codable, Sendable {
+        public var ringTickMs: UInt32
+        public var msTimerMs: UInt32
+        public var suspended: UInt64
+        public var resumed: UInt64
+        public var resumeMissed: UInt64
+        public var tasksPushed: UInt64
+        public var refused: UInt64
+        public var ringSleepers: UInt32
+        public var msSleepers: UInt32
+    }
     /// Parts that could not be read, in words for people.
     public var problems: [String]
 }

@@ -82,6 +82,10 @@ enum ReportFormatter {
                 out.append("  \(pad(w.name, 16)) tick \(w.tickMs) ms  slots \(w.slots)  armed \(w.armed)  armed-total \(w.armedTotal)  fired-total \(w.firedTotal)  \(due)\(lock)")
             }
         }
+        if let a = r.async {
+            out.append("")
+            out.append("async  second ring tick \(a.ringTickMs) ms  ms_timer \(a.msTimerMs == 0 ? "off" : "\(a.msTimerMs) ms")  suspended \(a.suspended)  resumed \(a.resumed)  found nothing \(a.resumeMissed)  tasks \(a.tasksPushed)  refused \(a.refused)  timer processes asleep: ring \(a.ringSleepers), ms \(a.msSleepers)")
+        }
         if !r.problems.isEmpty {
             out.append("")
             out.append("problems")

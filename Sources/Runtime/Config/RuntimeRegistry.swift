@@ -16,13 +16,17 @@ public enum RuntimeRegistry {
             if case .int(let n) = value, !(1...64).contains(n) { return "children must be between 1 and 64" }
             return nil
         })
+        r.register(CoreParamSpec("async_workers_group", .string, repeatable: true) { value in
+            if case .failure(let e) = AsyncConfig.parseGroup(value.text) { return e.message }
+            return nil
+        })
         r.register(CoreParamSpec("shm_mem_size", .int) { value in
             if case .int(let n) = value, !(8...65536).contains(n) { return "shm_mem_size is in MB, between 8 and 65536" }
             return nil
         })
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
-                       PendingModules.async, PendingModules.corex] {
+                       AsyncModule.spec, CorexModule.spec] {
             r.register(module)
         }
         return r

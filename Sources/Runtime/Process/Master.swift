@@ -81,10 +81,15 @@ struct Master {
         let sections: ArenaSections
         let tables: SharedTables
         var transactions: TransactionSections?
+        var asyncShared: UnsafeMutablePointer<cs_async_state>?
+        let async = AsyncConfig(program.settings)
         let sockets: [UDPSocket]
         do {
             let receivers = settings.listen.count * settings.children
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + 16))
+            let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
+            let queues = async.groups.map { ArenaLayout.Queue(name: $0.name, maxDepth: 16_384, workers: $0.workers,
+                                                                nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep)) }
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + 16, queues: queues))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
             let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }
@@ -92,7 +97,18 @@ struct Master {
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             if usesTM {
                 let w = TMState.wheelSpec
-                transactions = try arena.installTransactions(buckets: 8192, wheels: [(name: w.name, tickMs: w.tickMs, slots: w.slots)])
+                var wheels = [(name: w.name, tickMs: w.tickMs, slots: w.slots)]
+                if async.moduleLoaded && async.mode == 0 {
+                    wheels.append(AsyncState.ringWheel)
+                    if async.msTimer > 0 { wheels.append(AsyncState.msWheel(tickMs: async.msTimer)) }
+                }
+                transactions = try arena.installTransactions(buckets: 8192, wheels: wheels)
+            }
+            if async.moduleLoaded || !async.groups.isEmpty {
+                let state = try arena.addSection(AsyncState.sectionName, size: MemoryLayout<cs_async_state>.size,
+                                                 kind: CS_SECTION_ASYNC).assumingMemoryBound(to: cs_async_state.self)
+                cs_async_init(state, UInt32(AsyncState.ringWheel.tickMs), UInt32(async.msTimer))
+                asyncShared = state
             }
             sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
         } catch {
@@ -120,15 +136,45 @@ struct Master {
             guard let slot = sections.processes.claim(role: CS_ROLE_TM_TIMER, rank: 0, description: "timer") else { return 1 }
             workers.append(WorkerSlot(slot: slot, description: "timer", kind: .tmTimer))
         }
+        guard claimAsyncProcesses(async, sections, hasTransactions: transactions != nil) else { return 1 }
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
         let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
-                                    transactions: transactions,
+                                    transactions: transactions, asyncShared: asyncShared,
                                     sockets: sockets, log: log)
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }
         }
         return supervise(context)
+    }
+}
+
+extension Master {
+    /// The async processes, named as Kamailio's `core.psx` names them: each group's
+    /// workers, the second ring's timers, the millisecond timer.
+    mutating func claimAsyncProcesses(_ async: AsyncConfig, _ sections: ArenaSections, hasTransactions: Bool) -> Bool {
+        var wanted: [(cs_proc_role, Int, String, WorkerSlot.Kind)] = []
+        for group in async.groups {
+            for rank in 0..<group.workers {
+                wanted.append((CS_ROLE_ASYNC_WORKER, rank, "Async Task Worker - \(group.name)", .asyncWorker(group)))
+            }
+        }
+        if async.moduleLoaded && async.mode == 0 && hasTransactions {
+            for rank in 0..<async.ringWorkers {
+                wanted.append((CS_ROLE_ASYNC_TIMER, rank, "ASYNC MOD TIMER", .asyncRingTimer))
+            }
+            if async.msTimer > 0 && async.hasDefaultGroup {
+                wanted.append((CS_ROLE_ASYNC_MS_TIMER, 0, "ASYNC MOD MS TIMER", .asyncMsTimer))
+            }
+        }
+        for (role, rank, description, kind) in wanted {
+            guard let slot = sections.processes.claim(role: role, rank: rank, description: description) else {
+                log.critical("core", "process table full")
+                return false
+            }
+            workers.append(WorkerSlot(slot: slot, description: description, kind: kind))
+        }
+        return true
     }
 }

@@ -14,6 +14,8 @@ struct WorkerContext {
     let tables: SharedTables
     /// tm's table and wheel, when the config loads tm.
     let transactions: TransactionSections?
+    /// The async module's shared state, when the config uses it.
+    let asyncShared: UnsafeMutablePointer<cs_async_state>?
     let sockets: [UDPSocket]
     let log: ServerLog
 }
@@ -24,6 +26,12 @@ struct WorkerSlot {
         case udpReceiver(UDPSocket)
         /// tm's `timer` process.
         case tmTimer
+        /// `Async Task Worker - <group>`.
+        case asyncWorker(AsyncGroup)
+        /// `ASYNC MOD TIMER`: the second ring.
+        case asyncRingTimer
+        /// `ASYNC MOD MS TIMER`.
+        case asyncMsTimer
     }
 
     let slot: Int32
@@ -49,12 +57,29 @@ extension WorkerSlot {
         if let t = context.transactions {
             process.tm = TMState(settings: TMSettings(context.program.settings), arena: context.arena, sections: t)
         }
+        if let shared = context.asyncShared {
+            process.async = AsyncState(config: AsyncConfig(context.program.settings), arena: context.arena, shared: shared,
+                                       transactions: context.transactions, sections: context.sections)
+        }
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process, socket: socket)
             receiver.run()
         case .tmTimer:
             var timer = TMTimerProcess(process: process, tm: process.tm!)
+            timer.run()
+        case .asyncWorker(let group):
+            let async = process.async!
+            async.workerGroup = group.name
+            var worker = AsyncWorker(process: process, async: async, queue: async.queues[group.name]!, group: group)
+            worker.run()
+        case .asyncRingTimer:
+            var timer = AsyncRingTimer(process: process, async: process.async!)
+            timer.run()
+        case .asyncMsTimer:
+            let async = process.async!
+            var timer = AsyncMsTimer(process: process, async: async, wheel: async.ms!,
+                                     queue: async.queues[AsyncConfig.defaultGroup]!)
             timer.run()
         }
     }

@@ -44,6 +44,10 @@ public final class MessageContext {
     /// The script runs for a transaction that already exists (a failure route, a resumed
     /// route): `t_relay` adds a branch instead of taking the request for a retransmission.
     var inTransactionRoute = false
+    /// In an async data task: `$async(data)`.
+    var asyncData: String?
+    /// In a tkv event: `$atkv(type|key|val)`.
+    var tkv: (type: Int, key: String, value: String)?
 
     public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: UDPSocket) {
         self.process = process

@@ -18,6 +18,9 @@ public final class ProcessContext {
     public let tables: SharedTables?
     /// tm's table and timers (nil when the config does not load tm).
     var tm: TMState?
+    /// The async module's wheels and queues (nil when the config does not load async or
+    /// define task groups).
+    var async: AsyncState?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog

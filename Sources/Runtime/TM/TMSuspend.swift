@@ -67,6 +67,20 @@ extension MessageContext {
     }
 }
 
+extension MessageContext {
+    /// Takes back a suspension that could not be handed on (a full task queue): the
+    /// transaction is no longer suspended and its wait timer stops; the script goes on.
+    func cancelSuspension(_ tx: Tx) {
+        guard let tm = process.tm else { return }
+        tx.withLock {
+            guard tx.has(CS_TX_SUSPENDED) else { return }
+            tx.clear(CS_TX_SUSPENDED)
+            cs_tx_count_suspended(tm.table.raw, -1)
+            tm.disarm(tx, &tx.raw.pointee.fr)
+        }
+    }
+}
+
 extension ProcessContext {
     /// Resumes a suspended transaction in this process (SEMANTICS.md 4): holds its reply
     /// lock for the whole route, runs it with failure-route rules on the request rebuilt

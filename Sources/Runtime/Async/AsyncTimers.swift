@@ -1,0 +1,108 @@
+import CShared
+import Script
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ASYNC MOD TIMER`: the second ring. Sleeps while nothing waits on it; otherwise wakes
+/// every tick and resumes, in this process, every transaction that has come due since its
+/// last pass (several processes share the ring: each due entry goes to exactly one).
+struct AsyncRingTimer {
+    let process: ProcessContext
+    let async: AsyncState
+    let wheel: TimerWheelRef
+    var exec: ExecContext
+
+    init(process: ProcessContext, async: AsyncState) {
+        self.process = process
+        self.async = async
+        self.wheel = async.ring!
+        self.exec = process.program.makeContext()
+        let log = process.log
+        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+    }
+
+    mutating func run() -> Never {
+        var due = [UInt64](repeating: 0, count: 256)
+        let bell = DoorbellRef(async.ringBell)
+        let wheel = self.wheel
+        while true {
+            if wheel.armed == 0 {
+                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
+                continue
+            }
+            AsyncClock.sleepUntilNextTick(UInt64(wheel.tickMs))
+            while true {
+                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
+                for i in 0..<n { fire(due[i]) }
+                if n < due.count { break }
+            }
+        }
+    }
+
+    mutating func fire(_ offset: UInt64) {
+        guard let tm = process.tm, let raw = cs_tx_from_link(tm.arena.header, offset, UInt32(CS_TXT_ASYNC)) else { return }
+        let tx = Tx(raw: raw)
+        defer { tm.unref(tx) }
+        async.count(process.resume(tx, &exec) ? .resumed : .resumeMissed)
+    }
+}
+
+/// `ASYNC MOD MS TIMER`: the millisecond wheel. Sleeps while nothing waits; otherwise
+/// wakes on every `ms_timer` boundary of the monotonic clock and moves what is due to the
+/// default group's queue, where a worker resumes it.
+struct AsyncMsTimer {
+    let process: ProcessContext
+    let async: AsyncState
+    let wheel: TimerWheelRef
+    let queue: TaskQueueRef
+
+    mutating func run() -> Never {
+        _ = cs_proc_set_timer_slack(1)
+        var due = [UInt64](repeating: 0, count: 1024)
+        let bell = DoorbellRef(async.msBell)
+        let wheel = self.wheel
+        while true {
+            if wheel.armed == 0 {
+                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
+                continue
+            }
+            AsyncClock.sleepUntilNextTick(UInt64(wheel.tickMs))
+            while true {
+                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
+                for i in 0..<n { forward(due[i]) }
+                if n < due.count { break }
+            }
+        }
+    }
+
+    /// A due sleeper becomes a resume task for the default group (the timer's reference to
+    /// the transaction ends here; the worker looks it up again by its name).
+    func forward(_ offset: UInt64) {
+        guard let tm = process.tm, let raw = cs_tx_from_link(tm.arena.header, offset, UInt32(CS_TXT_ASYNC)) else { return }
+        let tx = Tx(raw: raw)
+        defer { tm.unref(tx) }
+        guard let task = async.arena.newTask() else {
+            process.log.error("async", "no shared memory to resume \(tx.index):\(tx.label)")
+            return
+        }
+        task.pointee.kind = AsyncTaskKind.resume.rawValue
+        task.pointee.words.0 = UInt64(tx.index)
+        task.pointee.words.1 = UInt64(tx.label)
+        _ = queue.push(task, nonblocking: false)
+    }
+}
+
+enum AsyncClock {
+    /// Sleeps until the next multiple of `tickMs` on the monotonic clock.
+    static func sleepUntilNextTick(_ tickMs: UInt64) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nowNs = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let tickNs = tickMs * 1_000_000
+        let next = (nowNs / tickNs + 1) * tickNs
+        var target = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
+    }
+}
