@@ -573,7 +573,7 @@ VERBS = {
 
 def run_case(name, args, workdir, index):
     """Returns (status, message): status is 'ok', 'fail' or 'skip'."""
-    base = os.path.join(HERE, "cases", name)
+    base = os.path.join(args.cases, name)
     try:
         options, steps = parse_case(base + ".case", args.server)
     except (OSError, ValueError) as e:
@@ -619,9 +619,11 @@ def main():
     ap.add_argument("--filter", help="run only the cases whose name contains this text")
     ap.add_argument("--respite", default=os.path.join(REPO, ".build", "debug", "respite"),
                     help="path of the respite binary (respite-shm is taken beside it)")
+    ap.add_argument("--cases", default=os.path.join(HERE, "cases"),
+                    help="directory of NAME.cfg + NAME.case pairs (default: cases/ beside run.py)")
     ap.add_argument("--keep-logs", action="store_true", help="keep the server logs and print their paths")
     args = ap.parse_args()
-    names = sorted(f[:-5] for f in os.listdir(os.path.join(HERE, "cases")) if f.endswith(".case"))
+    names = sorted(f[:-5] for f in os.listdir(args.cases) if f.endswith(".case"))
     if args.filter:
         names = [n for n in names if args.filter in n]
     passed = failed = 0
