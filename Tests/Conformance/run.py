@@ -422,7 +422,10 @@ class Player:
             m = re.search(r";tag=([^;>\s]+)", header(req.final, "To") or "")
             if m:
                 to_tag = m.group(1)
-            self.send(req.build(method="ACK", to_tag=to_tag, extra=[]))
+            # ACK of a non-2xx belongs to the INVITE transaction (same branch); ACK of a 2xx
+            # is a transaction of its own (RFC 3261 13.2.2.4, 17.1.1.3): a new branch.
+            branch = req.branch if req.final["code"] >= 300 else "z9hG4bK-conf-%08x" % random.getrandbits(32)
+            self.send(req.build(method="ACK", branch=branch, to_tag=to_tag, extra=[]))
 
     def do_send_retransmission(self, args):
         if self.request is None:
