@@ -3,11 +3,11 @@
 
 SWIFT      ?= swift
 CONFIG     ?= etc/respite.cfg
-APT_DEPS   := liburcu-dev sip-tester
+APT_DEPS   := liburcu-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
-.PHONY: all deps build run test bench fmt clean
+.PHONY: all deps build run test bench fmt clean conformance-kamailio
 
 all: build
 
@@ -30,6 +30,14 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	python3 Tests/Conformance/run.py --server respite
+	python3 Tests/Conformance/run.py --server respite --cases examples
+
+# The same conformance cases against Kamailio 5.6 (apt-get install kamailio), so that
+# every expectation is checked against the real thing.
+conformance-kamailio:
+	python3 Tests/Conformance/run.py --server kamailio
+	python3 Tests/Conformance/run.py --server kamailio --cases examples
 
 # Release builds of every benchmark; one result line each, collected in $(REPORT).
 bench: deps
@@ -38,6 +46,7 @@ bench: deps
 	  .build/release/respite-bench-handoff; \
 	  .build/release/respite-bench-sip; \
 	  Benchmarks/compare/run.sh; \
+	  Benchmarks/compare/async.sh; \
 	} | tee $(REPORT)
 
 # One formatter configuration each: .swift-format and .clang-format.
