@@ -52,7 +52,9 @@ extension AsyncModule {
         case .suspended(let tx):
             async.count(.suspended)
             if let wheel, let bell {
-                let due = cs_now_ms() + UInt64(delay)
+                // Rounded up to the next whole millisecond: the wheel fires an entry when the
+                // millisecond clock reaches it, so a floor here would answer up to 1 ms early.
+                let due = (cs_now_ns() + UInt64(delay) * 1_000_000 + 999_999) / 1_000_000
                 tx.withLock {
                     tx.raw.pointee.resume_due_ms = due
                     cs_tx_timer_arm(async.arena.header, wheel.raw, tx.raw, &tx.raw.pointee.async_wait, due, UInt32(CS_TXT_ASYNC))
