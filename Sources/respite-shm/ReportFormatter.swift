@@ -24,6 +24,8 @@ enum ReportFormatter {
             out.append("allocator")
             out.append("  used \(bytes(a.usedBytes)) of \(bytes(a.heapBytes)) (\(percent(a.usedBytes, a.heapBytes)))  peak \(bytes(a.peakUsedBytes))  free \(bytes(a.freeBytes))")
             out.append("  live allocations \(a.liveAllocations)  allocs \(a.totalAllocations)  frees \(a.totalFrees)  failed \(a.failedAllocations)")
+            let held = a.usedBytes &- a.binnedBytes &- a.cachedBytes
+            out.append("  held by the server: \(bytes(held)) (used less what sits freed in bins and caches)")
             out.append("  small-block bins: \(a.binnedBlocks) freed blocks (\(bytes(a.binnedBytes))) ready for reuse, \(a.cachedBlocks) (\(bytes(a.cachedBytes))) in process caches (both counted as used)")
             out.append("  fragments \(a.fragments)  largest free block \(bytes(a.largestFreeBlock))  blocks \(a.blocks)  fence errors \(a.fenceErrors)")
             out.append("  lock holder \(a.lockHolderPID == 0 ? "none" : String(a.lockHolderPID))  recoveries \(a.lockRecoveries)")
