@@ -60,6 +60,9 @@ struct AsyncMsTimer {
 
     mutating func run() -> Never {
         _ = cs_proc_set_timer_slack(1)
+        // Waking on time matters more here than anywhere: ask the scheduler to prefer this
+        // process (allowed for root; silently ignored otherwise).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
         var due = [UInt64](repeating: 0, count: 1024)
         let bell = DoorbellRef(async.msBell)
         let wheel = self.wheel
