@@ -165,6 +165,9 @@ extension ArenaInspector {
         var budget = size / linkSize + 1
         var earliest: UInt64 = 0
         var walked: UInt64 = 0
+        let now = cs_now_ms()
+        let granularity = UInt64(w.tick_ms >= 10 ? 1000 : 10 * w.tick_ms)
+        var groups: [UInt64: Int] = [:]
         slots: for slot in 0..<slots {
             var link = base.loadUnaligned(fromByteOffset: headsAt + slot * 8, as: UInt64.self)
             while link != 0 {
@@ -185,11 +188,15 @@ extension ArenaInspector {
                 }
                 walked += 1
                 if earliest == 0 || l.due_ms < earliest { earliest = l.due_ms }
+                groups[l.due_ms / granularity, default: 0] += 1
                 link = l.next
             }
         }
         if walked != w.armed { problems.append("timer wheel '\(name)': \(w.armed) links armed, \(walked) found (torn read?)") }
-        if earliest != 0 { out.nextDueInMs = Self.delta(earliest, cs_now_ms()) }
+        if earliest != 0 { out.nextDueInMs = Self.delta(earliest, now) }
+        out.pending = groups.keys.sorted().prefix(12).map {
+            ArenaReport.PendingGroup(dueInMs: Self.delta($0 * granularity, now), count: groups[$0]!)
+        }
         return out
     }
 }

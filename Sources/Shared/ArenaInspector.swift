@@ -178,8 +178,23 @@ public struct ArenaInspector {
                          usleepMicroseconds: q.usleep_us, maxDepth: q.max_depth, depth: st.depth,
                          pushed: st.pushed, taken: st.taken, refused: st.refused, waitedFull: st.waited_full,
                          sleepingConsumers: st.sleeping_consumers, waitingProducers: st.waiting_producers,
-                         consumerLockHolderPID: q.consumer_lock.holder_pid)
+                         consumerLockHolderPID: q.consumer_lock.holder_pid, oldestWaitingMs: oldestWaiting(q))
         }
+    }
+
+    /// The age of the task at the head of a queue. The queue's links are addresses in the
+    /// server's own mapping (liburcu's nodes), so they are translated with the header's
+    /// base address and checked before anything is read.
+    private func oldestWaiting(_ q: cs_task_queue) -> Double? {
+        let header = base.loadUnaligned(as: cs_arena_header.self)
+        let first = q.head_storage // __cds_wfcq_head: the first node's address, 0 when empty
+        guard first != 0, first >= header.base_address else { return nil }
+        let offset = first - header.base_address
+        guard offset % 8 == 0, offset >= UInt64(MemoryLayout<cs_arena_header>.size),
+              let task = load(cs_task.self, at: Int(clamping: offset)) else { return nil }
+        let now = cs_now_ns()
+        guard task.enqueued_ns > 0, task.enqueued_ns <= now else { return nil }
+        return Double(now - task.enqueued_ns) / 1e6
     }
 }
 

@@ -91,5 +91,14 @@ extension ArenaReport {
         /// when nothing is armed.
         public var nextDueInMs: Int64?
         public var lockHolderPID: Int32?
+        /// What is pending, grouped by when it is due (the first groups in time order):
+        /// per second for wheels of 10 ms ticks or more, per 10 ticks otherwise.
+        public var pending: [PendingGroup] = []
+    }
+
+    public struct PendingGroup: Codable, Sendable {
+        /// Milliseconds from now to the start of the group (negative: overdue).
+        public var dueInMs: Int64
+        public var count: Int
     }
 }

@@ -73,6 +73,8 @@ public struct ArenaReport: Codable, Sendable {
         public var sleepingConsumers: UInt32
         public var waitingProducers: UInt32
         public var consumerLockHolderPID: Int32
+        /// How long the oldest queued task has waited (nil: the queue is empty).
+        public var oldestWaitingMs: Double? = nil
     }
 
     /// A `$shv` variable as the tool saw it (`type` is "null", "int" or "string").

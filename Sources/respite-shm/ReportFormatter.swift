@@ -46,7 +46,7 @@ enum ReportFormatter {
             out.append("")
             out.append("task queues (\(queues.count))")
             for q in queues {
-                out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
+                out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.oldestWaitingMs.map { String(format: "  oldest waiting %.1f ms", $0) } ?? "")\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
             }
         }
         if let vars = r.sharedVariables {
@@ -82,6 +82,9 @@ enum ReportFormatter {
                 let due = w.nextDueInMs.map { $0 >= 0 ? "next due in \($0) ms" : "next due \(-$0) ms ago" } ?? "nothing armed"
                 let lock = w.lockHolderPID.map { "  locked by \($0)" } ?? ""
                 out.append("  \(pad(w.name, 16)) tick \(w.tickMs) ms  slots \(w.slots)  armed \(w.armed)  armed-total \(w.armedTotal)  fired-total \(w.firedTotal)  \(due)\(lock)")
+                if !w.pending.isEmpty {
+                    out.append("    pending by due time: " + w.pending.map { "\($0.dueInMs >= 0 ? "+" : "")\($0.dueInMs) ms: \($0.count)" }.joined(separator: ", "))
+                }
             }
         }
         if let a = r.async {

@@ -19,6 +19,7 @@ import Testing
         #expect(text.stdout.contains("requests=42"))
         #expect(text.stdout.contains("default"))
         #expect(text.stdout.contains("depth 3/100"))
+        #expect(text.stdout.contains("oldest waiting"), "the age of the head task is shown")
 
         let json = try Executables.run("respite-shm", ["--shm-name", name, "--json"])
         #expect(json.status == 0)
