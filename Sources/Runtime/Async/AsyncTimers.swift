@@ -18,27 +18,11 @@ struct AsyncRingTimer {
         self.process = process
         self.async = async
         self.wheel = async.ring!
-        self.exec = process.program.makeContext()
-        let log = process.log
-        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+        self.exec = process.makeExecContext()
     }
 
     mutating func run() -> Never {
-        var due = [UInt64](repeating: 0, count: 256)
-        let bell = DoorbellRef(async.ringBell)
-        let wheel = self.wheel
-        while true {
-            if wheel.armed == 0 {
-                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
-                continue
-            }
-            AsyncClock.sleepUntilNextTick(UInt64(wheel.tickMs))
-            while true {
-                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
-                for i in 0..<n { fire(due[i]) }
-                if n < due.count { break }
-            }
-        }
+        AsyncClock.serve(wheel, bell: DoorbellRef(async.ringBell)) { fire($0) }
     }
 
     mutating func fire(_ offset: UInt64) {
@@ -63,21 +47,7 @@ struct AsyncMsTimer {
         // Waking on time matters more here than anywhere: ask the scheduler to prefer this
         // process (allowed for root; silently ignored otherwise).
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10)
-        var due = [UInt64](repeating: 0, count: 1024)
-        let bell = DoorbellRef(async.msBell)
-        let wheel = self.wheel
-        while true {
-            if wheel.armed == 0 {
-                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
-                continue
-            }
-            AsyncClock.sleepUntilNextTick(UInt64(wheel.tickMs))
-            while true {
-                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
-                for i in 0..<n { forward(due[i]) }
-                if n < due.count { break }
-            }
-        }
+        AsyncClock.serve(wheel, bell: DoorbellRef(async.msBell)) { forward($0) }
     }
 
     /// A due sleeper becomes a resume task for the default group (the timer's reference to
@@ -98,6 +68,24 @@ struct AsyncMsTimer {
 }
 
 enum AsyncClock {
+    /// The loop of an async timer process: asleep on `bell` while nothing is armed;
+    /// otherwise every tick hands each due link's offset to `fire`.
+    static func serve(_ wheel: TimerWheelRef, bell: DoorbellRef, _ fire: (UInt64) -> Void) -> Never {
+        var due = [UInt64](repeating: 0, count: 512)
+        while true {
+            if wheel.armed == 0 {
+                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
+                continue
+            }
+            sleepUntilNextTick(UInt64(wheel.tickMs))
+            while true {
+                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
+                for i in 0..<n { fire(due[i]) }
+                if n < due.count { break }
+            }
+        }
+    }
+
     /// Sleeps until the next multiple of `tickMs` on the monotonic clock.
     static func sleepUntilNextTick(_ tickMs: UInt64) {
         var now = timespec()

@@ -21,9 +21,7 @@ struct AsyncWorker {
         self.async = async
         self.queue = queue
         self.group = group
-        self.exec = process.program.makeContext()
-        let log = process.log
-        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+        self.exec = process.makeExecContext()
     }
 
     mutating func run() -> Never {

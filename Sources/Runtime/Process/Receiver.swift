@@ -13,9 +13,7 @@ struct Receiver {
     init(process: ProcessContext, socket: UDPSocket) {
         self.process = process
         self.socket = socket
-        self.exec = process.program.makeContext()
-        let log = process.log
-        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+        self.exec = process.makeExecContext()
     }
 
     /// Serves until the process is told to stop (SIGTERM ends it by default action).

@@ -48,6 +48,14 @@ public final class ProcessContext {
         self.startTime = now
     }
 
+    /// A script context for this process, its script log lines going to this process's log.
+    public func makeExecContext() -> ExecContext {
+        var exec = program.makeContext()
+        let log = self.log
+        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+        return exec
+    }
+
     @inline(__always)
     public func count(_ counter: cs_proc_counter, _ delta: UInt64 = 1) {
         sections.processes.add(slot: slot, counter, delta)

@@ -17,9 +17,7 @@ struct TMTimerProcess {
     init(process: ProcessContext, tm: TMState) {
         self.process = process
         self.tm = tm
-        self.exec = process.program.makeContext()
-        let log = process.log
-        exec.log = { level, text in log.write(LogLevel(scriptLevel: level), "<script>", text) }
+        self.exec = process.makeExecContext()
     }
 
     mutating func run() -> Never {
