@@ -8,8 +8,10 @@ extension Arena {
     /// named `<prefix>*` that carry a Respite header whose creator is gone. Objects that
     /// are not Respite arenas, or whose creator still runs, are left alone.
     /// Returns the names removed.
+    /// `matching` narrows the names further (a server only cleans up default names).
     @discardableResult
-    public static func removeStale(prefix: String = "respite-", directory: String = "/dev/shm") -> [String] {
+    public static func removeStale(prefix: String = "respite-", directory: String = "/dev/shm",
+                                   matching: (String) -> Bool = { _ in true }) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
         var removed: [String] = []
@@ -17,7 +19,7 @@ extension Arena {
             let file = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard file.hasPrefix(prefix) else { continue }
+            guard file.hasPrefix(prefix), matching(file) else { continue }
             let name = "/" + file
             guard let creator = creatorIfArena(name), !Posix.processExists(creator) else { continue }
             if (try? Posix.shmUnlink(name)) != nil { removed.append(name) }

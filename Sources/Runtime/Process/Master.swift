@@ -62,7 +62,12 @@ struct Master {
     var usesTM: Bool { program.settings.modules.contains("tm") }
 
     mutating func start() -> Int32 {
-        Arena.removeStale()
+        // Only default names (/respite-<pid>): an arena named with --shm-name belongs to
+        // whoever chose the name (a test may keep a dead server's arena on purpose).
+        Arena.removeStale { name in
+            let pid = name.dropFirst("respite-".count)
+            return !pid.isEmpty && pid.allSatisfy(\.isNumber)
+        }
         let name = settings.shmName ?? Arena.defaultName(pid: getpid())
         let arena: Arena
         do {
