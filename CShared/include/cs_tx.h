@@ -166,7 +166,7 @@ typedef struct cs_tx_table {
     uint64_t suspended;      ///< transactions suspended now
     uint64_t stale_lookups;  ///< (index, label) lookups that found nothing
     uint64_t failed_creates; ///< creations refused for want of memory
-    uint64_t reserved2;
+    cs_doorbell timer_bell;  ///< the `timer` process sleeps here while nothing is armed
     cs_tx_bucket buckets[];
 } cs_tx_table;
 

@@ -22,6 +22,13 @@ final class TMState {
 
     func arm(_ tx: Tx, _ link: UnsafeMutablePointer<cs_timer_link>, afterMs: Int, kind: Int32) {
         cs_tx_timer_arm(arena.header, wheel.raw, tx.raw, link, cs_now_ms() + UInt64(max(afterMs, 0)), UInt32(kind))
+        cs_doorbell_ring(timerBell, 1) // a load unless the timer process sleeps
+    }
+
+    /// The doorbell the `timer` process sleeps on while the wheel is empty.
+    var timerBell: UnsafeMutablePointer<cs_doorbell> {
+        (UnsafeMutableRawPointer(table.raw) + MemoryLayout<cs_tx_table>.offset(of: \cs_tx_table.timer_bell)!)
+            .assumingMemoryBound(to: cs_doorbell.self)
     }
 
     func disarm(_ tx: Tx, _ link: UnsafeMutablePointer<cs_timer_link>) {

@@ -24,7 +24,15 @@ struct TMTimerProcess {
         var due = [UInt64](repeating: 0, count: 512)
         let tick = UInt64(TMState.wheelSpec.tickMs)
         var next = cs_now_ms()
+        let bell = DoorbellRef(tm.timerBell)
+        let wheel = tm.wheel
         while true {
+            if wheel.armed == 0 {
+                // Nothing to time: sleep until a process arms a timer (no idle ticking).
+                _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
+                next = cs_now_ms()
+                continue
+            }
             next += tick
             let now = cs_now_ms()
             if next > now { usleep(UInt32((next - now) * 1000)) } else { next = now }
