@@ -175,6 +175,7 @@ struct LoadRunner: ~Copyable {
         case .answered(let nanos):
             result.answered += 1
             _ = result.latency.record(max(1, (nanos + 500) / 1000))
+            result.minLatencyMicros = min(result.minLatencyMicros, nanos / 1000)
             lastCompletion = at
         case .refused:
             result.badStatus += 1

@@ -38,6 +38,8 @@ extension RunResult {
         let percentiles: [(String, Double)] = [("p50_us", 50), ("p90_us", 90), ("p99_us", 99), ("p999_us", 99.9)]
         f += percentiles.map { ($0.0, .number(String(latencyMicros($0.1)))) }
         f.append(("max_us", .number(String(maxLatencyMicros))))
+        // The fastest answer: what a "never early" check (async_ms_sleep) needs.
+        f.append(("min_us", .number(String(minLatencyMicros == .max ? 0 : minLatencyMicros))))
         f.append(("expect", .text(expect.description)))
         let details: [(String, UInt64)] = [
             ("unmatched", unmatched), ("bad_status", badStatus), ("duplicates", duplicates),

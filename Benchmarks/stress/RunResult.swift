@@ -74,6 +74,10 @@ struct RunResult: Sendable {
         latency.totalCount == 0 ? 0 : latency.valueAtPercentile(percentile)
     }
 
+    /// The smallest latency, exact (the histogram keeps 3 significant digits, too coarse
+    /// to tell 99.95 ms from 100 ms), in microseconds rounded down; UInt64.max before any.
+    var minLatencyMicros = UInt64.max
+
     /// The largest latency recorded, in microseconds.
     var maxLatencyMicros: UInt64 { latency.totalCount == 0 ? 0 : latency.max }
 
