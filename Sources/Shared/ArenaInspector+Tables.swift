@@ -81,7 +81,6 @@ extension ArenaInspector {
             return out
         }
         let itemSize = MemoryLayout<cs_htable_item>.size
-        let lowest = MemoryLayout<cs_arena_header>.size
         // Each item takes more than its 40-byte header, so this bounds the whole walk.
         var budget = size / itemSize + 1
         var holders: Set<Int32> = []
@@ -89,40 +88,26 @@ extension ArenaInspector {
         buckets: for b in 0..<Int(t.bucket_count) {
             guard let bucket = load(cs_htable_bucket.self, at: arrayStart + b * bucketStride, in: section) else { continue }
             if bucket.lock.holder_pid != 0 { holders.insert(bucket.lock.holder_pid) }
-            var link = bucket.first
-            var visited: Set<UInt64> = []
-            while link != 0 {
-                let o = Int(clamping: link)
-                let stop = "hash table '\(name)' bucket \(b): item at offset \(link)"
-                guard link % 8 == 0, o >= lowest, o <= size - itemSize else {
-                    problems.append("\(stop) lies outside the arena; walk of the bucket stopped")
-                    break
-                }
-                guard visited.insert(link).inserted else {
-                    problems.append("\(stop) closes a cycle; walk of the bucket stopped")
-                    break
-                }
-                budget -= 1
-                if budget < 0 {
-                    problems.append("hash table '\(name)': more items than the arena can hold (a cycle?); walk stopped")
-                    break buckets
-                }
+            var warnings: [String] = []
+            let walk = walkChain(from: bucket.first, itemSize: itemSize,
+                                 describe: { "hash table '\(name)' bucket \(b): item at offset \($0)" }, budget: &budget,
+                                 budgetExceeded: "hash table '\(name)': more items than the arena can hold (a cycle?); walk stopped") { o in
                 let it = base.loadUnaligned(fromByteOffset: o, as: cs_htable_item.self)
                 guard UInt64(it.key_len) + UInt64(it.str_len) <= UInt64(size - o - itemSize) else {
-                    problems.append("\(stop): key and value lengths (\(it.key_len)+\(it.str_len)) run past the arena; walk of the bucket stopped")
-                    break
+                    return .stop(": key and value lengths (\(it.key_len)+\(it.str_len)) run past the arena; walk of the bucket stopped")
                 }
                 guard it.type == UInt32(CS_VALUE_INT.rawValue) || it.type == UInt32(CS_VALUE_STRING.rawValue) else {
-                    problems.append("\(stop): unknown value type \(it.type); walk of the bucket stopped")
-                    break
+                    return .stop(": unknown value type \(it.type); walk of the bucket stopped")
                 }
                 if Int(it.hash) & (Int(t.bucket_count) - 1) != b {
-                    problems.append("\(stop): hash \(it.hash) belongs to another bucket")
+                    warnings.append("hash table '\(name)' bucket \(b): item at offset \(o): hash \(it.hash) belongs to another bucket")
                 }
                 out.itemsWalked += 1
                 if out.shown.count < maxItemsPerTable { out.shown.append(hashItem(it, at: o, now: now)) }
-                link = it.next
+                return .next(it.next)
             }
+            problems += warnings + walk.problems
+            if !walk.budgetHeld { break buckets }
         }
         out.lockHolders = holders.sorted()
         return out

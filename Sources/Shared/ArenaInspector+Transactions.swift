@@ -43,7 +43,6 @@ extension ArenaInspector {
             return out
         }
         let txSize = MemoryLayout<cs_tx>.size
-        let lowest = MemoryLayout<cs_arena_header>.size
         var budget = size / txSize + 1
         var holders: Set<Int32> = []
         var tiers: [[ArenaReport.Transaction]] = [[], [], []]
@@ -51,30 +50,15 @@ extension ArenaInspector {
         buckets: for b in 0..<Int(t.bucket_count) {
             guard let bucket = load(cs_tx_bucket.self, at: s.offset + headerSize + b * bucketStride, in: bounds) else { continue }
             if bucket.lock.holder_pid != 0 { holders.insert(bucket.lock.holder_pid) }
-            var link = bucket.first
-            var visited: Set<UInt64> = []
-            while link != 0 {
-                let o = Int(clamping: link)
-                let stop = "transaction bucket \(b): transaction at offset \(link)"
-                guard link % 8 == 0, o >= lowest, o <= size - txSize else {
-                    problems.append("\(stop) lies outside the arena; walk of the bucket stopped")
-                    break
-                }
-                guard visited.insert(link).inserted else {
-                    problems.append("\(stop) closes a cycle; walk of the bucket stopped")
-                    break
-                }
-                budget -= 1
-                if budget < 0 {
-                    problems.append("transaction table: more transactions than the arena can hold (a cycle?); walk stopped")
-                    break buckets
-                }
+            var warnings: [String] = []
+            let walk = walkChain(from: bucket.first, itemSize: txSize,
+                                 describe: { "transaction bucket \(b): transaction at offset \($0)" }, budget: &budget,
+                                 budgetExceeded: "transaction table: more transactions than the arena can hold (a cycle?); walk stopped") { o in
                 let tx = base.loadUnaligned(fromByteOffset: o, as: cs_tx.self)
                 guard UInt64(tx.key_len) + UInt64(tx.request_len) <= UInt64(size - o - txSize) else {
-                    problems.append("\(stop): key and request lengths (\(tx.key_len)+\(tx.request_len)) run past the arena; walk of the bucket stopped")
-                    break
+                    return .stop(": key and request lengths (\(tx.key_len)+\(tx.request_len)) run past the arena; walk of the bucket stopped")
                 }
-                if Int(tx.index) != b { problems.append("\(stop): claims bucket \(tx.index)") }
+                if Int(tx.index) != b { warnings.append("transaction bucket \(b): transaction at offset \(o): claims bucket \(tx.index)") }
                 out.walked += 1
                 if tx.flags & UInt32(CS_TX_SUSPENDED) != 0 { out.byState.suspended += 1 }
                 if tx.flags & UInt32(CS_TX_REPLIED) != 0 { out.byState.replied += 1 }
@@ -84,9 +68,11 @@ extension ArenaInspector {
                 // What people look for comes first: suspended transactions, then those
                 // with anything going on (replied, relayed, ...), then fresh ones.
                 let tier = tx.flags & UInt32(CS_TX_SUSPENDED) != 0 ? 0 : (tx.flags & ~UInt32(CS_TX_INVITE) != 0 ? 1 : 2)
-                if tiers[tier].count < maxTransactions { tiers[tier].append(transaction(tx, at: o, now: now, &problems)) }
-                link = tx.next
+                if tiers[tier].count < maxTransactions { tiers[tier].append(transaction(tx, at: o, now: now, &warnings)) }
+                return .next(tx.next)
             }
+            problems += warnings + walk.problems
+            if !walk.budgetHeld { break buckets }
         }
         out.bucketLockHolders = holders.sorted()
         out.shown = Array(tiers.joined().prefix(maxTransactions))
