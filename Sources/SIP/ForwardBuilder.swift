@@ -35,10 +35,12 @@ public enum ForwardBuilder {
     /// Writes the forwarded request into `out` (reset first). `branch` must carry the
     /// magic cookie; when nil one is generated from the request's transaction key and the
     /// new Request-URI (RFC 3261 16.11), so the same request forwarded the same way gets
-    /// the same branch. Throws `.maxForwardsExhausted` when Max-Forwards is 0.
+    /// the same branch. Throws `.maxForwardsExhausted` when Max-Forwards is 0. A request
+    /// without Max-Forwards gets `maxForwardsWhenAbsent` (70 by default; maxfwd's
+    /// `mf_process_maxfwd_header(n)` asks for n).
     public static func forward(
         _ request: SIPMessage, via sentBy: ViaSentBy, branch: String? = nil,
-        edits: [ForwardEdit] = [], into out: inout MessageBuffer
+        edits: [ForwardEdit] = [], maxForwardsWhenAbsent: Int = 70, into out: inout MessageBuffer
     ) throws(SIPBuildError) {
         guard request.isRequest else { throw .wrongMessage("not a request") }
         if request.maxForwards == 0 { throw .maxForwardsExhausted }
@@ -94,7 +96,9 @@ public enum ForwardBuilder {
             v.appendDecimal(mf - 1)
             splice(field.valueRange, v.bytes)
         } else {
-            top.appendStatic("Max-Forwards: 70\r\n")
+            top.appendStatic("Max-Forwards: ")
+            top.appendDecimal(maxForwardsWhenAbsent)
+            top.appendCRLF()
         }
         top.append(firsts)
         splice(firstHeader..<firstHeader, top.bytes)

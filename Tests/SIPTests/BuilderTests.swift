@@ -87,6 +87,9 @@ import Testing
         #expect(f2.maxForwards == 70)
         #expect(f2.contentLength == old.bodyRange.count)
         #expect(f2.vias[1].host == "iftgw.example.com")
+        // mf_process_maxfwd_header(n) asks for another value.
+        try ForwardBuilder.forward(old, via: ViaSentBy(host: "proxy.example.com"), maxForwardsWhenAbsent: 10, into: &out)
+        #expect(try SIPMessage.parse(out.bytes).maxForwards == 10)
 
         let zero = try SIPMessage.parse(try Fixture.rfc4475("zeromf"))
         #expect(throws: SIPBuildError.maxForwardsExhausted) {

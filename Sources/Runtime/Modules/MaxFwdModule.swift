@@ -8,10 +8,8 @@ enum MaxFwdModule {
         }) { ctx, args in
             let m = ctx.message
             guard let value = m.message.maxForwards else {
-                // No header: Kamailio adds one with the given value. Respite's relay adds
-                // Max-Forwards: 70 to any request without one (ForwardBuilder), so the
-                // value given here is not used yet.
-                _ = args.int(0, &ctx)
+                // No header: the request goes on with the value given (added when relayed).
+                m.maxForwardsToAdd = args.int(0, &ctx) ?? 70
                 return 2
             }
             // 0 means the request must not go further: the script answers 483.

@@ -32,7 +32,8 @@ extension MessageContext {
     /// is exhausted or the message is not a request.
     func buildForward(branch: String? = nil) throws(SIPBuildError) {
         let sentBy = ViaSentBy(transport: "UDP", host: socket.address.host, port: Int(socket.address.port))
-        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits, into: &process.outBuffer)
+        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits,
+                                   maxForwardsWhenAbsent: maxForwardsToAdd ?? 70, into: &process.outBuffer)
     }
 }
 

@@ -18,6 +18,9 @@ public final class MessageContext {
     public var appendedHeaders: [String] = []
     /// `remove_hf` removals, by header name (lower-cased).
     public var removedHeaders: Set<String> = []
+    /// `mf_process_maxfwd_header(n)` on a request without Max-Forwards: the value it gets
+    /// when relayed.
+    public var maxForwardsToAdd: Int?
     /// `$avp(name)`: newest value first.
     public var avps: [String: [Value]] = [:]
     /// `$xavp(name)`: records, newest first; each record a list of (field, value).
