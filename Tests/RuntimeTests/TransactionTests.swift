@@ -46,6 +46,12 @@ import Glibc
             if (!t_relay()) { sl_send_reply("500", "relay failed"); }
             exit;
         }
+        if ($rU == "branch") {
+            $du = $hdr(X-Next);
+            t_on_branch("B");
+            if (!t_relay()) { sl_send_reply("500", "branch dropped"); }
+            exit;
+        }
         if ($rU == "suspend") {
             $avp(kept) = "avp-kept";
             $var(lost) = "var-set";
@@ -76,6 +82,10 @@ import Glibc
     route[RESUME] {
         if (isflagset(5)) { $var(f) = "flag"; } else { $var(f) = "noflag"; }
         t_reply("200", "resumed $avp(kept) [$var(lost)] $var(f) pid $pp suspended-by $sht(s=>pid)");
+    }
+    branch_route[B] {
+        if ($hdr(X-Drop) == "yes") { drop; }
+        append_hf("X-Branch: seen\\r\\n");
     }
     failure_route[FAILED] {
         t_reply("503", "failure route saw $T_reply_code");
@@ -147,6 +157,19 @@ import Glibc
         var copies = 0
         while uas.receive(timeout: 0.05) != nil { copies += 1 }
         #expect(copies >= 2, "the branch request was retransmitted (timer E) before the timeout")
+    }
+
+    @Test func branchRouteRunsBeforeEachBranchAndMayDropIt() throws {
+        let server = try ServerProcess(config: Self.config)
+        defer { server.stop() }
+        let client = try SIPTestClient(server: server.port)
+        let uas = try SIPTestClient(server: server.port)
+        client.send(client.request("MESSAGE", user: "branch", headers: ["X-Next: sip:127.0.0.1:\(uas.port)"]))
+        let forwarded = try #require(uas.receive(timeout: 2), "\(server.log)")
+        #expect(forwarded.headerValue("X-Branch") == "seen", "branch_route's header is on the branch")
+        let dropped = try #require(client.exchange(client.request("MESSAGE", user: "branch",
+            headers: ["X-Next: sip:127.0.0.1:\(uas.port)", "X-Drop: yes"])))
+        #expect(dropped.reasonPhrase == "branch dropped")
     }
 
     @Test func suspendInOneProcessContinueFromAnother() throws {

@@ -6,7 +6,8 @@ import Shared
 /// The client side: `t_relay` branches, their retransmissions, CANCEL.
 extension MessageContext {
     /// `t_relay([host, port])`. Returns the script code.
-    func relay(host: String?, port: Int?, flags: UInt64) -> Int {
+    func relay(host: String?, port: Int?, _ exec: inout ExecContext) -> Int {
+        let flags = exec.flags
         guard process.tm != nil else { return -1 }
         switch message.method {
         case .ack:
@@ -29,11 +30,13 @@ extension MessageContext {
             return 0
         }
         if created { sendAutoTrying(tx) }
-        return addBranch(tx, host: host, port: port, flags: flags) ? 1 : -1
+        return addBranch(tx, host: host, port: port, &exec) ? 1 : -1
     }
 
-    /// Sends the request on a new branch of `tx` and starts its timers.
-    func addBranch(_ tx: Tx, host: String?, port: Int?, flags: UInt64) -> Bool {
+    /// Sends the request on a new branch of `tx` and starts its timers; `t_on_branch`'s
+    /// route runs first and may `drop` the branch.
+    func addBranch(_ tx: Tx, host: String?, port: Int?, _ exec: inout ExecContext) -> Bool {
+        let flags = exec.flags
         guard let tm = process.tm else { return false }
         tx.lock()
         defer { tx.unlock() }
@@ -41,6 +44,11 @@ extension MessageContext {
         let b = Int(tx.raw.pointee.branch_count)
         guard b < Int(CS_TX_MAX_BRANCHES) else {
             process.log.error("tm", "t_relay: no more than \(CS_TX_MAX_BRANCHES) branches per transaction")
+            return false
+        }
+        let branchRoute = tx.raw.pointee.on_branch
+        if branchRoute >= 0, case .drop = run(route: Int(branchRoute), as: .branch, &exec) {
+            process.log.info("tm", "branch_route dropped the branch of \(message.callID)")
             return false
         }
         guard let destination = nextHop(overrideHost: host, overridePort: port) else {

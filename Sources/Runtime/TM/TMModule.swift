@@ -12,7 +12,7 @@ enum TMModule {
             FunctionSpec("t_relay", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
                 let host = args.count > 0 ? args.string(0, &ctx) : nil
                 let port = args.count > 1 ? args.int(1, &ctx) : nil
-                return ctx.message.relay(host: host, port: port, flags: ctx.flags)
+                return ctx.message.relay(host: host, port: port, &ctx)
             },
             FunctionSpec("t_reply", args: [.int, .string], allowedRoutes: [.request, .failure], fixup: SLModule.checkCode) { ctx, args in
                 guard let tx = ctx.message.transaction ?? ctx.message.lookupTransaction() else {
