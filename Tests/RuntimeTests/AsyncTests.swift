@@ -159,6 +159,7 @@ import Glibc
             ("request_route {\n  async_sleep(\"1\");\n}\n", "async_sleep"),
             ("request_route {\n  async_route(\"R\", \"abc\");\n}\nroute[R] { exit; }\n", "abc"),
             ("async_workers_group=\"name=x;workers=1;colour=red\"\nrequest_route { exit; }\n", "colour"),
+            ("async_workers=1\nmodparam(\"async\", \"mode\", 1)\nrequest_route {\n  async_task_route(\"R\");\n}\nroute[R] { exit; }\n", "mode"),
         ]
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("respite-async-c-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
