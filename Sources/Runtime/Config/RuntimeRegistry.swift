@@ -16,6 +16,9 @@ public enum RuntimeRegistry {
             if case .int(let n) = value, !(1...64).contains(n) { return "children must be between 1 and 64" }
             return nil
         })
+        r.register(CoreParamSpec("log_facility", .raw, default: .string("LOG_DAEMON")) { value in
+            ServerLog.facility(named: value.text) == nil ? "unknown syslog facility '\(value.text)' (LOG_DAEMON, LOG_USER, LOG_LOCAL0..7)" : nil
+        })
         r.register(CoreParamSpec("async_workers_group", .string, repeatable: true) { value in
             if case .failure(let e) = AsyncConfig.parseGroup(value.text) { return e.message }
             return nil

@@ -98,6 +98,34 @@ public struct ServerLog: Sendable {
     public func debug(_ module: String, _ message: String) { write(.debug, module, message) }
 }
 
+extension ServerLog {
+    /// The syslog facility named by `log_facility` (`LOG_DAEMON`, `LOG_LOCAL0`...`LOG_LOCAL7`,
+    /// `LOG_USER`); nil for another name.
+    public static func facility(named name: String) -> Int32? {
+        let n = name.uppercased().hasPrefix("LOG_") ? String(name.uppercased().dropFirst(4)) : name.uppercased()
+        switch n {
+        case "DAEMON": return LOG_DAEMON
+        case "USER": return LOG_USER
+        case "LOCAL0": return LOG_LOCAL0
+        case "LOCAL1": return LOG_LOCAL1
+        case "LOCAL2": return LOG_LOCAL2
+        case "LOCAL3": return LOG_LOCAL3
+        case "LOCAL4": return LOG_LOCAL4
+        case "LOCAL5": return LOG_LOCAL5
+        case "LOCAL6": return LOG_LOCAL6
+        case "LOCAL7": return LOG_LOCAL7
+        default: return nil
+        }
+    }
+
+    /// Opens syslog with the server's name and facility (before fork: children inherit it).
+    public static func openSyslog(name: String, facility: Int32) {
+        // openlog keeps the pointer: a string that lives for the whole process.
+        let ident = strdup(name)
+        openlog(ident, LOG_PID, facility)
+    }
+}
+
 /// syslog with a fixed "%s" format, so a message is never read as a format string.
 private func vsyslog_wrapper(_ priority: Int32, _ text: UnsafePointer<CChar>) {
     withVaList([text]) { vsyslog(priority, "%s", $0) }

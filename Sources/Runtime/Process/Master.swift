@@ -34,6 +34,12 @@ public enum Server {
             return 0
         }
         if settings.foreground == 0 { Daemon.detach(keepStandardError: settings.logToStandardError) }
+        if !settings.logToStandardError {
+            var name = "respite"
+            if case .string(let n)? = program.settings.core("log_name"), !n.isEmpty { name = n }
+            let facility = program.settings.core("log_facility").flatMap { ServerLog.facility(named: $0.text) } ?? LOG_DAEMON
+            ServerLog.openSyslog(name: name, facility: facility)
+        }
         var master = Master(program: program, settings: settings, sharedNames: sharedNames.collected)
         return master.start()
     }
