@@ -6,6 +6,8 @@ import Script
 struct ScriptState: Equatable {
     var requestURI: String?
     var destinationURI: String?
+    /// `mf_process_maxfwd_header(n)` on a request without Max-Forwards.
+    var maxForwardsToAdd: Int?
     var appendedHeaders: [String] = []
     var removedHeaders: [String] = []
     var avps: [String: [Value]] = [:]
@@ -19,6 +21,7 @@ struct ScriptState: Equatable {
     init(of m: MessageContext) {
         requestURI = m.newRequestURI
         destinationURI = m.destinationURI
+        maxForwardsToAdd = m.maxForwardsToAdd
         appendedHeaders = m.appendedHeaders
         removedHeaders = m.removedHeaders.sorted()
         avps = m.avps
@@ -29,6 +32,7 @@ struct ScriptState: Equatable {
     func apply(to m: MessageContext) {
         m.newRequestURI = requestURI
         m.destinationURI = destinationURI
+        m.maxForwardsToAdd = maxForwardsToAdd
         m.appendedHeaders = appendedHeaders
         m.removedHeaders = Set(removedHeaders)
         m.avps = avps
@@ -38,7 +42,7 @@ struct ScriptState: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [1]
+        var out: [UInt8] = [2]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -58,6 +62,7 @@ struct ScriptState: Equatable {
         }
         string(requestURI)
         string(destinationURI)
+        u32(maxForwardsToAdd ?? -1)
         u32(appendedHeaders.count); appendedHeaders.forEach { string($0) }
         u32(removedHeaders.count); removedHeaders.forEach { string($0) }
         u32(avps.count)
@@ -82,10 +87,11 @@ struct ScriptState: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 1 else { return nil }
-        guard let ruri = r.optionalString(), let du = r.optionalString() else { return nil }
+        guard r.byte() == 2 else { return nil }
+        guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
+        maxForwardsToAdd = mf == UInt32.max ? nil : Int(mf)
         guard let nAppended = r.count() else { return nil }
         for _ in 0..<nAppended { guard let s = r.string() else { return nil }; appendedHeaders.append(s) }
         guard let nRemoved = r.count() else { return nil }
