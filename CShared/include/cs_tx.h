@@ -139,6 +139,8 @@ typedef struct cs_tx {
     uint64_t resume_due_ms;  ///< when an async wait ends (0: not waiting on a timer); for the dump
     uint32_t resume_group;   ///< task group that will run it (dump only)
     uint32_t branch_count;
+    uint32_t async_wait_wheel; ///< which async wheel holds `async_wait` (its user's numbering; 0: none)
+    uint32_t reserved_async;
     cs_timer_link fr;        ///< CS_TXT_FR
     cs_timer_link uas_retr;  ///< CS_TXT_UAS_RETR
     cs_timer_link wait;      ///< CS_TXT_WAIT

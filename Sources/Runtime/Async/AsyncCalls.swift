@@ -21,7 +21,7 @@ extension AsyncModule {
         let m = ctx.message, p = m.process
         guard let async = p.async, p.tm != nil else { return -1 }
         var queue: TaskQueueRef?, nonblock = false
-        var wheel: TimerWheelRef?, bell: UnsafeMutablePointer<cs_doorbell>?, delay = 0
+        var wheel: TimerWheelRef?, bell: UnsafeMutablePointer<cs_doorbell>?, delay = 0, wheelNumber: UInt32 = 0
         switch wait {
         case .queue(let name):
             guard let q = async.queues[name], let group = async.config.group(named: name) else {
@@ -35,6 +35,7 @@ extension AsyncModule {
             wheel = async.ring
             bell = async.ringBell
             delay = ms
+            wheelNumber = AsyncState.ringWheelNumber
         case .ms(let ms):
             guard let w = async.ms else { return -1 }
             if w.armed >= async.config.msQueueMax {
@@ -45,6 +46,7 @@ extension AsyncModule {
             wheel = w
             bell = async.msBell
             delay = ms
+            wheelNumber = AsyncState.msWheelNumber
         }
         switch m.suspend(flags: ctx.flags, target: target) {
         case .absorbed: return 0
@@ -56,7 +58,15 @@ extension AsyncModule {
                 // millisecond clock reaches it, so a floor here would answer up to 1 ms early.
                 let due = (cs_now_ns() + UInt64(delay) * 1_000_000 + 999_999) / 1_000_000
                 tx.withLock {
+                    // An earlier wait of this transaction (suspended again from its failure or
+                    // resumed route) may still be armed, maybe in the other wheel: take it out
+                    // of the wheel that holds it first.
+                    if let old = async.wheel(number: tx.raw.pointee.async_wait_wheel), tx.raw.pointee.async_wait.slot != 0,
+                       let tm = p.tm {
+                        _ = cs_tx_timer_disarm(async.arena.header, old.raw, tm.table.raw, tx.raw, &tx.raw.pointee.async_wait)
+                    }
                     tx.raw.pointee.resume_due_ms = due
+                    tx.raw.pointee.async_wait_wheel = wheelNumber
                     cs_tx_timer_arm(async.arena.header, wheel.raw, tx.raw, &tx.raw.pointee.async_wait, due, UInt32(CS_TXT_ASYNC))
                 }
                 cs_doorbell_ring(bell, 1)
@@ -69,8 +79,13 @@ extension AsyncModule {
                 task.pointee.kind = AsyncTaskKind.resume.rawValue
                 task.pointee.words.0 = UInt64(tx.index)
                 task.pointee.words.1 = UInt64(tx.label)
-                tx.withLock { tx.raw.pointee.resume_group = UInt32(queue.raw.pointee.index) }
-                if queue.push(task, nonblocking: nonblock) == .full {
+                tx.withLock {
+                    tx.raw.pointee.resume_group = UInt32(queue.raw.pointee.index)
+                    tx.raw.pointee.resume_due_ms = 0
+                }
+                // In a failure or resumed route the transaction's lock is held: waiting for
+                // room there could stall the only worker that would make room.
+                if queue.push(task, nonblocking: nonblock || m.inTransactionRoute) == .full {
                     async.arena.freeTask(task)
                     m.cancelSuspension(tx)
                     p.log.error("async", "task group '\(queue.name)' is full (nonblock): nothing suspended")
@@ -103,7 +118,13 @@ extension AsyncModule {
             return -1
         }
         let arena = async.arena
-        guard let task = arena.newTask(), let block = arena.allocate(max(payload.count, 1)) else {
+        guard let task = arena.newTask() else {
+            p.log.error("async", "no shared memory for a task")
+            async.count(.refused)
+            return -1
+        }
+        guard let block = arena.allocate(max(payload.count, 1)) else {
+            arena.freeTask(task)
             p.log.error("async", "no shared memory for a task")
             async.count(.refused)
             return -1
@@ -113,7 +134,7 @@ extension AsyncModule {
         task.pointee.words.0 = first
         task.pointee.words.1 = arena.offset(of: block)
         task.pointee.words.2 = UInt64(payload.count)
-        if queue.push(task, nonblocking: group.nonblock) == .full {
+        if queue.push(task, nonblocking: group.nonblock || ctx.message.inTransactionRoute) == .full {
             arena.free(block)
             arena.freeTask(task)
             p.log.error("async", "task group '\(name)' is full (nonblock)")

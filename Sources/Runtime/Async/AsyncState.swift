@@ -14,6 +14,17 @@ final class AsyncState {
     var workerGroup: String?
 
     static let sectionName = "async"
+    /// The numbers cs_tx.async_wait_wheel records for the two wheels.
+    static let ringWheelNumber: UInt32 = 1
+    static let msWheelNumber: UInt32 = 2
+
+    func wheel(number: UInt32) -> TimerWheelRef? {
+        switch number {
+        case Self.ringWheelNumber: return ring
+        case Self.msWheelNumber: return ms
+        default: return nil
+        }
+    }
     static let ringWheel = (name: "async", tickMs: 100, slots: 2048)   // a lap of 204.8 s > 100 s
     static let msWheelName = "asyncms"
 

@@ -29,6 +29,11 @@ struct AsyncRingTimer {
         guard let tm = process.tm, let raw = cs_tx_from_link(tm.arena.header, offset, UInt32(CS_TXT_ASYNC)) else { return }
         let tx = Tx(raw: raw)
         defer { tm.unref(tx) }
+        // The lock taken here is the resume's too (recursive): no new wait can slip in
+        // between the check and the resume.
+        tx.lock()
+        defer { tx.unlock() }
+        guard !AsyncClock.isStale(tx) else { return }
         async.count(process.resume(tx, &exec) ? .resumed : .resumeMissed)
     }
 }
@@ -56,6 +61,7 @@ struct AsyncMsTimer {
         guard let tm = process.tm, let raw = cs_tx_from_link(tm.arena.header, offset, UInt32(CS_TXT_ASYNC)) else { return }
         let tx = Tx(raw: raw)
         defer { tm.unref(tx) }
+        if tx.withLock({ AsyncClock.isStale(tx) }) { return }
         guard let task = async.arena.newTask() else {
             process.log.error("async", "no shared memory to resume \(tx.index):\(tx.label)")
             return
@@ -63,11 +69,26 @@ struct AsyncMsTimer {
         task.pointee.kind = AsyncTaskKind.resume.rawValue
         task.pointee.words.0 = UInt64(tx.index)
         task.pointee.words.1 = UInt64(tx.label)
-        _ = queue.push(task, nonblocking: false)
+        // Never block this process (every millisecond sleeper depends on it): when the
+        // default group's queue is full, try again on the next tick.
+        if queue.push(task, nonblocking: true) == .full {
+            async.arena.freeTask(task)
+            tx.withLock {
+                cs_tx_timer_arm(async.arena.header, wheel.raw, tx.raw, &tx.raw.pointee.async_wait,
+                                cs_now_ms() + UInt64(wheel.tickMs), UInt32(CS_TXT_ASYNC))
+            }
+        }
     }
 }
 
 enum AsyncClock {
+    /// A wait that fired after its transaction was given a later one (suspended again from
+    /// its failure or resumed route): the newer wait is the one that counts. Lock held.
+    static func isStale(_ tx: Tx) -> Bool {
+        let due = tx.raw.pointee.resume_due_ms
+        return due > cs_now_ms() && tx.raw.pointee.async_wait.slot != 0
+    }
+
     /// The loop of an async timer process: asleep on `bell` while nothing is armed;
     /// otherwise every tick hands each due link's offset to `fire`.
     static func serve(_ wheel: TimerWheelRef, bell: DoorbellRef, _ fire: (UInt64) -> Void) -> Never {

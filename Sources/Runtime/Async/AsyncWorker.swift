@@ -15,6 +15,8 @@ struct AsyncWorker {
     let queue: TaskQueueRef
     let group: AsyncGroup
     var exec: ExecContext
+    /// Numbers this worker's faked requests, so no two share a Call-ID or branch.
+    var serial: UInt64 = 0
 
     init(process: ProcessContext, async: AsyncState, queue: TaskQueueRef, group: AsyncGroup) {
         self.process = process
@@ -49,13 +51,15 @@ struct AsyncWorker {
             tm.unref(tx)
         case .data?:
             let data = takeBlock(task)
-            guard let context = FakedRequest.context(process) else { return }
+            guard let context = FakedRequest.context(process, serial: &serial) else { return }
             context.asyncData = String(decoding: data, as: UTF8.self)
             _ = context.run(route: Int(task.pointee.words.0), as: .request, &exec)
+            context.releaseUnfinishedTransaction()
+            context.releaseTransactions()
             process.count(CS_PC_TASKS)
         case .tkv?:
             let block = takeBlock(task)
-            guard block.count >= 4, let context = FakedRequest.context(process),
+            guard block.count >= 4, let context = FakedRequest.context(process, serial: &serial),
                   let route = process.program.routeIndex(async.config.tkvRoute, in: .event) else { return }
             let keyLength = Int(UInt32(littleEndian: block.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
             guard 4 + keyLength <= block.count else { return }
@@ -63,6 +67,8 @@ struct AsyncWorker {
                            String(decoding: block[4..<(4 + keyLength)], as: UTF8.self),
                            String(decoding: block[(4 + keyLength)...], as: UTF8.self))
             _ = context.run(route: route, as: .event, &exec)
+            context.releaseUnfinishedTransaction()
+            context.releaseTransactions()
             process.count(CS_PC_TASKS)
         case nil:
             process.log.error("async", "unknown task kind \(task.pointee.kind)")
@@ -80,24 +86,22 @@ struct AsyncWorker {
     }
 }
 
-/// The request data and tkv routes run on: a fixed local OPTIONS (SEMANTICS.md 7 leaves
-/// the text to Respite), from 127.0.0.1.
+/// The request data and tkv routes run on: a local OPTIONS (SEMANTICS.md 7 leaves the
+/// text to Respite), from 127.0.0.1; its Call-ID and branch carry the worker's pid and a
+/// serial number, so that a route calling tm on it gets a transaction of its own.
 enum FakedRequest {
-    static let text = """
-    OPTIONS sip:respite@127.0.0.1 SIP/2.0\r
-    Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-respite-faked\r
-    From: <sip:respite@127.0.0.1>;tag=respite-faked\r
-    To: <sip:respite@127.0.0.1>\r
-    Call-ID: respite-faked-request@127.0.0.1\r
-    CSeq: 1 OPTIONS\r
-    Max-Forwards: 70\r
-    Content-Length: 0\r
-    \r
+    static func text(_ id: String) -> String {
+        "OPTIONS sip:respite@127.0.0.1 SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-respite-faked-\(id)\r\n"
+            + "From: <sip:respite@127.0.0.1>;tag=respite-faked\r\n"
+            + "To: <sip:respite@127.0.0.1>\r\n"
+            + "Call-ID: respite-faked-\(id)@127.0.0.1\r\n"
+            + "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    }
 
-    """
-
-    static func context(_ process: ProcessContext) -> MessageContext? {
-        guard let message = try? SIPMessage.parse(Array(text.utf8)) else { return nil }
+    static func context(_ process: ProcessContext, serial: inout UInt64) -> MessageContext? {
+        serial += 1
+        guard let message = try? SIPMessage.parse(Array(text("\(getpid())-\(serial)").utf8)) else { return nil }
         return MessageContext(process: process, message: message, source: SocketAddress(ip: 0x7F00_0001, port: 5060),
                               socket: process.defaultSocket)
     }

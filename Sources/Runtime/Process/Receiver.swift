@@ -46,6 +46,7 @@ struct Receiver {
             process.count(CS_PC_REPLIES_IN)
             handleReply(context)
         }
+        context.releaseUnfinishedTransaction()
         context.releaseTransactions()
         exec.host = nil
     }

@@ -24,12 +24,14 @@ extension MessageContext {
             break
         }
         flagsForTransaction = flags
-        guard let (tx, created) = findOrCreateTransaction() else { return -1 }
-        if !created && !inTransactionRoute {
+        guard let (tx, origin) = findOrCreateTransaction() else { return -1 }
+        switch origin {
+        case .retransmission:
             absorbRetransmission(tx)
             return 0
+        case .created: sendAutoTrying(tx)
+        case .ours: break
         }
-        if created { sendAutoTrying(tx) }
         return addBranch(tx, host: host, port: port, &exec) ? 1 : -1
     }
 

@@ -29,8 +29,8 @@ enum TMModule {
                 if let noninv, noninv > 0 { m.frTimeout = noninv }
                 if let tx = m.transaction {
                     tx.withLock {
-                        if let inv, inv > 0 { tx.raw.pointee.fr_inv_timeout_ms = UInt32(inv) }
-                        if let noninv, noninv > 0 { tx.raw.pointee.fr_timeout_ms = UInt32(noninv) }
+                        if let inv, inv > 0 { tx.raw.pointee.fr_inv_timeout_ms = UInt32(clamping: inv) }
+                        if let noninv, noninv > 0 { tx.raw.pointee.fr_timeout_ms = UInt32(clamping: noninv) }
                     }
                 }
                 return 1
@@ -40,7 +40,7 @@ enum TMModule {
             onRoute("t_on_branch", .branch),
             FunctionSpec("t_release", allowedRoutes: [.request, .failure]) { ctx, _ in
                 guard let tm = ctx.message.process.tm, let tx = ctx.message.transaction else { return -1 }
-                tm.finish(tx)
+                tx.withLock { tm.finish(tx) }
                 return 1
             },
         ], variables: [
@@ -97,13 +97,17 @@ enum TMModule {
             return 1
         }
         m.flagsForTransaction = ctx.flags
-        guard let (tx, created) = m.findOrCreateTransaction() else { return -1 }
-        if !created {
+        guard let (tx, origin) = m.findOrCreateTransaction() else { return -1 }
+        switch origin {
+        case .retransmission:
             m.absorbRetransmission(tx)
             return 0
+        case .created:
+            m.sendAutoTrying(tx)
+            return 1
+        case .ours:
+            return 1
         }
-        m.sendAutoTrying(tx)
-        return 1
     }
 
     static func checkTransaction(_ ctx: inout ExecContext) -> Int {

@@ -53,7 +53,8 @@ extension TMState {
             let added = context.addedBranch
             if context.onFailure >= 0 { tx.raw.pointee.on_failure = context.onFailure }
             context.releaseTransactions()
-            if tx.has(CS_TX_REPLIED) || added { return }
+            // Replied, a new branch, or suspended again (an async function): not ours to answer.
+            if tx.has(CS_TX_REPLIED) || added || tx.has(CS_TX_SUSPENDED) { return }
         }
         relayBest(tx, best, code: code, process)
     }

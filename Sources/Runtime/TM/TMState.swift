@@ -71,10 +71,20 @@ extension MessageContext {
         return tx
     }
 
-    /// Finds or creates the transaction of this request. `created` tells whether this
-    /// call made it. nil when the arena is full.
-    func findOrCreateTransaction() -> (tx: Tx, created: Bool)? {
-        if let tx = transaction { return (tx, false) }
+    /// Where the transaction a message works with came from.
+    enum TransactionOrigin {
+        /// This call created it.
+        case created
+        /// It is already this message's (an earlier t_newtran, or a failure or resumed
+        /// route working on its own transaction).
+        case ours
+        /// Another copy of the request made it: this one is a retransmission.
+        case retransmission
+    }
+
+    /// Finds or creates the transaction of this request. nil when the arena is full.
+    func findOrCreateTransaction() -> (tx: Tx, origin: TransactionOrigin)? {
+        if let tx = transaction { return (tx, .ours) }
         guard let tm = process.tm else { return nil }
         let key = TransactionKey(request: message)
         var created: Int32 = 0
@@ -98,8 +108,8 @@ extension MessageContext {
                 raw.pointee.src_ip = source.ip
                 raw.pointee.src_port = replyDestination.port
                 raw.pointee.socket_index = UInt16(process.sockets.firstIndex { $0.fd == socket.fd } ?? 0)
-                raw.pointee.fr_timeout_ms = UInt32(frTimeout ?? tm.settings.frTimer)
-                raw.pointee.fr_inv_timeout_ms = UInt32(frInvTimeout ?? tm.settings.frInvTimer)
+                raw.pointee.fr_timeout_ms = UInt32(clamping: frTimeout ?? tm.settings.frTimer)
+                raw.pointee.fr_inv_timeout_ms = UInt32(clamping: frInvTimeout ?? tm.settings.frInvTimer)
                 raw.pointee.msg_flags = flagsForTransaction
                 raw.pointee.on_failure = onFailure
                 raw.pointee.on_reply = onReply
@@ -108,12 +118,25 @@ extension MessageContext {
                 _ = tx.saveState(tm.arena, ScriptState(of: self))
             }
         }
-        return (tx, created != 0)
+        return (tx, created != 0 ? .created : .retransmission)
     }
 
     /// Keeps a reference to a transaction that is not this message's own (the INVITE a
     /// CANCEL or ACK refers to), to be released with the message.
     func adopt(_ tx: Tx) { otherTransactions.append(tx) }
+
+    /// Like Kamailio's tm at the end of the script: a transaction this message created and
+    /// left with no reply, no branch and no suspension is released (kept for wt_timer to
+    /// absorb retransmissions, then removed) rather than left in the arena.
+    func releaseUnfinishedTransaction() {
+        guard let tm = process.tm, let tx = transaction else { return }
+        tx.withLock {
+            let busy = CS_TX_REPLIED | CS_TX_SUSPENDED | CS_TX_RELAYED | CS_TX_CANCELED | CS_TX_UNLINKED
+            guard Int(tx.raw.pointee.flags) & busy == 0, tx.raw.pointee.wait.slot == 0 else { return }
+            tm.disarm(tx, &tx.raw.pointee.fr)
+            tm.scheduleDeletion(tx)
+        }
+    }
 
     /// Releases the references this message holds. Called once the message is handled.
     func releaseTransactions() {

@@ -28,11 +28,12 @@ extension MessageContext {
     func suspend(flags: UInt64, target: ResumeTarget, group: UInt32 = 0) -> SuspendResult {
         guard let tm = process.tm else { return .failed }
         flagsForTransaction = flags
-        guard let (tx, created) = findOrCreateTransaction() else { return .failed }
-        if !created && !inTransactionRoute {
+        guard let (tx, origin) = findOrCreateTransaction() else { return .failed }
+        if origin == .retransmission {
             absorbRetransmission(tx)
             return .absorbed
         }
+        let created = origin == .created
         tx.lock()
         defer { tx.unlock() }
         if tx.has(CS_TX_REPLIED) || tx.has(CS_TX_CANCELED) || tx.has(CS_TX_SUSPENDED) { return .failed }
@@ -91,7 +92,9 @@ extension ProcessContext {
         guard let tm else { return false }
         tx.lock()
         defer { tx.unlock() }
-        guard tx.has(CS_TX_SUSPENDED), !tx.has(CS_TX_REPLIED), !tx.has(CS_TX_CANCELED), !tx.has(CS_TX_TIMED_OUT) else {
+        // (A transaction that timed out may be suspended again by its failure route: only the
+        // current state counts.)
+        guard tx.has(CS_TX_SUSPENDED), !tx.has(CS_TX_REPLIED), !tx.has(CS_TX_CANCELED) else {
             count(CS_PC_TASKS_FAILED)
             return false
         }
