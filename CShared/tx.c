@@ -156,6 +156,17 @@ static cs_tx *new_tx(cs_arena_header *arena, uint32_t index, uint64_t hash, cons
 cs_tx *cs_tx_find_or_create(cs_arena_header *arena, cs_tx_table *table, uint64_t hash, const uint8_t *key,
                             uint32_t key_len, const uint8_t *request, uint32_t request_len, uint32_t callid_off,
                             uint32_t callid_len, uint32_t method_len, int *created) {
+    int made = 0;
+    cs_tx *tx = cs_tx_find_or_create_locked(arena, table, hash, key, key_len, request, request_len, callid_off,
+                                            callid_len, method_len, &made);
+    if (made) cs_tx_unlock(tx);
+    if (created) *created = made;
+    return tx;
+}
+
+cs_tx *cs_tx_find_or_create_locked(cs_arena_header *arena, cs_tx_table *table, uint64_t hash, const uint8_t *key,
+                                   uint32_t key_len, const uint8_t *request, uint32_t request_len,
+                                   uint32_t callid_off, uint32_t callid_len, uint32_t method_len, int *created) {
     uint32_t index = (uint32_t)(hash & (table->bucket_count - 1));
     if (created) *created = 0;
     cs_tx_bucket *b = lock_bucket(arena, table, index);
@@ -167,6 +178,11 @@ cs_tx *cs_tx_find_or_create(cs_arena_header *arena, cs_tx_table *table, uint64_t
         // and its retransmission arriving together never create two transactions.
         tx = new_tx(arena, index, hash, key, key_len, request, request_len, callid_off, callid_len, method_len);
         if (tx) {
+            // Locked before anyone can find it: whoever looks it up (a CANCEL) waits until
+            // the creator has filled in its source, timers and routes. Taking a tx lock
+            // under a bucket lock is the reverse of the usual order, and safe only here:
+            // nobody else can hold or wait for the lock of a transaction not yet linked.
+            (void)cs_tx_lock(tx);
             tx->label = take_label(b);
             push_tx(arena, b, tx);
             __atomic_add_fetch(&table->created, 1, __ATOMIC_RELAXED);

@@ -187,6 +187,12 @@ int cs_tx_table_init(cs_tx_table *table, uint32_t bucket_count);
 cs_tx *cs_tx_find_or_create(cs_arena_header *arena, cs_tx_table *table, uint64_t hash, const uint8_t *key,
                             uint32_t key_len, const uint8_t *request, uint32_t request_len, uint32_t callid_off,
                             uint32_t callid_len, uint32_t method_len, int *created);
+/// As cs_tx_find_or_create, but a transaction this call creates comes back with its lock
+/// held by the caller (taken before it was linked), so no other process sees it before
+/// the caller has filled it in and called cs_tx_unlock.
+cs_tx *cs_tx_find_or_create_locked(cs_arena_header *arena, cs_tx_table *table, uint64_t hash, const uint8_t *key,
+                                   uint32_t key_len, const uint8_t *request, uint32_t request_len,
+                                   uint32_t callid_off, uint32_t callid_len, uint32_t method_len, int *created);
 /// Finds a transaction by key; a reference for the caller, or NULL.
 cs_tx *cs_tx_lookup(cs_arena_header *arena, cs_tx_table *table, uint64_t hash, const uint8_t *key,
                     uint32_t key_len);

@@ -92,7 +92,7 @@ extension MessageContext {
         let methodLength = message.methodRange.upperBound
         let raw = key.bytes.withUnsafeBufferPointer { k in
             message.bytes.withUnsafeBufferPointer { r in
-                cs_tx_find_or_create(tm.arena.header, tm.table.raw, key.hash, k.baseAddress, UInt32(k.count),
+                cs_tx_find_or_create_locked(tm.arena.header, tm.table.raw, key.hash, k.baseAddress, UInt32(k.count),
                                      r.baseAddress, UInt32(r.count), UInt32(callID.lowerBound),
                                      UInt32(callID.count), UInt32(methodLength), &created)
             }
@@ -104,7 +104,9 @@ extension MessageContext {
         let tx = Tx(raw: raw)
         transaction = tx
         if created != 0 {
-            tx.withLock {
+            // Created locked: fill it in, then let others see it.
+            defer { tx.unlock() }
+            do {
                 raw.pointee.src_ip = source.ip
                 raw.pointee.src_port = replyDestination.port
                 raw.pointee.socket_index = UInt16(process.sockets.firstIndex { $0.fd == socket.fd } ?? 0)
