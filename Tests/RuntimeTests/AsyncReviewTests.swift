@@ -38,6 +38,12 @@ import Glibc
             t_relay();
             exit;
         }
+        if ($rU == "busy-then-wait") {
+            $du = $hdr(X-Next);
+            t_on_failure("WAIT");
+            t_relay();
+            exit;
+        }
         if ($rU == "left") {
             t_newtran();
             exit;
@@ -46,6 +52,10 @@ import Glibc
     }
     route[RESUME] {
         send_reply("200", "resumed $T_reply_code");
+    }
+    failure_route[WAIT] {
+        t_set_fr(5000, 300);
+        async_route("RESUME", "5");
     }
     failure_route[RETRY] {
         async_ms_route("RESUME", "50");
@@ -78,6 +88,20 @@ import Glibc
                                  "\(server.log)")
         #expect(reply.statusCode == 200 && reply.reasonPhrase.hasPrefix("resumed"), "\(reply.statusCode) \(reply.reasonPhrase)")
         #expect(Date().timeIntervalSince(start) >= 0.4, "after the branch timed out, then the async wait")
+    }
+
+    @Test func aWaitThatTimesOutAnswers408NotAnEarlierBranchsReply() throws {
+        let server = try ServerProcess(config: Self.config)
+        defer { server.stop() }
+        let client = try SIPTestClient(server: server.port)
+        let uas = try SIPTestClient(server: server.port)
+        client.send(client.request("MESSAGE", user: "busy-then-wait", headers: ["X-Next: sip:127.0.0.1:\(uas.port)"]))
+        let forwarded = try #require(uas.receive(timeout: 2))
+        var out = MessageBuffer()
+        ReplyBuilder.reply(to: forwarded, status: 486, reason: "Busy Here", into: &out)
+        uas.send(out.bytes)
+        let final = try #require(GoldenServerTests.finalReply(client, timeout: 3), "\(server.log)")
+        #expect(final.statusCode == 408, "the suspended wait's fr_timer (300 ms) wins: \(final.statusCode) \(final.reasonPhrase)")
     }
 
     @Test func aTransactionLeftWithoutReplyIsReleased() throws {

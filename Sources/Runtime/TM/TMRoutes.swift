@@ -39,10 +39,11 @@ extension MessageContext {
 extension TMState {
     /// All branches of `tx` have a final answer and none is 2xx: run the failure route if
     /// one is armed, else (or if it neither replies nor adds a branch) send the best reply
-    /// upstream. Lock held by the caller.
-    func decideFinal(_ tx: Tx, _ process: ProcessContext, _ exec: inout ExecContext) {
+    /// upstream. Lock held by the caller. `timedOut`: a suspended wait ran out of time, and
+    /// its 408 wins over what earlier branches answered (SEMANTICS.md 5).
+    func decideFinal(_ tx: Tx, _ process: ProcessContext, _ exec: inout ExecContext, timedOut: Bool = false) {
         guard !tx.has(CS_TX_REPLIED) else { return }
-        let best = bestBranch(tx)
+        let best = timedOut ? nil : bestBranch(tx)
         var code = best.map { Int(tx.branch($0).pointee.last_status) } ?? 408
         if tx.has(CS_TX_CANCELED) && (best == nil || tx.branch(best!).pointee.reply_off == 0) { code = 487 }
         let failureRoute = tx.raw.pointee.on_failure

@@ -74,7 +74,7 @@ struct TMTimerProcess {
             cs_tx_count_suspended(tm.table.raw, -1)
         }
         guard tm.pendingBranches(tx) == 0 else { return }
-        tm.decideFinal(tx, process, &exec)
+        tm.decideFinal(tx, process, &exec, timedOut: true)
     }
 
     /// Timer G: our negative final reply to an INVITE again, until its ACK.
