@@ -59,23 +59,13 @@ extension MessageContext {
     func forwardReply() -> Bool {
         let vias = message.vias
         guard vias.count >= 2, process.isLocal(host: vias[0].host, port: vias[0].port) else { return false }
-        guard let topField = message.headers.first(where: { $0.kind == .via }) else { return false }
         let next = vias[1]
         var host = next.received ?? next.host
         host = host.trimmingCharacters(in: "[]")
         var port = next.port ?? 5060
         if case .value(let p) = next.rport { port = p }
         guard let destination = SocketAddress.resolve(host, port: port) else { return false }
-        var bytes = message.bytes
-        // The top Via value is the first element of the first Via field: drop the element
-        // (or the whole field when it holds only that value).
-        let elements = message.listElements(topField.valueRange)
-        if elements.count <= 1 {
-            bytes.removeSubrange(topField.lineRange)
-        } else {
-            bytes.removeSubrange(elements[0].lowerBound..<elements[1].lowerBound)
-        }
-        guard socket.send(bytes, to: destination) else { return false }
+        guard socket.send(Self.removingTopVia(message), to: destination) else { return false }
         process.count(CS_PC_FORWARDED)
         return true
     }

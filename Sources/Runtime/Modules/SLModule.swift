@@ -14,7 +14,7 @@ enum SLModule {
         FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
                      fixup: checkCode) { ctx, args in
             if let tx = ctx.message.transaction {
-                guard let code = args.int(0, &ctx) ?? Int(args.string(0, &ctx)), (100...699).contains(code) else { return -1 }
+                guard let code = replyCode(args, &ctx) else { return -1 }
                 return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
             }
             return reply(&ctx, args)
@@ -31,11 +31,18 @@ enum SLModule {
         }
     }
 
-    static func reply(_ ctx: inout ExecContext, _ args: CallArgs) -> Int {
+    /// The code argument of a reply function: an integer (or a string holding one) in
+    /// 100...699; nil (logged) otherwise.
+    static func replyCode(_ args: CallArgs, _ ctx: inout ExecContext) -> Int? {
         guard let code = args.int(0, &ctx) ?? Int(args.string(0, &ctx)), (100...699).contains(code) else {
-            ctx.message.process.log.error("sl", "invalid reply code")
-            return -1
+            ctx.message.process.log.error("sl", "invalid reply code '\(args.string(0, &ctx))'")
+            return nil
         }
+        return code
+    }
+
+    static func reply(_ ctx: inout ExecContext, _ args: CallArgs) -> Int {
+        guard let code = replyCode(args, &ctx) else { return -1 }
         return ctx.message.sendReply(code, args.string(1, &ctx)) ? 1 : -1
     }
 }

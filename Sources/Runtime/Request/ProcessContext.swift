@@ -29,8 +29,7 @@ public final class ProcessContext {
     public var outBuffer = MessageBuffer(capacity: 4096)
     /// Mixed into generated To tags so that they cannot be guessed (same in every process
     /// of one server, so a retransmission answered elsewhere gets the same tag).
-    public let tagSeed: UInt64
-    public let startTime: timespec
+    public var tagSeed: UInt64 { settings.tagSeed }
 
     public init(program: Program, settings: ServerSettings, arena: ArenaRef, sections: ArenaSections,
                 tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [UDPSocket]) {
@@ -42,10 +41,6 @@ public final class ProcessContext {
         self.slot = slot
         self.log = log
         self.sockets = sockets
-        self.tagSeed = settings.tagSeed
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        self.startTime = now
     }
 
     /// A script context for this process, its script log lines going to this process's log.

@@ -19,7 +19,7 @@ enum TMModule {
                     ctx.message.process.log.error("tm", "t_reply: no transaction (call t_newtran first)")
                     return -1
                 }
-                guard let code = args.int(0, &ctx) ?? Int(args.string(0, &ctx)), (100...699).contains(code) else { return -1 }
+                guard let code = SLModule.replyCode(args, &ctx) else { return -1 }
                 return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
             },
             FunctionSpec("t_set_fr", args: [.int, .int], minArgs: 1) { ctx, args in

@@ -104,6 +104,8 @@ extension MessageContext {
         if parsed.statusCode >= 200 { finalReplySent(tx) }
     }
 
+    /// The message's bytes without its top Via value: the first element of the first Via
+    /// field, or the whole field when it holds only that value.
     static func removingTopVia(_ m: SIPMessage) -> [UInt8] {
         guard let field = m.headers.first(where: { $0.kind == .via }) else { return m.bytes }
         var bytes = m.bytes

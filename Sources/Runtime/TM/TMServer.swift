@@ -2,6 +2,15 @@ import CShared
 import SIP
 import Shared
 
+extension ProcessContext {
+    /// Sends bytes to the source of a transaction, from the socket its request came in on.
+    func sendUpstream(_ tx: Tx, _ bytes: [UInt8]) {
+        let index = Int(tx.raw.pointee.socket_index)
+        let out = index < sockets.count ? sockets[index] : defaultSocket
+        if out.send(bytes, to: tx.source) { count(CS_PC_REPLIES_OUT) }
+    }
+}
+
 /// The server side of a transaction: stateful replies, retransmissions absorbed, the
 /// ACK of a negative reply.
 extension MessageContext {
@@ -59,11 +68,7 @@ extension MessageContext {
     }
 
     /// Sends bytes to where the transaction's request came from, from the socket it came in on.
-    func sendUpstream(_ tx: Tx, _ bytes: [UInt8]) {
-        let index = Int(tx.raw.pointee.socket_index)
-        let out = index < process.sockets.count ? process.sockets[index] : socket
-        if out.send(bytes, to: tx.source) { process.count(CS_PC_REPLIES_OUT) }
-    }
+    func sendUpstream(_ tx: Tx, _ bytes: [UInt8]) { process.sendUpstream(tx, bytes) }
 
     /// A retransmitted request: answer with the last reply, or, for an INVITE that has
     /// none yet, with 100 (as tm's auto_inv_100 does).

@@ -81,9 +81,8 @@ struct TMTimerProcess {
     func retransmitReply(_ tx: Tx) {
         guard tx.has(CS_TX_REPLIED), !tx.has(CS_TX_ACKED) else { return }
         let (off, len) = tx.lastReply
-        guard let context = MessageContext.forTransaction(tx, process: process) else { return }
-        context.sendUpstream(tx, Tx.load(tm.arena, off, len))
-        context.releaseTransactions()
+        // The stored reply goes out as it is: no need to rebuild the request for it.
+        process.sendUpstream(tx, Tx.load(tm.arena, off, len))
         tx.raw.pointee.uas_retransmits += 1
         let interval = min(tm.settings.t1 << min(Int(tx.raw.pointee.uas_retransmits), 16), tm.settings.t2)
         tm.arm(tx, &tx.raw.pointee.uas_retr, afterMs: interval, kind: Int32(CS_TXT_UAS_RETR))
