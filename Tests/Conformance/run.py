@@ -648,6 +648,10 @@ def main():
                 os.unlink(os.path.join(workdir, f))
             os.rmdir(workdir)
     print("%d passed, %d failed" % (passed, failed))
+    # A run that found nothing to check must not look like a success.
+    if passed == 0 and failed == 0:
+        print("no case ran (wrong --cases folder or --filter?)", file=sys.stderr)
+        return 1
     return 0 if failed == 0 else 1
 
 

@@ -16,6 +16,11 @@ import Testing
         return files.filter { $0.hasSuffix(".cfg") }.map { String($0.dropLast(4)) }.sorted()
     }
 
+    /// Without its resource folder the parameterized test would run no case and pass.
+    @Test func theGoldenCasesAreThere() {
+        #expect(Self.cases.count >= 3, "Configs/golden was not found in the test bundle")
+    }
+
     @Test(arguments: cases)
     func golden(_ name: String) throws {
         let config = try String(contentsOf: Self.directory.appendingPathComponent(name + ".cfg"), encoding: .utf8)

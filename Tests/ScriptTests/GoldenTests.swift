@@ -16,6 +16,11 @@ struct GoldenTests {
         return names.filter { $0.hasSuffix(".cfg") }.map { String($0.dropLast(4)) }.sorted()
     }()
 
+    /// Without its resource folder the parameterized test would run no case and pass.
+    @Test func theGoldenCasesAreThere() {
+        #expect(Self.cases.count >= 10, "Golden was not found in the test bundle")
+    }
+
     @Test("golden", arguments: cases)
     func golden(_ name: String) throws {
         let path = Self.directory + name + ".cfg"
