@@ -29,6 +29,11 @@ static size_t link_offset_in_tx(uint32_t kind) {
     }
 }
 
+cs_timer_link *cs_tx_link(cs_tx *tx, uint32_t kind) {
+    size_t within = link_offset_in_tx(kind);
+    return within == 0 ? NULL : (cs_timer_link *)((char *)tx + within);
+}
+
 cs_tx *cs_tx_from_link(cs_arena_header *arena, uint64_t link_offset, uint32_t kind) {
     size_t within = link_offset_in_tx(kind);
     if (within == 0 || link_offset < within) return NULL;

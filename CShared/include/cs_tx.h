@@ -57,7 +57,6 @@ enum {
     CS_TX_UNLINKED = 1u << 5,    ///< removed from its bucket: lookups no longer find it
     CS_TX_ACKED = 1u << 6,       ///< the ACK for a negative final reply arrived
     CS_TX_RELAYED = 1u << 7,     ///< it has client branches (t_relay)
-    CS_TX_ACK_2XX = 1u << 8,     ///< (reserved for end-to-end ACK handling)
 };
 
 /// Timer kinds of the links in a transaction (a branch's kinds add `branch << 8`).
@@ -224,6 +223,9 @@ int cs_tx_timer_disarm(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_tabl
 /// the transaction must have been armed in `wheel` (a link is only ever disarmed in
 /// the wheel that armed it).
 void cs_tx_timer_disarm_all(cs_arena_header *arena, cs_timer_wheel *wheel, cs_tx_table *table, cs_tx *tx);
+/// The link of `kind` (CS_TXT_*, plus `branch << 8` for a branch's links) inside `tx`, or
+/// NULL for a kind that names no link of a transaction.
+cs_timer_link *cs_tx_link(cs_tx *tx, uint32_t kind);
 /// The transaction that contains the link at `link_offset` with kind `kind` (as handed
 /// out by cs_wheel_expire), or NULL for a kind that is not a transaction's.
 cs_tx *cs_tx_from_link(cs_arena_header *arena, uint64_t link_offset, uint32_t kind);

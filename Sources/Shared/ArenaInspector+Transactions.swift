@@ -11,7 +11,6 @@ extension ArenaInspector {
         (UInt32(CS_TX_INVITE), "invite"), (UInt32(CS_TX_SUSPENDED), "suspended"), (UInt32(CS_TX_REPLIED), "replied"),
         (UInt32(CS_TX_CANCELED), "canceled"), (UInt32(CS_TX_TIMED_OUT), "timed-out"),
         (UInt32(CS_TX_UNLINKED), "unlinked"), (UInt32(CS_TX_ACKED), "acked"), (UInt32(CS_TX_RELAYED), "relayed"),
-        (UInt32(CS_TX_ACK_2XX), "ack-2xx"),
     ]
     static let branchFlagWords: [(UInt32, String)] = [
         (UInt32(CS_BR_USED), "used"), (UInt32(CS_BR_PROVISIONAL), "provisional"), (UInt32(CS_BR_FINAL), "final"),

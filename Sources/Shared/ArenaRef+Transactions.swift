@@ -1,30 +1,5 @@
 import CShared
 
-/// tm's shared structures in the arena: the transaction table and the timing wheels.
-/// Created by the master before it forks (`ArenaRef.installTransactions`); found again
-/// by any process that has the arena mapped (`ArenaRef.transactionSections()`).
-public struct TransactionSections: @unchecked Sendable {
-    public let table: TxTableRef
-    /// In creation order.
-    public let wheels: [TimerWheelRef]
-
-    public init(table: TxTableRef, wheels: [TimerWheelRef]) {
-        self.table = table
-        self.wheels = wheels
-    }
-
-    /// The wheel called `name`, or nil.
-    public func wheel(named name: String) -> TimerWheelRef? {
-        wheels.first { $0.name == name }
-    }
-
-    public static let tableSection = "txtable"
-    /// Each wheel's section is this prefix followed by the wheel's name.
-    public static let wheelSectionPrefix = "wheel."
-    /// The longest wheel name that fits a section name.
-    public static let maxWheelName = Int(CS_SECTION_NAME_MAX) - 1 - wheelSectionPrefix.utf8.count
-}
-
 extension ArenaRef {
     /// Creates section "txtable" with `buckets` buckets (a power of two) and one section
     /// "wheel.<name>" per wheel (`slots` a power of two, `tickMs` > 0), master only,
@@ -66,7 +41,7 @@ extension ArenaRef {
             if rc != 0 { throw .invalidLayout("timer wheel '\(w.name)': cannot be created (errno \(rc))") }
             refs.append(TimerWheelRef(arena: self, wheel))
         }
-        return TransactionSections(table: TxTableRef(arena: self, table), wheels: refs)
+        return TransactionSections(arena: self, table: table, wheels: refs)
     }
 
     /// Finds the transaction table and every wheel (any process with the arena mapped
@@ -81,7 +56,6 @@ extension ArenaRef {
         for i in 0..<count where first[i].kind == CS_SECTION_WHEEL.rawValue {
             wheels.append(TimerWheelRef(arena: self, (base + Int(first[i].offset)).assumingMemoryBound(to: cs_timer_wheel.self)))
         }
-        return TransactionSections(table: TxTableRef(arena: self, table.assumingMemoryBound(to: cs_tx_table.self)),
-                                   wheels: wheels)
+        return TransactionSections(arena: self, table: table.assumingMemoryBound(to: cs_tx_table.self), wheels: wheels)
     }
 }

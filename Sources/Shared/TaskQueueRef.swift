@@ -13,6 +13,9 @@ public struct TaskQueueRef: @unchecked Sendable {
     public var name: String {
         withUnsafeBytes(of: raw.pointee.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
+    /// The queue's place in the queue directory (what a suspended transaction records as
+    /// the group that will resume it).
+    public var index: Int { Int(raw.pointee.index) }
     public var workers: Int { Int(raw.pointee.workers) }
     public var nonblocking: Bool { raw.pointee.nonblock != 0 }
     public var usleepMicroseconds: UInt32 { raw.pointee.usleep_us }

@@ -1,7 +1,7 @@
 import CShared
 
-/// A view of one timing wheel in the arena (section "wheel.<name>"): tm's timers, and
-/// later the async module's second ring and millisecond timer.
+/// A view of one timing wheel in the arena (section "wheel.<name>"): tm's timers, the
+/// async module's second ring and its millisecond timer.
 ///
 /// Owned by the arena; no `deinit`. The master lays the wheel out before it forks
 /// (`ArenaRef.installTransactions`); afterwards any server process may arm and disarm
@@ -11,7 +11,7 @@ import CShared
 ///
 /// A link (`cs_timer_link`) is embedded in the structure it times and must live in the
 /// arena. The wheel holds no reference to that structure: the owner decides what an
-/// armed link keeps alive (for transactions, `TxTableRef.armTimer`).
+/// armed link keeps alive (for transactions, `LockedTransaction.arm`).
 public struct TimerWheelRef: @unchecked Sendable {
     public let arena: ArenaRef
     public let raw: UnsafeMutablePointer<cs_timer_wheel>

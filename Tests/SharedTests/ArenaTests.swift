@@ -80,13 +80,13 @@ func testArenaName(_ tag: String) -> String { "/respite-test-\(getpid())-\(tag)-
         let arena = try Arena.create(name: testArenaName("procs"), size: 4 << 20)
         defer { try? arena.unlink() }
         let table = try arena.ref.install(ArenaLayout(processCapacity: 2)).processes
-        let slot = try #require(table.claim(role: CS_ROLE_UDP_RECEIVER, rank: 0, description: "udp receiver child=0 sock=127.0.0.1:5060"))
+        let slot = try #require(table.claim(role: .udpReceiver, rank: 0, description: "udp receiver child=0 sock=127.0.0.1:5060"))
         table.started(slot: slot, pid: 1234)
-        table.add(slot: slot, CS_PC_REQUESTS, 5)
-        #expect(table.counter(slot: slot, CS_PC_REQUESTS) == 5)
+        table.add(slot: slot, .requests, 5)
+        #expect(table.counter(slot: slot, .requests) == 5)
         #expect(table.entry(Int(slot)).pid == 1234)
-        _ = table.claim(role: CS_ROLE_TM_TIMER, rank: 0, description: "timer")
-        #expect(table.claim(role: CS_ROLE_TM_TIMER, rank: 1, description: "one too many") == nil)
+        _ = table.claim(role: .tmTimer, rank: 0, description: "timer")
+        #expect(table.claim(role: .tmTimer, rank: 1, description: "one too many") == nil)
     }
 }
 

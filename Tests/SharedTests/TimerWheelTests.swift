@@ -166,6 +166,6 @@ import Testing
         #expect(found.wheels.map(\.name) == made.wheels.map(\.name))
         #expect(found.wheel(named: "tm")?.slotCount == 256)
         #expect(found.wheel(named: "nope") == nil)
-        #expect(found.table.bucketCount == 64)
+        #expect(found.table(asyncState: nil, onRecoveredLock: { _ in }).bucketCount == 64)
     }
 }

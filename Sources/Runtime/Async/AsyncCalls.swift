@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -14,14 +13,15 @@ extension AsyncModule {
         case queue(String)
     }
 
-    /// Suspends the request's transaction and hands it to what resumes it. Returns the
-    /// module's `return` value, 0 for an absorbed retransmission, -1 when nothing was
-    /// suspended.
+    /// Suspends the request's transaction and hands it to what resumes it: async chooses
+    /// the wait, tm suspends (one step under the transaction's lock), and a task group's
+    /// wait then gets its resume task. Returns the module's `return` value, 0 for an
+    /// absorbed retransmission, -1 when nothing was suspended.
     static func suspend(_ ctx: inout ExecContext, _ target: ResumeTarget, wait: Wait) -> Int {
         let m = ctx.message, p = m.process
-        guard let async = p.async, p.tm != nil else { return -1 }
-        var queue: TaskQueueRef?, nonblock = false
-        var wheel: TimerWheelRef?, bell: UnsafeMutablePointer<cs_doorbell>?, delay = 0, wheelNumber: UInt32 = 0
+        guard let async = p.async, let manager = p.tm else { return -1 }
+        let suspendWait: SuspendWait
+        var queue: (ref: TaskQueueRef, nonblock: Bool)?
         switch wait {
         case .queue(let name):
             guard let q = async.queues[name], let group = async.config.group(named: name) else {
@@ -29,66 +29,32 @@ extension AsyncModule {
                 async.count(.refused)
                 return -1
             }
-            queue = q
-            nonblock = group.nonblock
+            queue = (q, group.nonblock)
+            suspendWait = .taskGroup(index: q.index)
         case .ring(let ms):
-            wheel = async.ring
-            bell = async.ringBell
-            delay = ms
-            wheelNumber = AsyncState.ringWheelNumber
+            suspendWait = .secondRing(dueMs: dueMs(afterMs: ms))
         case .ms(let ms):
-            guard let w = async.ms else { return -1 }
-            if w.armed >= async.config.msQueueMax {
+            guard let wheel = manager.table.wheel(.milliseconds) else { return -1 }
+            if wheel.armed >= async.config.msQueueMax {
                 p.log.error("async", "\(async.config.msQueueMax) requests already sleep on the millisecond timer (ms_queue_max)")
                 async.count(.refused)
                 return -1
             }
-            wheel = w
-            bell = async.msBell
-            delay = ms
-            wheelNumber = AsyncState.msWheelNumber
+            suspendWait = .milliseconds(dueMs: dueMs(afterMs: ms))
         }
-        switch m.suspend(flags: ctx.flags, target: target) {
+        switch m.suspend(flags: ctx.flags, target: target, wait: suspendWait) {
         case .absorbed: return 0
         case .failed: return -1
         case .suspended(let tx):
             async.count(.suspended)
-            if let wheel, let bell {
-                // Rounded up to the next whole millisecond: the wheel fires an entry when the
-                // millisecond clock reaches it, so a floor here would answer up to 1 ms early.
-                let due = (cs_now_ns() + UInt64(delay) * 1_000_000 + 999_999) / 1_000_000
-                tx.withLock {
-                    // An earlier wait of this transaction (suspended again from its failure or
-                    // resumed route) may still be armed, maybe in the other wheel: take it out
-                    // of the wheel that holds it first.
-                    if let old = async.wheel(number: tx.raw.pointee.async_wait_wheel), tx.raw.pointee.async_wait.slot != 0,
-                       let tm = p.tm {
-                        _ = cs_tx_timer_disarm(async.arena.header, old.raw, tm.table.raw, tx.raw, &tx.raw.pointee.async_wait)
-                    }
-                    tx.raw.pointee.resume_due_ms = due
-                    tx.raw.pointee.async_wait_wheel = wheelNumber
-                    cs_tx_timer_arm(async.arena.header, wheel.raw, tx.raw, &tx.raw.pointee.async_wait, due, UInt32(CS_TXT_ASYNC))
-                }
-                cs_doorbell_ring(bell, 1)
-            } else if let queue {
-                guard let task = async.arena.newTask() else {
-                    m.cancelSuspension(tx)
-                    async.count(.refused)
-                    return -1
-                }
-                task.pointee.kind = AsyncTaskKind.resume.rawValue
-                task.pointee.words.0 = UInt64(tx.index)
-                task.pointee.words.1 = UInt64(tx.label)
-                tx.withLock {
-                    tx.raw.pointee.resume_group = UInt32(queue.raw.pointee.index)
-                    tx.raw.pointee.resume_due_ms = 0
-                }
+            if let queue {
                 // In a failure or resumed route the transaction's lock is held: waiting for
                 // room there could stall the only worker that would make room.
-                if queue.push(task, nonblocking: nonblock || m.inTransactionRoute) == .full {
-                    async.arena.freeTask(task)
-                    m.cancelSuspension(tx)
-                    p.log.error("async", "task group '\(queue.name)' is full (nonblock): nothing suspended")
+                let nonblocking = queue.nonblock || m.tm.inTransactionRoute
+                let outcome = queue.ref.push(.resume(tx.id), arena: async.arena, nonblocking: nonblocking)
+                if outcome != .queued {
+                    tx.withLock { $0.cancelSuspension() }
+                    if outcome == .full { p.log.error("async", "task group '\(queue.ref.name)' is full (nonblock): nothing suspended") }
                     async.count(.refused)
                     return -1
                 }
@@ -97,51 +63,39 @@ extension AsyncModule {
         }
     }
 
+    /// `afterMs` from now, rounded up to the next whole millisecond: the wheels fire an
+    /// entry when the millisecond clock reaches it, so a floor would answer up to 1 ms early.
+    static func dueMs(afterMs: Int) -> UInt64 {
+        (MonotonicClock.nowNs + UInt64(afterMs) * 1_000_000 + 999_999) / 1_000_000
+    }
+
     /// Queues a data task (no suspension). Returns 1, or -1 when nothing was queued.
     static func pushData(_ ctx: inout ExecContext, route: Int, group: String, data: String) -> Int {
-        push(&ctx, group: group, kind: .data, first: UInt64(route), payload: Array(data.utf8))
+        push(&ctx, group: group, .data(route: route, data: Array(data.utf8)))
     }
 
     /// Queues a tkv event for the tkv group.
     static func pushTkv(_ ctx: inout ExecContext, type: Int, key: String, value: String) -> Int {
         guard let group = ctx.message.process.async?.config.tkvGroup else { return -1 }
-        var payload: [UInt8] = []
-        withUnsafeBytes(of: UInt32(key.utf8.count).littleEndian) { payload.append(contentsOf: $0) }
-        payload += Array(key.utf8) + Array(value.utf8)
-        return push(&ctx, group: group, kind: .tkv, first: UInt64(bitPattern: Int64(type)), payload: payload)
+        return push(&ctx, group: group, .tkv(type: type, key: key, value: value))
     }
 
-    static func push(_ ctx: inout ExecContext, group name: String, kind: AsyncTaskKind, first: UInt64, payload: [UInt8]) -> Int {
+    static func push(_ ctx: inout ExecContext, group name: String, _ task: AsyncTask) -> Int {
         let p = ctx.message.process
         guard let async = p.async, let queue = async.queues[name], let group = async.config.group(named: name) else {
             p.log.error("async", "no task group named '\(name)'")
             return -1
         }
-        let arena = async.arena
-        guard let task = arena.newTask() else {
-            p.log.error("async", "no shared memory for a task")
-            async.count(.refused)
-            return -1
-        }
-        guard let block = arena.allocate(max(payload.count, 1)) else {
-            arena.freeTask(task)
-            p.log.error("async", "no shared memory for a task")
-            async.count(.refused)
-            return -1
-        }
-        payload.withUnsafeBytes { raw in if let b = raw.baseAddress { block.copyMemory(from: b, byteCount: raw.count) } }
-        task.pointee.kind = kind.rawValue
-        task.pointee.words.0 = first
-        task.pointee.words.1 = arena.offset(of: block)
-        task.pointee.words.2 = UInt64(payload.count)
-        if queue.push(task, nonblocking: group.nonblock || ctx.message.inTransactionRoute) == .full {
-            arena.free(block)
-            arena.freeTask(task)
+        switch queue.push(task, arena: async.arena, nonblocking: group.nonblock || ctx.message.tm.inTransactionRoute) {
+        case .queued:
+            async.count(.tasksPushed)
+            return 1
+        case .full:
             p.log.error("async", "task group '\(name)' is full (nonblock)")
-            async.count(.refused)
-            return -1
+        case .noMemory:
+            p.log.error("async", "no shared memory for a task")
         }
-        async.count(.tasksPushed)
-        return 1
+        async.count(.refused)
+        return -1
     }
 }

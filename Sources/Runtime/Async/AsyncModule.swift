@@ -1,4 +1,3 @@
-import CShared
 import Script
 import Shared
 
@@ -30,12 +29,12 @@ enum AsyncModule {
             FunctionSpec("async_sleep", args: [.int], allowedRoutes: suspending, needsFollowingActions: true,
                          fixup: checks(.ring)) { ctx, args in
                 guard let s = value(args, 0, &ctx, in: 1...100, "seconds") else { return -1 }
-                return suspend(&ctx, .action(ctx.resumePointAfterCurrentAction), wait: .ring(s * 1000))
+                return suspend(&ctx, ResumeTarget(ctx.resumePointAfterCurrentAction), wait: .ring(s * 1000))
             },
             FunctionSpec("async_ms_sleep", args: [.int], allowedRoutes: suspending, needsFollowingActions: true,
                          fixup: checks(.ms)) { ctx, args in
                 guard let ms = value(args, 0, &ctx, in: 1...30_000, "milliseconds") else { return -1 }
-                return suspend(&ctx, .action(ctx.resumePointAfterCurrentAction), wait: .ms(ms))
+                return suspend(&ctx, ResumeTarget(ctx.resumePointAfterCurrentAction), wait: .ms(ms))
             },
             FunctionSpec("async_task_route", args: [.routeName(.route, runsAs: .failure)], allowedRoutes: suspending,
                          fixup: checks(.task(nil))) { ctx, args in
@@ -69,7 +68,7 @@ enum AsyncModule {
             }) { ctx, name in
                 let m = ctx.message
                 switch name.name {
-                case "data": return m.asyncData.map { .string($0) } ?? .null
+                case "data": return m.async.data.map { .string($0) } ?? .null
                 default: return m.process.async?.workerGroup.map { .string($0) } ?? .null
                 }
             },

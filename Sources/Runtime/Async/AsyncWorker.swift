@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -11,14 +10,14 @@ import Glibc
 /// message state is left for the next: each gets a fresh message context and flags.
 struct AsyncWorker {
     let process: ProcessContext
-    let async: AsyncState
+    let async: AsyncMachinery
     let queue: TaskQueueRef
     let group: AsyncGroup
     var exec: ExecContext
     /// Numbers this worker's faked requests, so no two share a Call-ID or branch.
     var serial: UInt64 = 0
 
-    init(process: ProcessContext, async: AsyncState, queue: TaskQueueRef, group: AsyncGroup) {
+    init(process: ProcessContext, async: AsyncMachinery, queue: TaskQueueRef, group: AsyncGroup) {
         self.process = process
         self.async = async
         self.queue = queue
@@ -29,60 +28,42 @@ struct AsyncWorker {
     mutating func run() -> Never {
         while true {
             if group.usleep > 0 { usleep(UInt32(clamping: group.usleep)) }
-            guard let task = queue.take(timeoutNanoseconds: 1_000_000_000) else { continue }
-            handle(task)
-            async.arena.freeTask(task)
+            switch queue.take(arena: async.arena, timeoutNanoseconds: 1_000_000_000) {
+            case .nothing: continue
+            case .malformed(let kind): process.log.error("async", "unknown task kind \(kind)")
+            case .task(let task): handle(task)
+            }
             exec.flags = 0
             exec.host = nil
         }
     }
 
-    mutating func handle(_ task: UnsafeMutablePointer<cs_task>) {
-        switch AsyncTaskKind(rawValue: task.pointee.kind) {
-        case .resume?:
-            guard let tm = process.tm,
-                  let raw = cs_tx_lookup_id(tm.arena.header, tm.table.raw, UInt32(truncatingIfNeeded: task.pointee.words.0),
-                                            UInt32(truncatingIfNeeded: task.pointee.words.1)) else {
+    mutating func handle(_ task: AsyncTask) {
+        switch task {
+        case .resume(let id):
+            guard let found = process.tm?.table.lookup(id) else {
                 async.count(.resumeMissed)
                 return
             }
-            let tx = Tx(raw: raw)
-            async.count(process.resume(tx, &exec) ? .resumed : .resumeMissed)
-            tm.unref(tx)
-        case .data?:
-            let data = takeBlock(task)
+            async.count(process.resume(found.transaction, &exec) ? .resumed : .resumeMissed)
+        case .data(let route, let data):
             guard let context = FakedRequest.context(process, serial: &serial) else { return }
-            context.asyncData = String(decoding: data, as: UTF8.self)
-            _ = context.run(route: Int(task.pointee.words.0), as: .request, &exec)
-            context.releaseUnfinishedTransaction()
-            context.releaseTransactions()
-            process.count(CS_PC_TASKS)
-        case .tkv?:
-            let block = takeBlock(task)
-            guard block.count >= 4, let context = FakedRequest.context(process, serial: &serial),
+            context.async.data = String(decoding: data, as: UTF8.self)
+            runFaked(context, route: route, as: .request)
+        case .tkv(let type, let key, let value):
+            guard let context = FakedRequest.context(process, serial: &serial),
                   let route = process.program.routeIndex(async.config.tkvRoute, in: .event) else { return }
-            let keyLength = Int(UInt32(littleEndian: block.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
-            guard 4 + keyLength <= block.count else { return }
-            context.tkv = (Int(Int64(bitPattern: task.pointee.words.0)),
-                           String(decoding: block[4..<(4 + keyLength)], as: UTF8.self),
-                           String(decoding: block[(4 + keyLength)...], as: UTF8.self))
-            _ = context.run(route: route, as: .event, &exec)
-            context.releaseUnfinishedTransaction()
-            context.releaseTransactions()
-            process.count(CS_PC_TASKS)
-        case nil:
-            process.log.error("async", "unknown task kind \(task.pointee.kind)")
+            context.async.tkv = (type, key, value)
+            runFaked(context, route: route, as: .event)
         }
     }
 
-    /// The task's payload block, copied out and freed.
-    func takeBlock(_ task: UnsafeMutablePointer<cs_task>) -> [UInt8] {
-        let offset = Int(task.pointee.words.1), length = Int(task.pointee.words.2)
-        guard offset > 0, offset + length <= async.arena.size else { return [] }
-        let pointer = async.arena.base + offset
-        let bytes = Array(UnsafeRawBufferPointer(start: pointer, count: length))
-        async.arena.free(pointer)
-        return bytes
+    /// Runs a data or tkv route on its faked request, then lets go of what it made.
+    mutating func runFaked(_ context: MessageContext, route: Int, as type: RouteType) {
+        _ = context.run(route: route, as: type, &exec)
+        context.releaseUnfinishedTransaction()
+        context.releaseTransactions()
+        process.count(.tasks)
     }
 }
 

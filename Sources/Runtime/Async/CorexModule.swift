@@ -8,7 +8,7 @@ enum CorexModule {
                 ["type", "key", "val", "gname"].contains(n) ? nil : "unknown $atkv(\(n)) (use type, key, val or gname)"
             }) { ctx, name in
                 let m = ctx.message
-                guard let tkv = m.tkv else { return .null }
+                guard let tkv = m.async.tkv else { return .null }
                 switch name.name {
                 case "type": return .int(tkv.type)
                 case "key": return .string(tkv.key)

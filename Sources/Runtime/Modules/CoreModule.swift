@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 #if canImport(Glibc)
@@ -35,7 +34,7 @@ enum CoreModule {
             return -1
         }
         guard m.socket.send(m.process.outBuffer.bytes, to: destination) else { return -1 }
-        m.process.count(CS_PC_FORWARDED)
+        m.process.count(.forwarded)
         return 1
     }
 
@@ -66,7 +65,7 @@ extension MessageContext {
         if case .value(let p) = next.rport { port = p }
         guard let destination = SocketAddress.resolve(host, port: port) else { return false }
         guard socket.send(Self.removingTopVia(message), to: destination) else { return false }
-        process.count(CS_PC_FORWARDED)
+        process.count(.forwarded)
         return true
     }
 }

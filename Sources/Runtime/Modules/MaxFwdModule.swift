@@ -9,7 +9,7 @@ enum MaxFwdModule {
             let m = ctx.message
             guard let value = m.message.maxForwards else {
                 // No header: the request goes on with the value given (added when relayed).
-                m.maxForwardsToAdd = args.int(0, &ctx) ?? 70
+                m.edits.maxForwardsToAdd = args.int(0, &ctx) ?? 70
                 return 2
             }
             // 0 means the request must not go further: the script answers 483.

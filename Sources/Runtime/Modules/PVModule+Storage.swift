@@ -6,7 +6,7 @@ import Script
 extension PVModule {
     static let storageVariables: [VariableClassSpec] = [
         VariableClassSpec("avp", nameRule: .required, get: { ctx, name in
-            let values = ctx.message.avps[name.name ?? ""] ?? []
+            let values = ctx.message.edits.avps[name.name ?? ""] ?? []
             switch name.index {
             case .at(let i)?: return i >= 0 && i < values.count ? values[i] : .null
             default: return values.first ?? .null
@@ -15,17 +15,17 @@ extension PVModule {
             let key = name.name ?? ""
             let m = ctx.message
             if value.isNull {
-                if case .all? = name.index { m.avps[key] = nil } else if !(m.avps[key]?.isEmpty ?? true) {
-                    m.avps[key]!.removeFirst()
+                if case .all? = name.index { m.edits.avps[key] = nil } else if !(m.edits.avps[key]?.isEmpty ?? true) {
+                    m.edits.avps[key]!.removeFirst()
                 }
                 return true
             }
             if case .at(let i)? = name.index {
-                guard var values = m.avps[key], i >= 0, i < values.count else { return false }
+                guard var values = m.edits.avps[key], i >= 0, i < values.count else { return false }
                 values[i] = value
-                m.avps[key] = values
+                m.edits.avps[key] = values
             } else {
-                m.avps[key, default: []].insert(value, at: 0)
+                m.edits.avps[key, default: []].insert(value, at: 0)
             }
             return true
         }),
@@ -33,34 +33,34 @@ extension PVModule {
             n.isEmpty ? "empty $xavp name" : nil
         }, get: { ctx, name in
             let ref = XavpName(name.name ?? "")
-            guard let records = ctx.message.xavps[ref.root] else { return .null }
+            guard let records = ctx.message.edits.xavps[ref.root] else { return .null }
             let i = ref.index ?? 0
             guard i >= 0 && i < records.count else { return .null }
             guard let field = ref.field else { return .string("<xavp:\(ref.root)>") }
-            return records[i].first { $0.0 == field }?.1 ?? .null
+            return records[i].first { $0.name == field }?.value ?? .null
         }, set: { ctx, name, value in
             let ref = XavpName(name.name ?? "")
             let m = ctx.message
-            var records = m.xavps[ref.root] ?? []
+            var records = m.edits.xavps[ref.root] ?? []
             guard let field = ref.field else {
                 // `$xavp(r) = $null` deletes the list; `$xavp(r[i]) = $null` one record.
                 guard value.isNull else { return false }
                 if let i = ref.index, i < records.count { records.remove(at: i) } else { records = [] }
-                m.xavps[ref.root] = records.isEmpty ? nil : records
+                m.edits.xavps[ref.root] = records.isEmpty ? nil : records
                 return true
             }
             if let i = ref.index {
                 // `$xavp(r[i]=>f) = v`: set the field in an existing record.
                 guard i >= 0 && i < records.count else { return false }
-                records[i].removeAll { $0.0 == field }
-                if !value.isNull { records[i].insert((field, value), at: 0) }
+                records[i].removeAll { $0.name == field }
+                if !value.isNull { records[i].insert(ScriptEdits.Field(name: field, value: value), at: 0) }
             } else if !value.isNull {
                 // Without an index, Kamailio starts a new record in front.
-                records.insert([(field, value)], at: 0)
+                records.insert([ScriptEdits.Field(name: field, value: value)], at: 0)
             } else if !records.isEmpty {
-                records[0].removeAll { $0.0 == field }
+                records[0].removeAll { $0.name == field }
             }
-            m.xavps[ref.root] = records
+            m.edits.xavps[ref.root] = records
             return true
         }),
     ]

@@ -31,7 +31,7 @@ enum PVModule {
             return m.message.isRequest ? .string(m.requestURI) : .null
         }, set: { ctx, _, v in
             guard !v.isNull, SIPURI.parse(v.stringValue) != nil || v.stringValue.hasPrefix("tel:") else { return false }
-            ctx.message.newRequestURI = v.stringValue
+            ctx.message.edits.requestURI = v.stringValue
             return true
         }),
         uriPart("rU", \.user, rebuild: { uri, v in URIEdit.replacingUser(uri, v) }),
@@ -41,16 +41,16 @@ enum PVModule {
             return .int(uri.port ?? 5060)
         }, set: { ctx, _, v in
             guard let port = v.intValue, let new = URIEdit.replacingPort(ctx.message.requestURI, port) else { return false }
-            ctx.message.newRequestURI = new
+            ctx.message.edits.requestURI = new
             return true
         }),
-        VariableClassSpec("du", get: { ctx, _ in text(ctx.message.destinationURI) }, set: { ctx, _, v in
+        VariableClassSpec("du", get: { ctx, _ in text(ctx.message.edits.destinationURI) }, set: { ctx, _, v in
             if v.isNull {
-                ctx.message.destinationURI = nil
+                ctx.message.edits.destinationURI = nil
                 return true
             }
             guard SIPURI.parse(v.stringValue) != nil else { return false }
-            ctx.message.destinationURI = v.stringValue
+            ctx.message.edits.destinationURI = v.stringValue
             return true
         }),
         readOnly("fu") { m in .string(m.message.from.uriString) },
@@ -100,7 +100,7 @@ enum PVModule {
             return text(part(uri))
         }, set: { ctx, _, v in
             guard let new = rebuild(ctx.message.requestURI, v.isNull ? nil : v.stringValue) else { return false }
-            ctx.message.newRequestURI = new
+            ctx.message.edits.requestURI = new
             return true
         })
     }

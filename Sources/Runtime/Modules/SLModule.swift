@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 
@@ -59,7 +58,7 @@ extension MessageContext {
                            extraHeaders: headers, into: &process.outBuffer)
         let ok = socket.send(process.outBuffer.bytes, to: replyDestination)
         if ok {
-            process.count(CS_PC_REPLIES_OUT)
+            process.count(.repliesOut)
             if code >= 200 { replied = true }
         } else {
             process.log.error("sl", "could not send reply \(code) to \(replyDestination)")

@@ -17,13 +17,13 @@ enum TextOpsModule {
             FunctionSpec("append_hf", args: [.string, .string], minArgs: 1) { ctx, args in
                 var line = args.string(0, &ctx)
                 if !line.hasSuffix("\r\n") { line += line.hasSuffix("\n") ? "" : "\r\n" }
-                ctx.message.appendedHeaders.append(line)
+                ctx.message.edits.appendedHeaders.append(line)
                 return 1
             },
             FunctionSpec("remove_hf", args: [.string]) { ctx, args in
                 let name = args.string(0, &ctx)
                 let present = ctx.message.message.headerCount(name) > 0
-                ctx.message.removedHeaders.insert(name.lowercased())
+                ctx.message.edits.removedHeaders.insert(name.lowercased())
                 return present ? 1 : -1
             },
             FunctionSpec("is_present_hf", args: [.string]) { ctx, args in

@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -92,7 +91,7 @@ struct Master {
         let sections: ArenaSections
         let tables: SharedTables
         var transactions: TransactionSections?
-        var asyncShared: UnsafeMutablePointer<cs_async_state>?
+        var asyncShared: AsyncSharedState?
         let async = AsyncConfig(program.settings)
         let sockets: [UDPSocket]
         do {
@@ -107,19 +106,16 @@ struct Master {
             let htables = (modparams["htable"]?["htable"] ?? []).compactMap { try? HashTableSpec.parse($0.text) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             if usesTM {
-                let w = TMState.wheelSpec
-                var wheels = [(name: w.name, tickMs: w.tickMs, slots: w.slots)]
+                var wheels = [TransactionWheel.tm.spec()]
                 if async.moduleLoaded && async.mode == 0 {
-                    wheels.append(AsyncState.ringWheel)
-                    if async.msTimer > 0 { wheels.append(AsyncState.msWheel(tickMs: async.msTimer)) }
+                    wheels.append(TransactionWheel.secondRing.spec())
+                    if async.msTimer > 0 { wheels.append(TransactionWheel.milliseconds.spec(tickMs: async.msTimer)) }
                 }
                 transactions = try arena.installTransactions(buckets: 8192, wheels: wheels)
             }
             if async.moduleLoaded || !async.groups.isEmpty {
-                let state = try arena.addSection(AsyncState.sectionName, size: MemoryLayout<cs_async_state>.size,
-                                                 kind: CS_SECTION_ASYNC).assumingMemoryBound(to: cs_async_state.self)
-                cs_async_init(state, UInt32(AsyncState.ringWheel.tickMs), UInt32(async.msTimer))
-                asyncShared = state
+                asyncShared = try arena.installAsyncState(ringTickMs: TransactionWheel.secondRing.spec().tickMs,
+                                                          msTickMs: async.msTimer)
             }
             sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
         } catch {
@@ -130,13 +126,13 @@ struct Master {
         if let path = settings.pidFile { PidFile.write(path) }
         defer { if let path = settings.pidFile { PidFile.remove(path) } }
 
-        if let slot = sections.processes.claim(role: CS_ROLE_MAIN, rank: 0, description: "main process - attendant") {
+        if let slot = sections.processes.claim(role: .main, rank: 0, description: "main process - attendant") {
             sections.processes.started(slot: slot, pid: getpid())
         }
         for socket in sockets {
             for child in 0..<settings.children {
                 let description = "udp receiver child=\(child) sock=\(socket.address)"
-                guard let slot = sections.processes.claim(role: CS_ROLE_UDP_RECEIVER, rank: child, description: description) else {
+                guard let slot = sections.processes.claim(role: .udpReceiver, rank: child, description: description) else {
                     log.critical("core", "process table full")
                     return 1
                 }
@@ -144,7 +140,7 @@ struct Master {
             }
         }
         if usesTM {
-            guard let slot = sections.processes.claim(role: CS_ROLE_TM_TIMER, rank: 0, description: "timer") else { return 1 }
+            guard let slot = sections.processes.claim(role: .tmTimer, rank: 0, description: "timer") else { return 1 }
             workers.append(WorkerSlot(slot: slot, description: "timer", kind: .tmTimer))
         }
         guard claimAsyncProcesses(async, sections, hasTransactions: transactions != nil) else { return 1 }
@@ -165,18 +161,18 @@ extension Master {
     /// The async processes, named as Kamailio's `core.psx` names them: each group's
     /// workers, the second ring's timers, the millisecond timer.
     mutating func claimAsyncProcesses(_ async: AsyncConfig, _ sections: ArenaSections, hasTransactions: Bool) -> Bool {
-        var wanted: [(cs_proc_role, Int, String, WorkerSlot.Kind)] = []
+        var wanted: [(ProcessRole, Int, String, WorkerSlot.Kind)] = []
         for group in async.groups {
             for rank in 0..<group.workers {
-                wanted.append((CS_ROLE_ASYNC_WORKER, rank, "Async Task Worker - \(group.name)", .asyncWorker(group)))
+                wanted.append((.asyncWorker, rank, "Async Task Worker - \(group.name)", .asyncWorker(group)))
             }
         }
         if async.moduleLoaded && async.mode == 0 && hasTransactions {
             for rank in 0..<async.ringWorkers {
-                wanted.append((CS_ROLE_ASYNC_TIMER, rank, "ASYNC MOD TIMER", .asyncRingTimer))
+                wanted.append((.asyncTimer, rank, "ASYNC MOD TIMER", .asyncRingTimer))
             }
             if async.msTimer > 0 && async.hasDefaultGroup {
-                wanted.append((CS_ROLE_ASYNC_MS_TIMER, 0, "ASYNC MOD MS TIMER", .asyncMsTimer))
+                wanted.append((.asyncMsTimer, 0, "ASYNC MOD MS TIMER", .asyncMsTimer))
             }
         }
         for (role, rank, description, kind) in wanted {

@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -37,13 +36,13 @@ struct Receiver {
         exec.host = context
         exec.flags = 0
         if message.isRequest {
-            process.count(CS_PC_REQUESTS)
+            process.count(.requests)
             if let route = process.program.requestRoute {
                 exec.routeType = .request
                 _ = process.program.run(route: route, as: .request, &exec)
             }
         } else {
-            process.count(CS_PC_REPLIES_IN)
+            process.count(.repliesIn)
             handleReply(context)
         }
         context.releaseUnfinishedTransaction()
@@ -71,14 +70,14 @@ struct Receiver {
     /// A datagram that did not parse: answered 400/505 when it is a request whose Via,
     /// From, To, Call-ID and CSeq parsed, otherwise dropped; logged either way.
     func reject(_ error: SIPParseError, bytes: [UInt8], from source: SocketAddress) {
-        process.count(CS_PC_PARSE_ERRORS)
+        process.count(.parseErrors)
         if let partial = error.partial, partial.isRequest {
             let context = MessageContext(process: process, message: partial, source: source, socket: socket)
             let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
             context.sendReply(error.replyStatus, reason)
             process.log.notice("core", "malformed request from \(source) answered \(error.replyStatus): \(error)")
         } else {
-            process.count(CS_PC_DROPPED)
+            process.count(.dropped)
             process.log.notice("core", "malformed message from \(source) (\(bytes.count) bytes) dropped: \(error)")
         }
     }

@@ -1,4 +1,3 @@
-import CShared
 import Shared
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +10,7 @@ extension Master {
         do {
             let pid = try Fork.child { worker.runChild(context) }
             workers[index].pid = pid
-            workers[index].recentStarts.append(cs_now_ns())
+            workers[index].recentStarts.append(MonotonicClock.nowNs)
             context.sections.processes.started(slot: worker.slot, pid: pid)
             return true
         } catch {
@@ -46,11 +45,11 @@ extension Master {
             let worker = workers[index]
             let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
             log.error("core", "\(worker.description) (pid \(pid)) \(how); restarting it")
-            context.sections.processes.setState(slot: worker.slot, CS_PROC_EXITED)
+            context.sections.processes.setState(slot: worker.slot, .exited)
             // Its allocator cache and any lock it held come back: the cache here, the locks
             // through their robust owner-died recovery.
             context.arena.reclaimAllocatorCache(slot: worker.slot)
-            let now = cs_now_ns()
+            let now = MonotonicClock.nowNs
             workers[index].recentStarts.removeAll { now - $0 > 10_000_000_000 }
             if workers[index].recentStarts.count >= 5 {
                 log.critical("core", "\(worker.description) died 5 times in 10 s; stopping the server")
@@ -66,9 +65,9 @@ extension Master {
         stopping = true
         let live = workers.map(\.pid).filter { $0 > 0 }
         for pid in live { kill(pid, SIGTERM) }
-        let deadline = cs_now_ns() + 3_000_000_000
+        let deadline = MonotonicClock.nowNs + 3_000_000_000
         var remaining = Set(live)
-        while !remaining.isEmpty && cs_now_ns() < deadline {
+        while !remaining.isEmpty && MonotonicClock.nowNs < deadline {
             var st: Int32 = 0
             let pid = waitpid(-1, &st, WNOHANG)
             if pid > 0 { remaining.remove(pid) } else { usleep(10_000) }

@@ -1,4 +1,3 @@
-import CShared
 import Script
 import Shared
 #if canImport(Glibc)
@@ -15,7 +14,7 @@ struct WorkerContext {
     /// tm's table and wheel, when the config loads tm.
     let transactions: TransactionSections?
     /// The async module's shared state, when the config uses it.
-    let asyncShared: UnsafeMutablePointer<cs_async_state>?
+    let asyncShared: AsyncSharedState?
     let sockets: [UDPSocket]
     let log: ServerLog
 }
@@ -46,7 +45,7 @@ extension WorkerSlot {
     /// The body of the forked child: set up the process, then serve forever.
     func runChild(_ context: WorkerContext) -> Never {
         Signals.resetInChild()
-        _ = cs_proc_die_with_parent(SIGTERM)
+        ProcessSetup.dieWithParent(signal: SIGTERM)
         context.sections.processes.started(slot: slot, pid: getpid())
         context.arena.attachAllocatorCache(slot: slot)
         var log = context.log
@@ -55,18 +54,24 @@ extension WorkerSlot {
                                      sections: context.sections, tables: context.tables, slot: slot, log: log,
                                      sockets: context.sockets)
         if let t = context.transactions {
-            process.tm = TMState(settings: TMSettings(context.program.settings), arena: context.arena, sections: t)
+            let log = process.log
+            let table = t.table(asyncState: context.asyncShared) { tx in
+                // A holder killed mid-change left single-field stores and whole buffers
+                // (TransactionTable.init says why): the state is consistent, so go on.
+                log.warning("tm", "transaction \(tx.id): its lock came back from a process that died holding it; continuing with the state it left")
+            }
+            process.tm = TransactionManager(settings: TMSettings(context.program.settings), table: table)
         }
         if let shared = context.asyncShared {
-            process.async = AsyncState(config: AsyncConfig(context.program.settings), arena: context.arena, shared: shared,
-                                       transactions: context.transactions, sections: context.sections)
+            process.async = AsyncMachinery(config: AsyncConfig(context.program.settings), arena: context.arena,
+                                           shared: shared, queues: context.sections.queues)
         }
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process, socket: socket)
             receiver.run()
         case .tmTimer:
-            var timer = TMTimerProcess(process: process, tm: process.tm!)
+            var timer = TMTimerProcess(process: process, manager: process.tm!)
             timer.run()
         case .asyncWorker(let group):
             let async = process.async!
@@ -74,11 +79,11 @@ extension WorkerSlot {
             var worker = AsyncWorker(process: process, async: async, queue: async.queues[group.name]!, group: group)
             worker.run()
         case .asyncRingTimer:
-            var timer = AsyncRingTimer(process: process, async: process.async!)
+            var timer = AsyncRingTimer(process: process, async: process.async!, table: process.tm!.table)
             timer.run()
         case .asyncMsTimer:
             let async = process.async!
-            var timer = AsyncMsTimer(process: process, async: async, wheel: async.ms!,
+            let timer = AsyncMsTimer(process: process, async: async, table: process.tm!.table,
                                      queue: async.queues[AsyncConfig.defaultGroup]!)
             timer.run()
         }

@@ -1,4 +1,3 @@
-import CShared
 import SIP
 
 /// Building and addressing a request that leaves this server (stateless `forward()`
@@ -6,25 +5,25 @@ import SIP
 extension MessageContext {
     /// The edits the script asked for, in ForwardBuilder's terms.
     var forwardEdits: [ForwardEdit] {
-        var edits: [ForwardEdit] = []
-        if let uri = newRequestURI { edits.append(.setRequestURI(uri)) }
-        for name in removedHeaders.sorted() { edits.append(.removeAll(named: name)) }
-        for line in appendedHeaders {
+        var out: [ForwardEdit] = []
+        if let uri = edits.requestURI { out.append(.setRequestURI(uri)) }
+        for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
+        for line in edits.appendedHeaders {
             var text = Substring(line)
             while text.last == "\n" || text.last == "\r" { text.removeLast() }
             guard let colon = text.firstIndex(of: ":") else { continue }
             let name = text[..<colon].trimmingCharacters(in: " ")
             let value = text[text.index(after: colon)...].trimmingCharacters(in: " ")
-            edits.append(.addLast(name: name, value: value))
+            out.append(.addLast(name: name, value: value))
         }
-        return edits
+        return out
     }
 
     /// Where the request goes: `$du` if set, else the Request-URI (host resolved from
     /// /etc/hosts or DNS A records; no SRV yet). nil when it cannot be resolved.
     func nextHop(overrideHost: String? = nil, overridePort: Int? = nil) -> SocketAddress? {
         if let host = overrideHost { return SocketAddress.resolve(host, port: overridePort ?? 5060) }
-        guard let uri = SIPURI.parse(destinationURI ?? requestURI) else { return nil }
+        guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return nil }
         return SocketAddress.resolve(uri.host.trimmingCharacters(in: "[]"), port: uri.port ?? 5060)
     }
 
@@ -33,7 +32,7 @@ extension MessageContext {
     func buildForward(branch: String? = nil) throws(SIPBuildError) {
         let sentBy = ViaSentBy(transport: "UDP", host: socket.address.host, port: Int(socket.address.port))
         try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits,
-                                   maxForwardsWhenAbsent: maxForwardsToAdd ?? 70, into: &process.outBuffer)
+                                   maxForwardsWhenAbsent: edits.maxForwardsToAdd ?? 70, into: &process.outBuffer)
     }
 }
 

@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -17,10 +16,10 @@ public final class ProcessContext {
     /// `$shv` and `$sht` storage (nil only in processes that never run a script).
     public let tables: SharedTables?
     /// tm's table and timers (nil when the config does not load tm).
-    var tm: TMState?
-    /// The async module's wheels and queues (nil when the config does not load async or
+    var tm: TransactionManager?
+    /// The async module's queues and counters (nil when the config does not load async or
     /// define task groups).
-    var async: AsyncState?
+    var async: AsyncMachinery?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
@@ -52,7 +51,7 @@ public final class ProcessContext {
     }
 
     @inline(__always)
-    public func count(_ counter: cs_proc_counter, _ delta: UInt64 = 1) {
+    public func count(_ counter: ProcessCounter, _ delta: UInt64 = 1) {
         sections.processes.add(slot: slot, counter, delta)
     }
 

@@ -1,4 +1,3 @@
-import CShared
 import SIP
 import Script
 import Shared
@@ -25,13 +24,11 @@ enum TMModule {
             FunctionSpec("t_set_fr", args: [.int, .int], minArgs: 1) { ctx, args in
                 let inv = args.int(0, &ctx), noninv = args.count > 1 ? args.int(1, &ctx) : nil
                 let m = ctx.message
-                if let inv, inv > 0 { m.frInvTimeout = inv }
-                if let noninv, noninv > 0 { m.frTimeout = noninv }
-                if let tx = m.transaction {
-                    tx.withLock {
-                        if let inv, inv > 0 { tx.raw.pointee.fr_inv_timeout_ms = UInt32(clamping: inv) }
-                        if let noninv, noninv > 0 { tx.raw.pointee.fr_timeout_ms = UInt32(clamping: noninv) }
-                    }
+                if let inv, inv > 0 { m.tm.frInvTimeout = inv }
+                if let noninv, noninv > 0 { m.tm.frTimeout = noninv }
+                m.transaction?.withLock { locked in
+                    if let inv, inv > 0 { locked.inviteTimeoutMs = inv }
+                    if let noninv, noninv > 0 { locked.finalResponseTimeoutMs = noninv }
                 }
                 return 1
             },
@@ -39,8 +36,8 @@ enum TMModule {
             onRoute("t_on_reply", .onreply),
             onRoute("t_on_branch", .branch),
             FunctionSpec("t_release", allowedRoutes: [.request, .failure]) { ctx, _ in
-                guard let tm = ctx.message.process.tm, let tx = ctx.message.transaction else { return -1 }
-                tx.withLock { tm.finish(tx) }
+                guard let tx = ctx.message.transaction else { return -1 }
+                tx.withLock { $0.finish() }
                 return 1
             },
         ], variables: [
@@ -50,15 +47,15 @@ enum TMModule {
                 let m = ctx.message
                 guard let tx = m.transaction else { return name.name == "reply_code" ? .int(0) : .null }
                 switch name.name {
-                case "id_index": return .int(Int(tx.index))
-                case "id_label": return .int(Int(tx.label))
-                case "reply_code": return .int(m.failureReplyCode ?? Int(tx.raw.pointee.uas_status))
+                case "id_index": return .int(Int(tx.id.index))
+                case "id_label": return .int(Int(tx.id.label))
+                case "reply_code": return .int(m.tm.failureReplyCode ?? tx.withLock { $0.uasStatus })
                 default: return .null
                 }
             },
             VariableClassSpec("T_reply_code") { ctx, _ in
                 let m = ctx.message
-                return .int(m.failureReplyCode ?? Int(m.transaction?.raw.pointee.uas_status ?? 0))
+                return .int(m.tm.failureReplyCode ?? m.transaction?.withLock { $0.uasStatus } ?? 0)
             },
         ])
     }
@@ -68,19 +65,17 @@ enum TMModule {
     static func onRoute(_ name: String, _ table: RouteTable) -> FunctionSpec {
         FunctionSpec(name, args: [.routeName(table, runsAs: nil)], allowedRoutes: [.request, .failure, .branch]) { ctx, args in
             guard let route = args.route(0, &ctx) else { return -1 }
-            let m = ctx.message, r = Int32(route)
+            let m = ctx.message
             switch table {
-            case .failure: m.onFailure = r
-            case .onreply: m.onReply = r
-            default: m.onBranch = r
+            case .failure: m.tm.onFailure = route
+            case .onreply: m.tm.onReply = route
+            default: m.tm.onBranch = route
             }
-            if let tx = m.transaction {
-                tx.withLock {
-                    switch table {
-                    case .failure: tx.raw.pointee.on_failure = r
-                    case .onreply: tx.raw.pointee.on_reply = r
-                    default: tx.raw.pointee.on_branch = r
-                    }
+            m.transaction?.withLock { locked in
+                switch table {
+                case .failure: locked.failureRoute = route
+                case .onreply: locked.replyRoute = route
+                default: locked.branchRoute = route
                 }
             }
             return 1
@@ -96,7 +91,7 @@ enum TMModule {
             }
             return 1
         }
-        m.flagsForTransaction = ctx.flags
+        m.tm.flagsForTransaction = ctx.flags
         guard let (tx, origin) = m.findOrCreateTransaction() else { return -1 }
         switch origin {
         case .retransmission:
@@ -121,7 +116,7 @@ enum TMModule {
             return 1
         default:
             guard let tx = m.lookupTransaction() else { return -1 }
-            if m.inTransactionRoute { return 1 }
+            if m.tm.inTransactionRoute { return 1 }
             m.absorbRetransmission(tx)
             return 0
         }

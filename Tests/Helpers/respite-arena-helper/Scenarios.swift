@@ -201,9 +201,9 @@ func hold(_ options: Options) throws {
                                                  .init(name: "tkv", maxDepth: 50, workers: 1, nonblocking: true)])
     let ref = arena.ref
     let sections = try ref.sections()
-    if let slot = sections.processes.claim(role: CS_ROLE_MAIN, rank: 0, description: "main process - attendant") {
+    if let slot = sections.processes.claim(role: .main, rank: 0, description: "main process - attendant") {
         sections.processes.started(slot: slot, pid: getpid())
-        sections.processes.add(slot: slot, CS_PC_REQUESTS, 42)
+        sections.processes.add(slot: slot, .requests, 42)
     }
     for _ in 0..<3 {
         if let t = ref.newTask() { _ = sections.queues[0].push(t, nonblocking: true) }

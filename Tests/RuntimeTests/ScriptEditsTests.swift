@@ -4,9 +4,9 @@ import Testing
 
 /// The script state a transaction keeps in the arena survives its encoding, and a damaged
 /// buffer is refused rather than misread.
-@Suite struct ScriptStateTests {
-    static var sample: ScriptState {
-        var s = ScriptState()
+@Suite struct ScriptEditsTests {
+    static var sample: ScriptEdits {
+        var s = ScriptEdits()
         s.requestURI = "sip:bob@example.com"
         s.destinationURI = nil
         s.maxForwardsToAdd = 10
@@ -19,20 +19,20 @@ import Testing
 
     @Test func roundTrip() {
         let bytes = Self.sample.encoded()
-        let back = bytes.withUnsafeBytes { ScriptState(decoding: $0) }
+        let back = bytes.withUnsafeBytes { ScriptEdits(decoding: $0) }
         #expect(back == Self.sample)
-        let empty = ScriptState().encoded().withUnsafeBytes { ScriptState(decoding: $0) }
-        #expect(empty == ScriptState())
+        let empty = ScriptEdits().encoded().withUnsafeBytes { ScriptEdits(decoding: $0) }
+        #expect(empty == ScriptEdits())
     }
 
     @Test func truncatedOrForeignBuffersAreRefused() {
         let bytes = Self.sample.encoded()
         for cut in 0..<bytes.count {
             let partial = Array(bytes[0..<cut])
-            #expect(partial.withUnsafeBytes { ScriptState(decoding: $0) } == nil, "cut at \(cut)")
+            #expect(partial.withUnsafeBytes { ScriptEdits(decoding: $0) } == nil, "cut at \(cut)")
         }
         var foreign = bytes
         foreign[0] = 9
-        #expect(foreign.withUnsafeBytes { ScriptState(decoding: $0) } == nil)
+        #expect(foreign.withUnsafeBytes { ScriptEdits(decoding: $0) } == nil)
     }
 }

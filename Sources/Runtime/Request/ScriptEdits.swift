@@ -1,42 +1,30 @@
 import Script
 
-/// The script's per-message state that belongs to a transaction once it has one: kept in
-/// the arena (the transaction's `state` buffer) so that the process that resumes it, or
-/// runs its failure route, sees what the suspending one had set.
-struct ScriptState: Equatable {
+/// What the script changed about the message it runs for: the Request-URI, `$du`, header
+/// edits, AVPs and XAVPs. It lives on the message context while the script runs, and once
+/// the message has a transaction it is also what the transaction keeps in the arena (its
+/// `scriptState` buffer, in the encoding below), so the process that resumes it or runs
+/// its failure route starts from the same edits.
+struct ScriptEdits: Equatable {
+    /// `$ru` (and `$rU`, `$rd`, `$rp`) after a script assignment; nil: unchanged.
     var requestURI: String?
+    /// `$du`: where to send instead of the Request-URI.
     var destinationURI: String?
-    /// `mf_process_maxfwd_header(n)` on a request without Max-Forwards.
+    /// `mf_process_maxfwd_header(n)` on a request without Max-Forwards: the value it gets
+    /// when relayed.
     var maxForwardsToAdd: Int?
+    /// `append_hf` additions, as whole header lines with CRLF.
     var appendedHeaders: [String] = []
-    var removedHeaders: [String] = []
+    /// `remove_hf` removals, by header name (lower-cased).
+    var removedHeaders: Set<String> = []
+    /// `$avp(name)`: newest value first.
     var avps: [String: [Value]] = [:]
+    /// `$xavp(name)`: records, newest first; each record a list of fields.
     var xavps: [String: [[Field]]] = [:]
 
     struct Field: Equatable {
         var name: String
         var value: Value
-    }
-
-    init(of m: MessageContext) {
-        requestURI = m.newRequestURI
-        destinationURI = m.destinationURI
-        maxForwardsToAdd = m.maxForwardsToAdd
-        appendedHeaders = m.appendedHeaders
-        removedHeaders = m.removedHeaders.sorted()
-        avps = m.avps
-        xavps = m.xavps.mapValues { records in records.map { $0.map { Field(name: $0.0, value: $0.1) } } }
-    }
-
-    /// Puts the state back on a message context.
-    func apply(to m: MessageContext) {
-        m.newRequestURI = requestURI
-        m.destinationURI = destinationURI
-        m.maxForwardsToAdd = maxForwardsToAdd
-        m.appendedHeaders = appendedHeaders
-        m.removedHeaders = Set(removedHeaders)
-        m.avps = avps
-        m.xavps = xavps.mapValues { records in records.map { $0.map { ($0.name, $0.value) } } }
     }
 
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
@@ -64,7 +52,7 @@ struct ScriptState: Equatable {
         string(destinationURI)
         u32(maxForwardsToAdd ?? -1)
         u32(appendedHeaders.count); appendedHeaders.forEach { string($0) }
-        u32(removedHeaders.count); removedHeaders.forEach { string($0) }
+        u32(removedHeaders.count); removedHeaders.sorted().forEach { string($0) }
         u32(avps.count)
         for (name, values) in avps.sorted(by: { $0.key < $1.key }) {
             string(name)
@@ -95,7 +83,7 @@ struct ScriptState: Equatable {
         guard let nAppended = r.count() else { return nil }
         for _ in 0..<nAppended { guard let s = r.string() else { return nil }; appendedHeaders.append(s) }
         guard let nRemoved = r.count() else { return nil }
-        for _ in 0..<nRemoved { guard let s = r.string() else { return nil }; removedHeaders.append(s) }
+        for _ in 0..<nRemoved { guard let s = r.string() else { return nil }; removedHeaders.insert(s) }
         guard let nAvps = r.count() else { return nil }
         for _ in 0..<nAvps {
             guard let name = r.string(), let n = r.count() else { return nil }
