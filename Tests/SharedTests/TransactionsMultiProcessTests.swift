@@ -19,6 +19,18 @@ import Testing
         #expect(v["leaked_blocks"] == "0")
     }
 
+    @Test func aLockKilledWithItsHolderComesBackThroughTheHandler() throws {
+        let r = try Executables.run("respite-arena-helper", ["tx-lock-kill", "--shm-name", "/respite-test-\(getpid())-txkill"],
+                                    timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = r.values
+        #expect(v["holder_exit"] == "sigkill")
+        #expect(v["handler_calls_first"] == "1", "the first lock after the death is reported")
+        #expect(v["handler_calls_after_second"] == "1", "a clean lock is not")
+        #expect(v["handler_id"] == v["tx_id"])
+        #expect(v["replied"] == "1" && v["status"] == "486", "what the dead holder wrote is there")
+    }
+
     @Test func aWheelArmedByManyAndExpiredByOneFiresEachLinkOnce() throws {
         let r = try Executables.run("respite-arena-helper", ["wheel-fire", "--procs", "3", "--links", "3000",
                                                              "--shm-name", "/respite-test-\(getpid())-wheel"], timeout: 120)
