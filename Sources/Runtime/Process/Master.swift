@@ -99,7 +99,7 @@ struct Master {
         var transactions: TransactionSections?
         var asyncShared: UnsafeMutablePointer<cs_async_state>?
         let async = AsyncConfig(program.settings)
-        let sockets: [UDPSocket]
+        let sockets: [ListenSocket]
         do {
             let receivers = settings.listen.count * settings.children
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
@@ -128,7 +128,7 @@ struct Master {
                 cs_async_init(state, UInt32(AsyncState.ringWheel.tickMs), UInt32(async.msTimer))
                 asyncShared = state
             }
-            sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
+            sockets = try settings.listen.map { address throws(SystemCallError) in try ListenSocket(binding: address) }
         } catch {
             log.critical("core", "cannot start: \(error)")
             return 1

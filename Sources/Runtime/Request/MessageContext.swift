@@ -9,7 +9,7 @@ public final class MessageContext {
     public let message: SIPMessage
     /// Who sent it, and on which of our sockets it arrived.
     public let source: SocketAddress
-    public let socket: UDPSocket
+    public let socket: ListenSocket
     /// `$ru` (and `$rU`, `$rd`, `$rp`) after a script assignment; nil: unchanged.
     public var newRequestURI: String?
     /// `$du`: where to send instead of the Request-URI.
@@ -52,7 +52,7 @@ public final class MessageContext {
     /// In a tkv event: `$atkv(type|key|val)`.
     var tkv: (type: Int, key: String, value: String)?
 
-    public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: UDPSocket) {
+    public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: ListenSocket) {
         self.process = process
         self.message = message
         self.source = source
