@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "respite-stress",
             dependencies: [
-                "SIP",
+                "SIP", "Shared",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

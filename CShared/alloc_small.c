@@ -48,7 +48,7 @@ static void bin_push_batch(cs_arena_header *arena, cs_alloc_bin *bin, uint64_t f
     } while (!__atomic_compare_exchange_n(&bin->head, &head, replacement, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
-// Chains `count` cached units (from index `from`) into one batch and pushes it.
+// Chains the first `count` units of `units` (offsets / 16) into one batch and pushes it.
 static void push_cached(cs_arena_header *arena, cs_alloc_bin *bin, const uint32_t *units, uint32_t count) {
     if (count == 0) return;
     for (uint32_t i = 0; i + 1 < count; i++) *word(arena, units[i], 1) = units[i + 1];

@@ -1,4 +1,5 @@
 import Glibc
+import Shared
 
 /// `--find-max`: runs steps of fixed rate, each `stepFactor` faster than the one before
 /// (TARGETS.md measures with +10% every 8 s), until a step loses a request or gets an

@@ -1,4 +1,5 @@
 import SIP
+import Shared
 
 /// Builds the requests a run sends: request number `n` is a new dialog-less transaction
 /// with its own Call-ID, From tag and Via branch, all derived from `n` and a per-run nonce,
@@ -15,7 +16,7 @@ struct RequestFactory: Sendable {
     let branchPrefix: String
     /// The request template, cut where the request number goes.
     private let chunks: [[UInt8]]
-    private let local: IPv4Endpoint
+    private let local: SocketAddress
     private let nonce: String
 
     /// - Parameters:
@@ -23,7 +24,7 @@ struct RequestFactory: Sendable {
     ///   - requestURI: the Request-URI (and the To URI).
     ///   - local: the bound address, for Via, From and Contact.
     ///   - nonce: distinguishes this run's Call-IDs and branches from any earlier run's.
-    init(method: SIPMethod, requestURI: String, local: IPv4Endpoint, nonce: UInt32) {
+    init(method: SIPMethod, requestURI: String, local: SocketAddress, nonce: UInt32) {
         self.method = method
         self.requestURI = requestURI
         self.local = local
@@ -71,7 +72,7 @@ struct RequestFactory: Sendable {
     }
 
     /// The whole request as text, `{n}` standing for the request number.
-    private static func template(method: SIPMethod, requestURI: String, local: IPv4Endpoint, nonce: String) -> String {
+    private static func template(method: SIPMethod, requestURI: String, local: SocketAddress, nonce: String) -> String {
         let name = method.name
         let body = RequestFactory.body(for: method, local: local)
         var t = name + " " + requestURI + " SIP/2.0\r\n"
@@ -105,14 +106,14 @@ struct RequestFactory: Sendable {
     }
 
     /// The body a method carries: an SDP offer for INVITE, a short text for MESSAGE.
-    private static func body(for method: SIPMethod, local: IPv4Endpoint) -> (type: String, text: String)? {
+    private static func body(for method: SIPMethod, local: SocketAddress) -> (type: String, text: String)? {
         switch method {
         case .invite:
-            let host = local.host
+            let address = (local.family == .ipv4 ? "IP4 " : "IP6 ") + local.host
             let sdp = "v=0\r\n" +
-                "o=stress 2890844526 2890844526 IN IP4 \(host)\r\n" +
+                "o=stress 2890844526 2890844526 IN \(address)\r\n" +
                 "s=respite-stress call\r\n" +
-                "c=IN IP4 \(host)\r\n" +
+                "c=IN \(address)\r\n" +
                 "t=0 0\r\n" +
                 "m=audio 49170 RTP/AVP 0 8 9 18 101\r\n" +
                 "a=rtpmap:0 PCMU/8000\r\n" +

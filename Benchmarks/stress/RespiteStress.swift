@@ -4,6 +4,7 @@
 import ArgumentParser
 import Glibc
 import SIP
+import Shared
 
 /// The command line: options, validation into a `StressConfig`, and printing.
 @main
@@ -17,14 +18,14 @@ struct RespiteStress: ParsableCommand {
             --timeout ms after it was sent is lost. Latency runs from the send to the reply \
             that completes the request (the first final reply, or the expected provisional). \
             Exit status: 0 when nothing was lost or unexpected, 1 otherwise, 2 on usage errors. \
-            Only targets in 127.0.0.0/8 are accepted.
+            Only loopback targets (127.0.0.0/8, ::1) are accepted.
             """)
 
-    @Option(help: "Server address, host:port in 127.0.0.0/8 (or localhost).")
+    @Option(help: "Server address, host:port in 127.0.0.0/8, [::1]:port, or localhost.")
     var target = "127.0.0.1:5060"
 
-    @Option(help: "Local address to bind, host:port in 127.0.0.0/8 (port 0: any).")
-    var bind = "127.0.0.1:0"
+    @Option(help: "Local address to bind, host:port on loopback (port 0: any; default 127.0.0.1:0, or [::1]:0 for an IPv6 target).")
+    var bind: String?
 
     @Option(help: "Request-URI (default sip:service@<target>).")
     var ruri: String?
@@ -113,15 +114,19 @@ struct RespiteStress: ParsableCommand {
 
     /// Checks every option and builds the run's configuration.
     func makeConfig() throws -> StressConfig {
-        let targetEndpoint: IPv4Endpoint
-        let bindEndpoint: IPv4Endpoint
+        let targetEndpoint: SocketAddress
+        let bindEndpoint: SocketAddress
         do {
-            targetEndpoint = try IPv4Endpoint(parsing: target, defaultPort: 5060)
-            bindEndpoint = try IPv4Endpoint(parsing: bind, defaultPort: 0)
+            targetEndpoint = try StressConfig.loopbackAddress(target, defaultPort: 5060)
+            let anyLocal = targetEndpoint.family == .ipv4 ? "127.0.0.1:0" : "[::1]:0"
+            bindEndpoint = try StressConfig.loopbackAddress(bind ?? anyLocal, defaultPort: 0)
         } catch {
             throw ValidationError(error.description)
         }
         guard targetEndpoint.port != 0 else { throw ValidationError("--target needs a port other than 0") }
+        guard bindEndpoint.family == targetEndpoint.family else {
+            throw ValidationError("--bind \(bindEndpoint) and --target \(targetEndpoint) are of different families")
+        }
         let requestURI = ruri ?? "sip:service@\(targetEndpoint)"
         guard requestURI.hasPrefix("sip:") || requestURI.hasPrefix("sips:"),
               SIPURI.parse(requestURI) != nil else {

@@ -1,4 +1,5 @@
 import Histogram
+import Shared
 
 /// What one run counted and measured. Filled in by `LoadRunner`, printed by the
 /// `RunResult+Output` extension.
@@ -8,7 +9,7 @@ import Histogram
 /// `unexpected` adds replies that matched no request to `badStatus`.
 struct RunResult: Sendable {
     /// `target=... method=...`: the fields that name the run.
-    let target: IPv4Endpoint
+    let target: SocketAddress
     let method: String
     let mode: StressConfig.Mode
     let expect: Expectation

@@ -1,4 +1,5 @@
 import SIP
+import Shared
 
 /// Everything one run needs, validated: built from the command line, passed by value.
 struct StressConfig: Sendable {
@@ -10,10 +11,10 @@ struct StressConfig: Sendable {
         case window(Int)
     }
 
-    /// The server, inside 127.0.0.0/8.
-    var target: IPv4Endpoint
-    /// The local address to bind (port 0: any), inside 127.0.0.0/8.
-    var bind: IPv4Endpoint
+    /// The server, on loopback.
+    var target: SocketAddress
+    /// The local address to bind (port 0: any), on loopback, of the target's family.
+    var bind: SocketAddress
     var requestURI: String
     var method: SIPMethod
     var mode: Mode
@@ -36,4 +37,35 @@ struct StressConfig: Sendable {
 
     /// The burst allowance for `rate`: about a millisecond's worth, at least 2.
     static func defaultBurst(rate: Double) -> Int { max(2, Int(rate / 1000)) }
+}
+
+extension StressConfig {
+    /// Why text could not be turned into a loopback address.
+    enum AddressError: Error, CustomStringConvertible {
+        case malformed(String)
+        case notLoopback(String)
+
+        var description: String {
+            switch self {
+            case .malformed(let text):
+                return "'\(text)' is not an IP address with an optional port (e.g. 127.0.0.1:5060 or [::1]:5060)"
+            case .notLoopback(let text):
+                return "'\(text)' is not a loopback address: respite-stress only sends to 127.0.0.0/8 and ::1"
+            }
+        }
+    }
+
+    /// Parses `a.b.c.d[:port]`, `[IPv6][:port]` or `localhost[:port]`; the port defaults
+    /// to `defaultPort`. The tool only ever talks to this machine: every address it uses,
+    /// the target and the local bind address alike, is checked here, so a typo cannot aim
+    /// a load test at another host.
+    static func loopbackAddress(_ text: String, defaultPort: UInt16) throws(AddressError) -> SocketAddress {
+        var spelled = text
+        if text == "localhost" || text.hasPrefix("localhost:") {
+            spelled = "127.0.0.1" + text.dropFirst("localhost".count)
+        }
+        guard let address = SocketAddress(parsing: spelled, defaultPort: defaultPort) else { throw .malformed(text) }
+        guard address.isLoopback else { throw .notLoopback(text) }
+        return address
+    }
 }

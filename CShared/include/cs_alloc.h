@@ -8,26 +8,41 @@
 // linear steps, bitmaps to find a non-empty list, and immediate coalescing with both
 // physical neighbours. Every block has a 16-byte header; payloads are 16-byte aligned.
 //
-// In front of the TLSF lists sit 64 size bins (payloads of 16 to 1024 bytes): lock-free
-// stacks of recently freed blocks, so that the common small alloc/free pair costs two
-// compare-and-swaps instead of two trips through the lock. Like glibc's fastbins they
-// are unbounded: a binned block still counts as used for TLSF, and the bins are drained
-// back (and coalesced) under the lock whenever the heap cannot serve a request, and
-// before any exact statistics are taken, so no memory is ever stranded.
+// Small blocks (payloads of 16 to 1024 bytes, one size class per 16 bytes; not in debug
+// mode) skip the lock through two layers (alloc_small.c):
 //
-// In front of the bins, a process that attached a cache (cs_alloc_cache_attach) keeps
-// up to 16 blocks per size class of its own: no atomic operation at all on that path.
-// The caches live in the arena (section "alloccache", one per process slot), so a
-// process that dies with blocks in its cache loses nothing: the master reclaims them
-// (cs_alloc_cache_reclaim), and respite-shm shows them.
+// - A process that attached a cache (cs_alloc_cache_attach) keeps up to
+//   CS_ALLOC_CACHE_DEPTH (16) freed blocks per size class of its own: allocating from it
+//   and freeing into it take no atomic operation at all.
+// - Behind the caches, 64 bins, one per size class: lock-free stacks of *batches*, a
+//   batch being a chain of up to 16 free blocks of that size. A block moves between a
+//   cache and a bin a batch at a time: an allocation that finds its cache empty pops a
+//   whole batch (one compare-and-swap), returns its first block and keeps the rest in
+//   the cache (what does not fit goes back as one batch); a free that finds its cache
+//   full pushes the older half (8 blocks) as one batch. A process without a cache pops
+//   a batch and pushes back the rest, and frees by pushing a batch of one. So one
+//   compare-and-swap pays for several allocations, and a producer process can allocate
+//   what a consumer process frees without a shared cache line per block.
+//
+// Only a bin that is empty sends an allocation to the TLSF lists under the lock. Like
+// glibc's fastbins the bins are unbounded: a binned or cached block still counts as
+// used for TLSF. The bins are drained back (and coalesced) under the lock whenever the
+// heap cannot serve a request and before exact statistics are taken; a cache returns
+// its blocks to the bins when it overflows, when its process exits
+// (cs_alloc_cache_detach) or when the master reclaims the slot of a dead one
+// (cs_alloc_cache_reclaim). The caches live in the arena (section "alloccache", one per
+// process slot), so a process that dies with blocks in its cache loses nothing, and
+// respite-shm shows them.
 //
 // Synchronization table
-//   cs_alloc / cs_free : any server process. Its own cache first (no atomics: only the
-//       owner touches it while it lives). Small sizes first try their bin (lock-free,
-//       acquire/release CAS on a {offset, tag} word, the tag defeats ABA); otherwise
-//       they take the allocator's robust lock (acquire/release ordering).
+//   cs_alloc / cs_free : any server process. Small sizes use the caller's own cache
+//       first (no atomics: only the owner touches it while it lives), then their bin
+//       (lock-free, a batch per acquire/release CAS on a {offset, tag} word, the tag
+//       defeats ABA); otherwise they take the allocator's robust lock (acquire/release
+//       ordering).
 //   cs_alloc_counters_get / cs_alloc_check / cs_alloc_visit_live : any server process;
-//       drain the bins under the lock first, so the figures are exact.
+//       drain the bins under the lock first, so the figures are exact (blocks held in
+//       process caches count as used).
 //   cs_alloc_walk : a tool on a read-only mapping; takes no lock and validates every
 //       offset, so a torn or corrupt arena gives an error, never a crash.
 #ifndef CS_ALLOC_H
@@ -81,10 +96,12 @@ typedef struct cs_alloc_counters {
 #define CS_ALLOC_BIN_COUNT 64u
 #define CS_ALLOC_BIN_MAX_PAYLOAD (CS_ALLOC_BIN_COUNT * CS_ALLOC_ALIGN)
 
-/// A bin: a lock-free stack of free blocks of one payload size, alone on a cache line.
-/// A binned block's first payload word holds the next block's offset / 16.
+/// A bin: a lock-free stack of batches of free blocks of one payload size, alone on a
+/// cache line. In a binned block's payload, word 0 (read in a batch's first block) holds
+/// the next batch's first block and word 1 the next block of the same batch, both as
+/// offset / 16, 0 for none.
 typedef struct cs_alloc_bin {
-    uint64_t head;    ///< (offset of the top block / 16) << 32 | ABA tag
+    uint64_t head;    ///< (offset of the top batch's first block / 16) << 32 | ABA tag
     uint8_t pad[56];
 } cs_alloc_bin;
 

@@ -9,8 +9,10 @@
 //       release gives release ordering (pthread semantics).
 //   cs_doorbell_ring : any process, no lock needed; seq_cst (pairs with the waiter's
 //       re-check so that a ring between check and sleep is never lost).
-//   cs_doorbell_wait : any process, no lock needed; returns after a ring, a timeout
-//       or a signal, so callers always re-check their condition.
+//   cs_doorbell_prepare / cs_doorbell_sleep / cs_doorbell_cancel : any process, no
+//       lock needed; seq_cst. prepare announces a sleeper before the caller's final
+//       re-check; sleep returns after a ring, a timeout or a signal (so callers always
+//       re-check their condition); cancel withdraws the announcement instead.
 #ifndef CS_LOCK_H
 #define CS_LOCK_H
 
@@ -55,7 +57,7 @@ void cs_lock_release(cs_lock *lock);
 /// A doorbell: a shared futex word that lets consumers sleep until a producer rings.
 typedef struct cs_doorbell {
     uint32_t seq;      ///< bumped by every ring; the futex word
-    uint32_t sleepers; ///< processes inside cs_doorbell_wait
+    uint32_t sleepers; ///< processes between cs_doorbell_prepare and the end of their sleep or cancel
 } cs_doorbell;
 
 void cs_doorbell_init(cs_doorbell *bell);

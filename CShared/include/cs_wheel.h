@@ -1,5 +1,5 @@
-// cs_wheel.h - timing wheels in the arena: tm's timers, and later the async module's
-// second ring and millisecond timer.
+// cs_wheel.h - timing wheels in the arena: tm's timers, the async module's second ring
+// and its millisecond timer.
 //
 // Why this shim exists: timers must fire in a process other than the one that armed
 // them (a receiver arms fr_timer; the `timer` process fires it), so the wheel and the

@@ -62,7 +62,9 @@ extension ArenaRef {
                                    size: Int(cs_proc_table_bytes(UInt32(layout.processCapacity))),
                                    kind: CS_SECTION_PROCTABLE)
         cs_proc_table_init(table.assumingMemoryBound(to: cs_proc_table.self), UInt32(layout.processCapacity))
-        if cs_alloc_caches_init(header, UInt32(layout.processCapacity)) != 0 { throw .outOfMemory(requested: layout.processCapacity * 4224) }
+        if cs_alloc_caches_init(header, UInt32(layout.processCapacity)) != 0 {
+            throw .outOfMemory(requested: layout.processCapacity * MemoryLayout<cs_alloc_cache>.size)
+        }
 
         let capacity = max(layout.queues.count, 1)
         let dir = try addSection(ArenaLayout.queuesSection, size: Int(cs_queue_dir_bytes(UInt32(capacity))),

@@ -44,9 +44,26 @@ public enum Fork {
     }
 
     /// How a child ended.
-    public enum Exit: Equatable, Sendable {
+    public enum Exit: Equatable, Sendable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
+
+        /// Decodes a status from waitpid (which reports neither stopped nor continued
+        /// children unless asked to).
+        public init(status: Int32) {
+            if status & 0x7f == 0 {
+                self = .exited((status >> 8) & 0xff)
+            } else {
+                self = .signaled(status & 0x7f)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .exited(let code): return "exited with status \(code)"
+            case .signaled(let signal): return "was killed by signal \(signal)"
+            }
+        }
     }
 
     /// Waits for `pid` to end.
@@ -55,7 +72,18 @@ public enum Fork {
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return .exited(-1) }
         }
-        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(status & 0x7f)
+        return Exit(status: status)
+    }
+
+    /// Collects one child that has ended, without waiting: its pid and how it ended, or
+    /// nil when no child has ended (or there is none).
+    public static func reapAny() -> (pid: pid_t, exit: Exit)? {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid > 0 { return (pid, Exit(status: status)) }
+            if pid < 0 && errno == EINTR { continue }
+            return nil
+        }
     }
 }

@@ -1,5 +1,6 @@
-// Thin wrappers over the system calls the arena needs: they retry EINTR and throw an
-// error that names the call and the errno.
+// Thin wrappers over the system calls the arena and the sockets need: they retry EINTR
+// and throw an error that names the call and the errno (DatagramSocket.swift holds the
+// socket calls).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +30,27 @@ public enum Posix {
             let code = Glibc.errno
             if code == EINTR { continue }
             throw SystemCallError(call, errno: code)
+        }
+    }
+
+    /// As `retrying`, for a datagram sent or received on a socket that may be
+    /// non-blocking: EAGAIN/EWOULDBLOCK (nothing to do without waiting) and ENOBUFS (the
+    /// interface queue is full) come back as nil. ECONNREFUSED is an earlier datagram's
+    /// ICMP error, which the kernel reports (and clears) on the next call: retried, since
+    /// this datagram is unrelated. A bad descriptor or buffer is a programmer error and
+    /// traps. The call's name is only built when it fails.
+    @inline(__always)
+    static func transferring(_ call: @autoclosure () -> String, _ body: () -> Int) throws(SystemCallError) -> Int? {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = Glibc.errno
+            switch code {
+            case EINTR, ECONNREFUSED: continue
+            case EAGAIN, EWOULDBLOCK, ENOBUFS: return nil
+            case EBADF, EFAULT, ENOTSOCK: preconditionFailure(SystemCallError(call(), errno: code).description)
+            default: throw SystemCallError(call(), errno: code)
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import Shared
+
 /// The command line, as Kamailio's: what `respite` was asked to do.
 public struct ServerOptions: Sendable {
     /// `-f`: the config file.

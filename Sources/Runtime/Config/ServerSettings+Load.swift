@@ -1,4 +1,5 @@
 import Script
+import Shared
 
 extension ServerSettings {
     /// Combines the loaded config's core parameters with the command line (which wins).
@@ -14,7 +15,7 @@ extension ServerSettings {
         }
         // Without a listen line, Respite stays on loopback (Kamailio would take every
         // interface): a server started by mistake should not be reachable from outside.
-        if listen.isEmpty { listen = [SocketAddress(ip: 0x7F00_0001, port: 5060)] }
+        if listen.isEmpty { listen = [SocketAddress(ipv4: 0x7F00_0001, port: 5060)] }
         let children = options.children ?? settings.coreInt("children") ?? 8
         guard (1...64).contains(children) else { return .failure(SettingsError(message: "-n \(children): between 1 and 64")) }
         let debug = settings.coreInt("debug") ?? 2

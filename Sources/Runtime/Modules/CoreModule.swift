@@ -1,5 +1,6 @@
 import SIP
 import Script
+import Shared
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +64,9 @@ extension MessageContext {
         host = host.trimmingCharacters(in: "[]")
         var port = next.port ?? 5060
         if case .value(let p) = next.rport { port = p }
-        guard let destination = SocketAddress.resolve(host, port: port) else { return false }
+        guard let destination = SocketAddress.resolve(host: host, port: port, family: socket.address.family) else {
+            return false
+        }
         guard socket.send(Self.removingTopVia(message), to: destination) else { return false }
         process.count(.forwarded)
         return true

@@ -1,5 +1,6 @@
 import SIP
 import Script
+import Shared
 
 /// sl: stateless replies.
 enum SLModule {
@@ -71,9 +72,9 @@ extension MessageContext {
     public var replyDestination: SocketAddress {
         let via = message.topVia
         if case .absent = via.rport, let port = via.port {
-            return SocketAddress(ip: source.ip, port: UInt16(clamping: port))
+            return source.withPort(UInt16(clamping: port))
         }
-        if case .absent = via.rport { return SocketAddress(ip: source.ip, port: 5060) }
+        if case .absent = via.rport { return source.withPort(5060) }
         return source
     }
 }

@@ -1,4 +1,3 @@
-import SIP
 import Script
 import Shared
 #if canImport(Glibc)
@@ -52,7 +51,13 @@ struct Master {
     var log: ServerLog
     /// One entry per worker process: how to (re)start it.
     var workers: [WorkerSlot] = []
-    var stopping = false
+
+    /// Depth bound of each async task group's queue: when it is full, a producer waits
+    /// for room (or, in a nonblocking group, its push fails) instead of filling the arena.
+    static let taskQueueDepth = 16_384
+    /// Buckets of tm's transaction table (a power of two, fixed when the arena is laid
+    /// out), so that bucket chains stay short with thousands of live transactions.
+    static let transactionBuckets = 8192
 
     init(program: Program, settings: ServerSettings, sharedNames: [String]) {
         self.program = program
@@ -93,12 +98,14 @@ struct Master {
         var transactions: TransactionSections?
         var asyncShared: AsyncSharedState?
         let async = AsyncConfig(program.settings)
-        let sockets: [UDPSocket]
+        let sockets: [ListenSocket]
         do {
             let receivers = settings.listen.count * settings.children
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
-            let queues = async.groups.map { ArenaLayout.Queue(name: $0.name, maxDepth: 16_384, workers: $0.workers,
-                                                                nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep)) }
+            let queues = async.groups.map {
+                ArenaLayout.Queue(name: $0.name, maxDepth: Master.taskQueueDepth, workers: $0.workers,
+                                  nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep))
+            }
             sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + 16, queues: queues))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
@@ -111,13 +118,13 @@ struct Master {
                     wheels.append(TransactionWheel.secondRing.spec())
                     if async.msTimer > 0 { wheels.append(TransactionWheel.milliseconds.spec(tickMs: async.msTimer)) }
                 }
-                transactions = try arena.installTransactions(buckets: 8192, wheels: wheels)
+                transactions = try arena.installTransactions(buckets: Master.transactionBuckets, wheels: wheels)
             }
             if async.moduleLoaded || !async.groups.isEmpty {
                 asyncShared = try arena.installAsyncState(ringTickMs: TransactionWheel.secondRing.spec().tickMs,
                                                           msTickMs: async.msTimer)
             }
-            sockets = try settings.listen.map { address throws(SystemCallError) in try UDPSocket.bind(address) }
+            sockets = try settings.listen.map { address throws(SystemCallError) in try ListenSocket(binding: address) }
         } catch {
             log.critical("core", "cannot start: \(error)")
             return 1

@@ -6,10 +6,10 @@ import Shared
 /// receivers of that socket) and runs the script for each message.
 struct Receiver {
     let process: ProcessContext
-    let socket: UDPSocket
+    let socket: ListenSocket
     var exec: ExecContext
 
-    init(process: ProcessContext, socket: UDPSocket) {
+    init(process: ProcessContext, socket: ListenSocket) {
         self.process = process
         self.socket = socket
         self.exec = process.makeExecContext()

@@ -35,47 +35,47 @@ extension Master {
         }
     }
 
+    /// A worker that dies `restartLimit` times within `restartWindowNanos` is in a crash
+    /// loop (a config or arena fault that a restart cannot cure): the server stops
+    /// instead of forking it again and again.
+    static let restartLimit = 5
+    static let restartWindowNanos: UInt64 = 10_000_000_000
+
     /// Collects dead children and restarts them. Returns false on a crash loop.
     mutating func reap(_ context: WorkerContext) -> Bool {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid <= 0 { return true }
+        while let (pid, exit) = Fork.reapAny() {
             guard let index = workers.firstIndex(where: { $0.pid == pid }) else { continue }
             let worker = workers[index]
-            let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
-            log.error("core", "\(worker.description) (pid \(pid)) \(how); restarting it")
+            log.error("core", "\(worker.description) (pid \(pid)) \(exit); restarting it")
             context.sections.processes.setState(slot: worker.slot, .exited)
             // Its allocator cache and any lock it held come back: the cache here, the locks
             // through their robust owner-died recovery.
             context.arena.reclaimAllocatorCache(slot: worker.slot)
             let now = MonotonicClock.nowNs
-            workers[index].recentStarts.removeAll { now - $0 > 10_000_000_000 }
-            if workers[index].recentStarts.count >= 5 {
-                log.critical("core", "\(worker.description) died 5 times in 10 s; stopping the server")
+            workers[index].recentStarts.removeAll { now - $0 > Master.restartWindowNanos }
+            if workers[index].recentStarts.count >= Master.restartLimit {
+                let seconds = Master.restartWindowNanos / 1_000_000_000
+                log.critical("core", "\(worker.description) died \(Master.restartLimit) times in \(seconds) s; stopping the server")
                 return false
             }
             if !spawn(index, context) { return false }
         }
+        return true
     }
 
     /// Stops every worker (SIGTERM, then SIGKILL after 3 s) and returns `status`; the
     /// caller's defers unlink the arena and remove the pid file.
     mutating func shutdown(_ context: WorkerContext, status: Int32) -> Int32 {
-        stopping = true
         let live = workers.map(\.pid).filter { $0 > 0 }
         for pid in live { kill(pid, SIGTERM) }
         let deadline = MonotonicClock.nowNs + 3_000_000_000
         var remaining = Set(live)
         while !remaining.isEmpty && MonotonicClock.nowNs < deadline {
-            var st: Int32 = 0
-            let pid = waitpid(-1, &st, WNOHANG)
-            if pid > 0 { remaining.remove(pid) } else { usleep(10_000) }
+            if let (pid, _) = Fork.reapAny() { remaining.remove(pid) } else { usleep(10_000) }
         }
         for pid in remaining {
             kill(pid, SIGKILL)
-            var st: Int32 = 0
-            waitpid(pid, &st, 0)
+            _ = Fork.wait(pid)
         }
         log.notice("core", "stopped")
         return status

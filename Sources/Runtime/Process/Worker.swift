@@ -15,14 +15,14 @@ struct WorkerContext {
     let transactions: TransactionSections?
     /// The async module's shared state, when the config uses it.
     let asyncShared: AsyncSharedState?
-    let sockets: [UDPSocket]
+    let sockets: [ListenSocket]
     let log: ServerLog
 }
 
 /// One worker process the master keeps running.
 struct WorkerSlot {
     enum Kind {
-        case udpReceiver(UDPSocket)
+        case udpReceiver(ListenSocket)
         /// tm's `timer` process.
         case tmTimer
         /// `Async Task Worker - <group>`.

@@ -1,7 +1,8 @@
 import SIP
+import Shared
 
-/// Building and addressing a request that leaves this server (stateless `forward()`
-/// now, tm's relay later): the script's changes applied over the received bytes.
+/// Building and addressing a request that leaves this server (stateless `forward()` and
+/// tm's `t_relay`): the script's changes applied over the received bytes.
 extension MessageContext {
     /// The edits the script asked for, in ForwardBuilder's terms.
     var forwardEdits: [ForwardEdit] {
@@ -20,11 +21,15 @@ extension MessageContext {
     }
 
     /// Where the request goes: `$du` if set, else the Request-URI (host resolved from
-    /// /etc/hosts or DNS A records; no SRV yet). nil when it cannot be resolved.
+    /// /etc/hosts or DNS, in the family of the socket that sends it; no SRV yet). nil
+    /// when it cannot be resolved.
     func nextHop(overrideHost: String? = nil, overridePort: Int? = nil) -> SocketAddress? {
-        if let host = overrideHost { return SocketAddress.resolve(host, port: overridePort ?? 5060) }
+        let family = socket.address.family
+        if let host = overrideHost {
+            return SocketAddress.resolve(host: host, port: overridePort ?? 5060, family: family)
+        }
         guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return nil }
-        return SocketAddress.resolve(uri.host.trimmingCharacters(in: "[]"), port: uri.port ?? 5060)
+        return SocketAddress.resolve(host: uri.host, port: uri.port ?? 5060, family: family)
     }
 
     /// Writes the forwarded request into the process's buffer. Throws when Max-Forwards

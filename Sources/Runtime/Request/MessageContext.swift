@@ -9,7 +9,7 @@ public final class MessageContext {
     public let message: SIPMessage
     /// Who sent it, and on which of our sockets it arrived.
     public let source: SocketAddress
-    public let socket: UDPSocket
+    public let socket: ListenSocket
     /// What the script changed (saved with the transaction when it has one).
     var edits = ScriptEdits()
     /// A final reply was sent for this request.
@@ -19,7 +19,7 @@ public final class MessageContext {
     /// In an async data task: `$async(data)`; in a tkv event: `$atkv(...)`.
     var async = RequestAsync()
 
-    public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: UDPSocket) {
+    public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: ListenSocket) {
         self.process = process
         self.message = message
         self.source = source

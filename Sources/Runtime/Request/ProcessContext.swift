@@ -1,9 +1,6 @@
 import SIP
 import Script
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What one server process owns after fork: the program, its sockets, the arena views, its
 /// log and reusable buffers. Created in the child (never shared between processes); every
@@ -23,7 +20,7 @@ public final class ProcessContext {
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
-    public let sockets: [UDPSocket]
+    public let sockets: [ListenSocket]
     /// Reused for every reply and forwarded request this process builds.
     public var outBuffer = MessageBuffer(capacity: 4096)
     /// Mixed into generated To tags so that they cannot be guessed (same in every process
@@ -31,7 +28,7 @@ public final class ProcessContext {
     public var tagSeed: UInt64 { settings.tagSeed }
 
     public init(program: Program, settings: ServerSettings, arena: ArenaRef, sections: ArenaSections,
-                tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [UDPSocket]) {
+                tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [ListenSocket]) {
         self.tables = tables
         self.program = program
         self.settings = settings
@@ -57,7 +54,7 @@ public final class ProcessContext {
 
     /// The socket to send from towards `destination`: the first listen socket (one
     /// address family, loopback or not, is all Respite supports for now).
-    public var defaultSocket: UDPSocket { sockets[0] }
+    public var defaultSocket: ListenSocket { sockets[0] }
 
     /// Whether `host:port` names one of our listen sockets (for Via and Route checks).
     public func isLocal(host: String, port: Int?) -> Bool {
