@@ -73,10 +73,16 @@ let package = Package(
             path: "Tests/Helpers/respite-arena-helper"
         ),
 
-        .testTarget(name: "SharedTests", dependencies: ["Shared", "respite-arena-helper", "respite-shm"]),
+        // What the multi-process tests share: starting built executables (posix_spawn, each
+        // in its own process group), a respite server with its readiness check, loopback
+        // ports. Foundation only: it links none of the code under test.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport", "respite-arena-helper", "respite-shm"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScriptTests", dependencies: ["Script"], resources: [.copy("Golden")]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "respite", "respite-shm"], resources: [.copy("Configs")]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "TestSupport", "respite", "respite-shm"],
+                    resources: [.copy("Configs")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -205,8 +205,26 @@ def udp_bound(port):
                 if local.endswith(want):
                     return True
     except OSError:
-        return True  # cannot tell: rely on the settle delay
+        return False
     return False
+
+
+def group_members(pgid):
+    """Live (non-zombie) processes of process group `pgid`, from /proc."""
+    members = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": split after the command name.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) >= 3 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.add(int(entry))
+    return members
 
 
 class Server:
@@ -230,18 +248,57 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      cwd=self.workdir)
+        # Ready means every process has started (see ready()); the condition is polled
+        # every 20 ms, never waited for blindly.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        state = "nothing yet"
+        while True:
             if self.proc.poll() is not None:
                 raise CaseFailure("server exited at start (rc %s): %s" % (self.proc.returncode, self.log_tail()))
-            if udp_bound(self.port):
+            ready, state = self.ready()
+            if ready:
                 break
-            time.sleep(0.05)
-        else:
-            raise CaseFailure("server did not bind udp 127.0.0.1:%d within 10 s" % self.port)
-        time.sleep(0.5)  # let the children fork and the timers start
-        if self.proc.poll() is not None:
-            raise CaseFailure("server exited at start (rc %s): %s" % (self.proc.returncode, self.log_tail()))
+            if time.monotonic() >= deadline:
+                raise CaseFailure("server not ready within 10 s (%s): %s" % (state, self.log_tail()))
+            time.sleep(0.02)
+
+    def ready(self):
+        """(ready, what was seen): every process of the server has started.
+
+        Respite: respite-shm --json shows a complete process table (the master claims
+        every slot before it forks the first worker, and a worker's slot turns "running"
+        once it is forked) whose entries are all running and alive.
+        Kamailio: its ctl handler answers core.psx (ctl.so is the last module the configs
+        load, so its process is forked after the others), every process listed has a live
+        pid, and the process group holds none the table does not list.
+        """
+        if not udp_bound(self.port):
+            return False, "udp 127.0.0.1:%d not bound" % self.port
+        try:
+            if self.kind == "kamailio":
+                out = subprocess.run([KAMCMD, "-s", "unix:" + self.ctl, "core.psx"], capture_output=True,
+                                     text=True, timeout=5)
+                pids = [int(m.group(1)) for m in re.finditer(r"PID:\s*(\d+)", out.stdout)]
+                if out.returncode != 0 or not pids:
+                    return False, "core.psx does not answer yet"
+                members = group_members(self.proc.pid)
+                missing = members - set(pids)
+                dead = [p for p in pids if p <= 0 or p not in members]
+                if missing or dead:
+                    return False, "unlisted %s, not running %s" % (sorted(missing), dead)
+                return True, "%d processes" % len(pids)
+            tool = os.path.join(os.path.dirname(self.respite), "respite-shm")
+            out = subprocess.run([tool, "--shm-name", self.shm, "--json"], capture_output=True, text=True, timeout=5)
+            if out.returncode != 0:
+                return False, "no readable arena yet"
+            data = json.loads(out.stdout)
+            procs = data.get("processes") or []
+            seen = ", ".join("%s: %s" % (p.get("description"), p.get("state")) for p in procs)
+            done = (data.get("header", {}).get("ready") and len(procs) >= 2
+                    and all(p.get("state") == "running" and p.get("alive") and p.get("pid", 0) > 0 for p in procs))
+            return bool(done), seen
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
+            return False, "cannot read the process table: %s" % e
 
     def expect_config_error(self, pattern):
         """The server must refuse the config: exit non-zero within 10 s, log matching."""

@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -110,7 +111,7 @@ import Glibc
         let client = try SIPTestClient(server: server.port)
         for _ in 0..<20 { client.send(client.request("MESSAGE", user: "left")) }
         usleep(200_000)
-        let shm = ServerProcess.binaryDirectory.appendingPathComponent("respite-shm").path
+        let shm = Products.path("respite-shm")
         var live = -1
         for _ in 0..<20 where live != 0 {
             usleep(200_000)

@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -73,15 +74,7 @@ import Glibc
 
     /// pid -> process description, from respite-shm.
     static func roles(_ server: ServerProcess) throws -> [Int: String] {
-        let dump = try Spawn.run(ServerProcess.binaryDirectory.appendingPathComponent("respite-shm").path,
-                                 ["--shm-name", server.shmName, "--json"])
-        guard let object = try JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any],
-              let processes = object["processes"] as? [[String: Any]] else { return [:] }
-        var roles: [Int: String] = [:]
-        for p in processes {
-            if let pid = p["pid"] as? Int, let d = p["description"] as? String { roles[pid] = d }
-        }
-        return roles
+        Dictionary(try server.processes().map { (Int($0.pid), $0.description) }, uniquingKeysWith: { first, _ in first })
     }
 
     static func pid(in reason: String) -> Int {
@@ -134,7 +127,7 @@ import Glibc
         // A resume route that sends nothing: 500 from tm.
         let silent = try #require(client.exchange(client.request("MESSAGE", user: "silent")))
         #expect(silent.statusCode == 500 && silent.reasonPhrase == "I'm terribly sorry, server error occurred (1/TM)")
-        let dump = try Spawn.run(ServerProcess.binaryDirectory.appendingPathComponent("respite-shm").path, ["--shm-name", server.shmName])
+        let dump = try Spawn.run(Products.path("respite-shm"), ["--shm-name", server.shmName])
         #expect(dump.output.contains("async  second ring"), "\(dump.output)")
     }
 
@@ -149,7 +142,7 @@ import Glibc
     }
 
     @Test func configsWhoseMachineryIsOffAreRejectedAtLoad() throws {
-        let respite = ServerProcess.binaryDirectory.appendingPathComponent("respite").path
+        let respite = Products.path("respite")
         let base = "#!KAMAILIO\nloadmodule \"tm.so\"\nloadmodule \"sl.so\"\nloadmodule \"async.so\"\n"
         let cases: [(String, String)] = [
             ("request_route {\n  async_ms_sleep(\"10\");\n  exit;\n}\nroute[R] { exit; }\n", "ms_timer"),

@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 
 /// A full arena makes requests fail cleanly: the script sees the failure and answers,

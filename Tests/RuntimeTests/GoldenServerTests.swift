@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 
 /// Golden server tests: `Configs/golden/NAME.cfg` runs in a real `respite`; `NAME.expected`
@@ -25,7 +26,8 @@ import Testing
     func golden(_ name: String) throws {
         let config = try String(contentsOf: Self.directory.appendingPathComponent(name + ".cfg"), encoding: .utf8)
         let expected = try String(contentsOf: Self.directory.appendingPathComponent(name + ".expected"), encoding: .utf8)
-        let server = try ServerProcess(config: config, children: 1)
+        // A golden config may count or store requests: no readiness ping.
+        let server = try ServerProcess(config: config, children: 1, readiness: .processesStarted)
         defer { server.stop() }
         let client = try SIPTestClient(server: server.port)
         var request: String?

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -33,26 +34,24 @@ import Glibc
             Issue.record("sipp is missing: make test installs sip-tester")
             return
         }
-        let server = try ServerProcess(config: Self.config, children: 2)
+        // The config relays every request, a readiness ping too: wait for the processes only.
+        let server = try ServerProcess(config: Self.config, children: 2, readiness: .processesStarted)
         defer { server.stop() }
         let uasPort = try FreePort.udp(), uacPort = try FreePort.udp()
         let uasLog = FileManager.default.temporaryDirectory.appendingPathComponent("respite-uas-\(getpid()).log")
         defer { try? FileManager.default.removeItem(at: uasLog) }
-        let uas = try Spawn.start("/bin/sh", ["-c", "cd /tmp && exec /usr/bin/sipp -sn uas -i 127.0.0.1 -p \(uasPort) -nostdin"],
-                                  stdoutPath: uasLog.path, stderrPath: uasLog.path, newProcessGroup: true)
-        defer {
-            kill(-uas, SIGKILL)
-            var st: Int32 = 0
-            waitpid(uas, &st, 0)
-        }
-        usleep(300_000)
+        let uas = try Spawn.start("/usr/bin/sipp", ["-sn", "uas", "-i", "127.0.0.1", "-p", String(uasPort), "-nostdin"],
+                                  stdoutPath: uasLog.path, stderrPath: uasLog.path, directory: "/tmp")
+        defer { uas.stop(timeout: 0) }
+        try #require(waitUntil(timeout: 10) { FreePort.isUDPBound(uasPort) || !uas.isRunning } && uas.isRunning,
+                     "the SIPp UAS listens on \(uasPort)")
         let run = try Spawn.run("/usr/bin/sipp", [
             "-sn", "uac", "127.0.0.1:\(uasPort)", "-rsa", "127.0.0.1:\(server.port)", "-i", "127.0.0.1",
             "-p", String(uacPort), "-m", "300", "-r", "60", "-timeout", "40", "-timeout_error", "-nostdin",
         ], timeout: 50)
         #expect(run.status == 0, "every call completed\n\(run.output.suffix(2500))\n\(server.log.suffix(1500))")
         // Every transaction ends: after wt_timer, the arena holds none.
-        let shm = ServerProcess.binaryDirectory.appendingPathComponent("respite-shm").path
+        let shm = Products.path("respite-shm")
         var live = -1
         for _ in 0..<40 where live != 0 {
             usleep(250_000)

@@ -1,32 +1,19 @@
 import Foundation
 import SIP
-#if canImport(Glibc)
-import Glibc
-#endif
+import TestSupport
 
 /// A small SIP UDP client for the integration tests: sends requests and collects the
 /// replies that come back, with a timeout.
 final class SIPTestClient {
-    let fd: Int32
-    let port: UInt16
+    let socket: LoopbackUDPSocket
+    var port: UInt16 { socket.port }
     let server: UInt16
     private var counter = 0
 
     init(server: UInt16) throws {
         self.server = server
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sa) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        port = UInt16(bigEndian: sa.sin_port)
+        socket = try LoopbackUDPSocket()
     }
-
-    deinit { close(fd) }
 
     /// A request with a unique branch and Call-ID (unless given).
     func request(_ method: String, user: String = "service", headers: [String] = [], body: String = "",
@@ -54,28 +41,12 @@ final class SIPTestClient {
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) {
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        sa.sin_port = server.bigEndian
-        _ = bytes.withUnsafeBytes { raw in
-            withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        }
-    }
+    func send(_ bytes: [UInt8]) { socket.send(bytes, to: server) }
 
     /// The next datagram, parsed, or nil after `timeout` seconds.
     func receive(timeout: TimeInterval = 2) -> SIPMessage? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, Int32(timeout * 1000)) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return nil }
-        return try? SIPMessage.parse(Array(buffer[0..<n]))
+        guard let bytes = socket.receive(timeout: timeout) else { return nil }
+        return try? SIPMessage.parse(bytes)
     }
 
     /// Sends a request and returns its first final reply (skipping 1xx and replies to

@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +33,7 @@ request_route {
         try basicConfig.replacingOccurrences(of: "PORT", with: "5060").write(to: good, atomically: true, encoding: .utf8)
         try "#!KAMAILIO\nloadmodule \"sl.so\"\nrequest_route {\n  sl_send_reply(\"200\");\n  t_relay();\n  nosuch_function();\n}\n"
             .write(to: bad, atomically: true, encoding: .utf8)
-        let respite = ServerProcess.binaryDirectory.appendingPathComponent("respite").path
+        let respite = Products.path("respite")
         let ok = try Spawn.run(respite, ["-c", "-f", good.path])
         #expect(ok.status == 0, "\(ok.output)")
         #expect(ok.output.contains("config file ok"))
@@ -96,7 +97,8 @@ request_route {
         #expect(server.log.contains("restarting"))
 
         let status = server.stop()
-        #expect(status.map { $0 & 0x7f == 0 && ($0 >> 8) & 0xff == 0 } == true, "master exits 0 on SIGTERM")
+        #expect(status == .exited(0), "master exits 0 on SIGTERM")
+        #expect(server.survivors.isEmpty, "no process of the group outlived the master: \(server.survivors)")
         #expect(server.groupMembers.isEmpty, "no process left")
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm" + server.shmName), "arena unlinked")
     }

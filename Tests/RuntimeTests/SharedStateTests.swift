@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 
 /// What is private to a process and what every process shares, seen through replies.
@@ -31,7 +32,8 @@ import Testing
     }
 
     @Test func varIsPrivateWhileShvAndShtAreShared() throws {
-        let server = try ServerProcess(config: Self.config, children: 2)
+        // Every request is counted ($var, $shv, $sht, the process table): no readiness ping.
+        let server = try ServerProcess(config: Self.config, children: 2, readiness: .processesStarted)
         defer { server.stop() }
         let client = try SIPTestClient(server: server.port)
         var seen: [Seen] = []
@@ -61,7 +63,7 @@ import Testing
             #expect(mine == Array(1...mine.count), "process \(pid) counted its own requests only")
         }
         // The dump tool sees the shared state of the running server.
-        let dump = try Spawn.run(ServerProcess.binaryDirectory.appendingPathComponent("respite-shm").path,
+        let dump = try Spawn.run(Products.path("respite-shm"),
                                  ["--shm-name", server.shmName])
         #expect(dump.status == 0, "\(dump.output)")
         #expect(dump.output.contains("$shv(base) = 1000"), "\(dump.output)")

@@ -1,5 +1,6 @@
 import Foundation
 import SIP
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,8 @@ import Glibc
     """
 
     @Test func everyTortureMessageIsHandledWithoutACrash() throws {
-        let server = try ServerProcess(config: Self.config, children: 2)
+        // Handled requests are counted in the log: no readiness ping.
+        let server = try ServerProcess(config: Self.config, children: 2, readiness: .processesStarted)
         defer { server.stop() }
         let client = try SIPTestClient(server: server.port)
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures.path).filter { $0.hasSuffix(".dat") }.sorted()
@@ -63,7 +65,8 @@ import Glibc
             Issue.record("sipp is missing: make test installs sip-tester")
             return
         }
-        let server = try ServerProcess(config: Self.config.replacingOccurrences(of: "xnotice(", with: "xdbg("), children: 2)
+        let server = try ServerProcess(config: Self.config.replacingOccurrences(of: "xnotice(", with: "xdbg("), children: 2,
+                                       readiness: .processesStarted)
         defer { server.stop() }
         let scenario = Bundle.module.resourceURL!.appendingPathComponent("Configs/sipp-options.xml").path
         let run = try Spawn.run("/usr/bin/sipp", [

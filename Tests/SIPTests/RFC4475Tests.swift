@@ -20,11 +20,13 @@ import Testing
 
     @Test func allFixturesPresentAndNoneTraps() throws {
         #expect(Fixture.allRFC4475.count == 49)
+        // Each one also satisfies the fuzz invariants (round trips, builders).
+        var check = FuzzInvariants()
         for name in Fixture.allRFC4475 {
-            let bytes = try Fixture.rfc4475(name)
-            _ = Result(catching: { () throws(SIPParseError) in try SIPMessage.parse(bytes) })
-            _ = TransactionKey.fast(bytes)
+            check.check(try Fixture.rfc4475(name))
         }
+        check.expectClean("RFC 4475 messages")
+        #expect(check.inputs == 49)
     }
 
     // MARK: 3.1.1 valid messages

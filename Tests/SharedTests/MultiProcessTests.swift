@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 /// Scenarios that need several processes; `respite-arena-helper` forks them (the test
@@ -5,7 +6,7 @@ import Testing
 @Suite(.serialized) struct MultiProcessTests {
     @Test(arguments: [(1, 1), (3, 2)])
     func everyTaskArrivesExactlyOnce(producers: Int, consumers: Int) throws {
-        let r = try Executables.run("respite-arena-helper", ["queue-stress", "--producers", "\(producers)",
+        let r = try Products.run("respite-arena-helper", ["queue-stress", "--producers", "\(producers)",
                                                              "--consumers", "\(consumers)", "--tasks", "1000000"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -18,7 +19,7 @@ import Testing
     }
 
     @Test func aKilledLockHolderDoesNotWedgeTheNextLocker() throws {
-        let r = try Executables.run("respite-arena-helper", ["lock-kill"], timeout: 30)
+        let r = try Products.run("respite-arena-helper", ["lock-kill"], timeout: 30)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
         #expect(v["holder_was"] == "child")
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func aKilledProcessesAllocatorCacheIsReclaimed() throws {
-        let r = try Executables.run("respite-arena-helper", ["cache-reclaim"], timeout: 30)
+        let r = try Products.run("respite-arena-helper", ["cache-reclaim"], timeout: 30)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
         #expect(v["cached_blocks"] == "40")
@@ -41,7 +42,7 @@ import Testing
 
     @Test(arguments: ["0", "1"])
     func allocatorChurnAcrossProcessesReturnsToBaseline(debug: String) throws {
-        let r = try Executables.run("respite-arena-helper", ["alloc-churn", "--procs", "2", "--iterations", "200000", "--debug", debug], timeout: 60)
+        let r = try Products.run("respite-arena-helper", ["alloc-churn", "--procs", "2", "--iterations", "200000", "--debug", debug], timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
         #expect(v["failed_processes"] == "0")

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `$sht` and `$shv` across processes, through `respite-arena-helper` (the test runner
 /// never forks), and `respite-shm` on an arena that holds both.
 @Suite(.serialized) struct TablesMultiProcessTests {
     @Test func concurrentIncrementsOfOneKeyAreExact() throws {
-        let r = try Executables.run("respite-arena-helper", ["sht-increment", "--procs", "4", "--count", "100000",
+        let r = try Products.run("respite-arena-helper", ["sht-increment", "--procs", "4", "--count", "100000",
                                                              "--shm-name", "/respite-test-\(getpid())-shtinc"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func aProcessKilledHoldingShtLockDoesNotWedgeTheNextLocker() throws {
-        let r = try Executables.run("respite-arena-helper", ["sht-lock-kill", "--shm-name", "/respite-test-\(getpid())-shtkill"],
+        let r = try Products.run("respite-arena-helper", ["sht-lock-kill", "--shm-name", "/respite-test-\(getpid())-shtkill"],
                                     timeout: 30)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -34,13 +35,13 @@ import Testing
 
     @Test func respiteShmShowsVariablesAndTables() throws {
         let name = "/respite-test-\(getpid())-held-tables"
-        let (holder, line) = try Executables.start("respite-arena-helper", ["hold-tables", "--shm-name", name])
+        let (holder, line) = try Products.startReadingFirstLine("respite-arena-helper", ["hold-tables", "--shm-name", name])
         defer { shm_unlink(name) }
         #expect(line.contains("ready=1"))
-        kill(holder.processIdentifier, SIGKILL)
+        kill(holder.pid, SIGKILL)
         holder.waitUntilExit()
 
-        let text = try Executables.run("respite-shm", ["--shm-name", name])
+        let text = try Products.run("respite-shm", ["--shm-name", name])
         #expect(text.status == 0, "\(text.stdout)\n\(text.stderr)")
         for expected in ["shared variables (3)", "$shv(count) = 42", "$shv(debug) = 3", "$shv(gw) = \"sip:gw.example.com\"",
                          "hash tables (3)", "calls", "size 2^4 (16 buckets)  items 2  autoexpire 3600 s  initval 0",
@@ -49,7 +50,7 @@ import Testing
             #expect(text.stdout.contains(expected), "missing: \(expected)")
         }
 
-        let json = try Executables.run("respite-shm", ["--shm-name", name, "--json"])
+        let json = try Products.run("respite-shm", ["--shm-name", name, "--json"])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let vars = try #require(object["sharedVariables"] as? [[String: Any]])

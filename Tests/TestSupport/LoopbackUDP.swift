@@ -1,0 +1,84 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A UDP socket bound to an ephemeral port on 127.0.0.1, for talking to a server under
+/// test. Closed when released.
+public final class LoopbackUDPSocket {
+    public let fd: Int32
+    /// The port it is bound to.
+    public let port: UInt16
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw Spawn.Failure("socket: \(String(cString: strerror(errno)))") }
+        var sa = LoopbackUDPSocket.address(port: 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
+        }
+        guard ok else {
+            let e = errno
+            close(fd)
+            throw Spawn.Failure("bind 127.0.0.1:0: \(String(cString: strerror(e)))")
+        }
+        self.fd = fd
+        self.port = UInt16(bigEndian: sa.sin_port)
+    }
+
+    deinit { close(fd) }
+
+    /// Sends one datagram to 127.0.0.1:`port`.
+    public func send(_ bytes: [UInt8], to port: UInt16) {
+        var sa = LoopbackUDPSocket.address(port: port)
+        _ = bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// The next datagram, or nil when none arrives within `timeout` seconds.
+    public func receive(timeout: TimeInterval) -> [UInt8]? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(max(0, timeout) * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        return Array(buffer[0..<n])
+    }
+
+    static func address(port: UInt16) -> sockaddr_in {
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        sa.sin_port = port.bigEndian
+        return sa
+    }
+}
+
+/// Loopback UDP ports for servers and tools under test.
+public enum FreePort {
+    /// A UDP port on 127.0.0.1 that was free a moment ago.
+    public static func udp() throws -> UInt16 {
+        try LoopbackUDPSocket().port
+    }
+
+    /// Whether something has bound UDP 127.0.0.1:`port` (or the wildcard address), from
+    /// /proc/net/udp: how to wait for a tool such as SIPp to start listening.
+    public static func isUDPBound(_ port: UInt16) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8) else { return false }
+        let wanted = [String(format: "0100007F:%04X", port), String(format: "00000000:%04X", port)]
+        return table.split(separator: "\n").dropFirst().contains { line in
+            let local =
+                line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? ""
+            return wanted.contains(local)
+        }
+    }
+}

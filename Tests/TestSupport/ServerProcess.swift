@@ -1,0 +1,109 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `respite` server started for one test: its own process group, port and arena name,
+/// its log in a temporary file. The initializer returns once the server is ready (see
+/// `Readiness`); `stop()` ends the whole group (SIGTERM, then SIGKILL).
+public final class ServerProcess {
+    /// When a server counts as ready. Neither waits a fixed time: each polls a condition
+    /// every 20 ms until it holds, the server exits, or the start timeout passes.
+    public enum Readiness: Sendable {
+        /// Every process of the arena's process table has started, and a receiver answers
+        /// `OPTIONS sip:ping@127.0.0.1` (any reply to a unique Call-ID). For configs where
+        /// that request changes nothing the test looks at.
+        case answersOptions
+        /// Every process of the arena's process table has started (`respite-shm --json`):
+        /// for configs that do not answer OPTIONS, or where a ping would be counted,
+        /// relayed or logged where the test looks.
+        case processesStarted
+    }
+
+    public let port: UInt16
+    public let shmName: String
+    public let logURL: URL
+    public let configURL: URL
+    let process: ChildProcess
+
+    /// The master's pid (also the process group's id).
+    public var pid: pid_t { process.pid }
+
+    /// Writes `config` (with `PORT` replaced by a free port), starts
+    /// `respite -f config -DD -E -n children --shm-name NAME extraArgs` and waits until it
+    /// is ready; throws `ServerFailed` (with the log) if it exits or is not ready in time.
+    public init(
+        config: String, children: Int = 2, extraArgs: [String] = [],
+        readiness: Readiness = .answersOptions, timeout: TimeInterval = 10
+    ) throws {
+        port = try FreePort.udp()
+        shmName = "/respite-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = try Spawn.scratchDirectory("server")
+        configURL = dir.appendingPathComponent("test.cfg")
+        logURL = dir.appendingPathComponent("server.log")
+        try config.replacingOccurrences(of: "PORT", with: String(port)).write(
+            to: configURL, atomically: true, encoding: .utf8)
+        let args = ["-f", configURL.path, "-DD", "-E", "-n", String(children), "--shm-name", shmName] + extraArgs
+        process = try Spawn.start(Products.path("respite"), args, stdoutPath: logURL.path, stderrPath: logURL.path)
+        try awaitReady(readiness, timeout: timeout)
+    }
+
+    deinit {
+        stop(timeout: 2)
+        shm_unlink(shmName)
+        try? FileManager.default.removeItem(at: configURL.deletingLastPathComponent())
+    }
+
+    /// What the server has logged so far.
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Whether the master is still running.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Pids of the processes still in the server's process group, the master aside.
+    public var groupMembers: [pid_t] { process.groupMembers }
+
+    /// Processes of the group still alive when the master exited (recorded by `stop()`
+    /// before it kills them): a server that shut down cleanly leaves none.
+    public var survivors: [pid_t] { process.survivors }
+
+    /// Stops the server: SIGTERM to the group, SIGKILL after `timeout` seconds. Returns how
+    /// the master ended.
+    @discardableResult
+    public func stop(timeout: TimeInterval = 5) -> Termination? {
+        process.stop(timeout: timeout)
+    }
+
+    /// The arena's process table, as `respite-shm --json` shows it.
+    public func processes() throws -> [ArenaProcess] {
+        let r = try Spawn.run(Products.path("respite-shm"), ["--shm-name", shmName, "--json"], timeout: 10)
+        guard r.status == 0 else { throw Spawn.Failure("respite-shm exited \(r.status): \(r.stderr)") }
+        return try JSONDecoder().decode(ArenaSnapshot.self, from: Data(r.stdout.utf8)).processes ?? []
+    }
+}
+
+/// One entry of the arena's process table (the fields of `respite-shm --json` the tests read).
+public struct ArenaProcess: Decodable, Sendable {
+    public let slot: Int
+    public let pid: Int32
+    /// Running and the pid exists.
+    public let alive: Bool
+    public let role: String
+    /// "starting", "running" or "exited".
+    public let state: String
+    public let description: String
+}
+
+struct ArenaSnapshot: Decodable {
+    struct Header: Decodable { let ready: Bool }
+    let header: Header
+    let processes: [ArenaProcess]?
+}
+
+/// The server exited while starting, or was not ready in time.
+public struct ServerFailed: Error, CustomStringConvertible {
+    public let reason: String
+    public let log: String
+    public var description: String { "respite did not start: \(reason)\n\(log)" }
+}
