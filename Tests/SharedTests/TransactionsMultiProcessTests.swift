@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Transactions and wheels across processes, through `respite-arena-helper` (the test
 /// runner never forks), and `respite-shm` on an arena that holds both.
 @Suite(.serialized) struct TransactionsMultiProcessTests {
     @Test func concurrentFindOrCreateMakesEachTransactionOnce() throws {
-        let r = try Executables.run("respite-arena-helper", ["tx-create-race", "--procs", "4", "--keys", "1000",
+        let r = try Products.run("respite-arena-helper", ["tx-create-race", "--procs", "4", "--keys", "1000",
                                                              "--shm-name", "/respite-test-\(getpid())-txrace"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func aLockKilledWithItsHolderComesBackThroughTheHandler() throws {
-        let r = try Executables.run("respite-arena-helper", ["tx-lock-kill", "--shm-name", "/respite-test-\(getpid())-txkill"],
+        let r = try Products.run("respite-arena-helper", ["tx-lock-kill", "--shm-name", "/respite-test-\(getpid())-txkill"],
                                     timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -32,7 +33,7 @@ import Testing
     }
 
     @Test func aWheelArmedByManyAndExpiredByOneFiresEachLinkOnce() throws {
-        let r = try Executables.run("respite-arena-helper", ["wheel-fire", "--procs", "3", "--links", "3000",
+        let r = try Products.run("respite-arena-helper", ["wheel-fire", "--procs", "3", "--links", "3000",
                                                              "--shm-name", "/respite-test-\(getpid())-wheel"], timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
@@ -47,14 +48,14 @@ import Testing
 
     @Test func respiteShmShowsTransactionsAndWheels() throws {
         let name = "/respite-test-\(getpid())-held-tx"
-        let (holder, line) = try Executables.start("respite-arena-helper", ["hold-transactions", "--shm-name", name])
+        let (holder, line) = try Products.startReadingFirstLine("respite-arena-helper", ["hold-transactions", "--shm-name", name])
         defer { shm_unlink(name) }
         #expect(line.contains("ready=1"))
-        kill(holder.processIdentifier, SIGKILL)
+        kill(holder.pid, SIGKILL)
         holder.waitUntilExit()
         let suspendedName = line.split(separator: " ").first { $0.hasPrefix("suspended=") }.map { String($0.dropFirst(10)) } ?? "?"
 
-        let text = try Executables.run("respite-shm", ["--shm-name", name])
+        let text = try Products.run("respite-shm", ["--shm-name", name])
         #expect(text.status == 0, "\(text.stdout)\n\(text.stderr)")
         for expected in ["txtable        transactions", "wheel.tm       timer wheel", "transactions (34 live)",
                          "buckets 256  created 34  destroyed 0  suspended 2  stale lookups 1  failed creates 0",
@@ -66,7 +67,7 @@ import Testing
             #expect(text.stdout.contains(expected), "missing: \(expected)")
         }
 
-        let json = try Executables.run("respite-shm", ["--shm-name", name, "--json"])
+        let json = try Products.run("respite-shm", ["--shm-name", name, "--json"])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect((object["problems"] as? [Any])?.isEmpty == true)
