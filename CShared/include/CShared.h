@@ -17,6 +17,7 @@
 #include "cs_queue.h"
 #include "cs_shv.h"
 #include "cs_tx.h"
+#include "cs_txhold.h"
 #include "cs_wheel.h"
 
 #endif

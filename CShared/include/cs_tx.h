@@ -57,6 +57,7 @@ enum {
     CS_TX_UNLINKED = 1u << 5,    ///< removed from its bucket: lookups no longer find it
     CS_TX_ACKED = 1u << 6,       ///< the ACK for a negative final reply arrived
     CS_TX_RELAYED = 1u << 7,     ///< it has client branches (t_relay)
+    CS_TX_ORPHANED = 1u << 8,    ///< a process died holding it mid-work: its final-response timer answers 500
 };
 
 /// Timer kinds of the links in a transaction (a branch's kinds add `branch << 8`).

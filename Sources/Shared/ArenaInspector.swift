@@ -36,6 +36,7 @@ public struct ArenaInspector {
             case CS_SECTION_TXTABLE.rawValue: report.transactions = readTransactions(s, &problems)
             case CS_SECTION_WHEEL.rawValue: report.wheels = (report.wheels ?? []) + [readWheel(s, &problems)].compactMap { $0 }
             case CS_SECTION_ASYNC.rawValue: report.async = readAsync(s, &problems)
+            case CS_SECTION_TXHOLDS.rawValue: report.holds = readHolds(s, &problems)
             default: break
             }
         }
@@ -75,6 +76,7 @@ public struct ArenaInspector {
                 case CS_SECTION_TXTABLE.rawValue: kind = "transactions"
                 case CS_SECTION_WHEEL.rawValue: kind = "timer wheel"
                 case CS_SECTION_ASYNC.rawValue: kind = "async"
+                case CS_SECTION_TXHOLDS.rawValue: kind = "tx holds"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

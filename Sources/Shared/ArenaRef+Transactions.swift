@@ -41,6 +41,7 @@ extension ArenaRef {
             if rc != 0 { throw .invalidLayout("timer wheel '\(w.name)': cannot be created (errno \(rc))") }
             refs.append(TimerWheelRef(arena: self, wheel))
         }
+        try installTransactionHolds()
         return TransactionSections(arena: self, table: table, wheels: refs)
     }
 

@@ -127,6 +127,8 @@ public struct ArenaReport: Codable, Sendable {
     public var wheels: [Wheel]?
     /// The async module (section "async").
     public var async: Async?
+    /// What each process holds of the transactions (section "txholds").
+    public var holds: Holds?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

@@ -91,6 +91,14 @@ enum ReportFormatter {
             out.append("")
             out.append("async  second ring tick \(a.ringTickMs) ms  ms_timer \(a.msTimerMs == 0 ? "off" : "\(a.msTimerMs) ms")  suspended \(a.suspended)  resumed \(a.resumed)  found nothing \(a.resumeMissed)  tasks \(a.tasksPushed)  refused \(a.refused)  timer processes asleep: ring \(a.ringSleepers), ms \(a.msSleepers)")
         }
+        if let h = r.holds {
+            out.append("")
+            out.append("transaction holds  \(h.rows) rows  settled after deaths \(h.settled)  processes holding now \(h.held.count)")
+            for p in h.held {
+                let overflow = p.overflow > 0 ? "  not recorded \(p.overflow)" : ""
+                out.append("  slot \(p.slot): \(p.transactions.count) references, \(p.takenTimers) timers taken\(overflow)")
+            }
+        }
         if !r.problems.isEmpty {
             out.append("")
             out.append("problems")

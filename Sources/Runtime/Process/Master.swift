@@ -51,6 +51,8 @@ struct Master {
     var log: ServerLog
     /// One entry per worker process: how to (re)start it.
     var workers: [WorkerSlot] = []
+    /// The master's view of the transaction table: it settles what a dead worker held.
+    var transactionTable: TransactionTable?
 
     /// Depth bound of each async task group's queue: when it is full, a producer waits
     /// for room (or, in a nonblocking group, its push fails) instead of filling the arena.
@@ -130,6 +132,10 @@ struct Master {
             return 1
         }
         arena.setReady()
+        let log = self.log
+        transactionTable = transactions?.table(asyncState: asyncShared) { tx in
+            log.warning("core", "transaction \(tx.id): its lock came back from a process that died holding it")
+        }
         if let path = settings.pidFile { PidFile.write(path) }
         defer { if let path = settings.pidFile { PidFile.remove(path) } }
 

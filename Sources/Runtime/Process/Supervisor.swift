@@ -51,6 +51,11 @@ extension Master {
             // Its allocator cache and any lock it held come back: the cache here, the locks
             // through their robust owner-died recovery.
             context.arena.reclaimAllocatorCache(slot: worker.slot)
+            // And the transactions it held: references dropped, unanswered work answered 500,
+            // timers it had taken off its wheel given back.
+            if let settled = transactionTable?.settleHolds(ofSlot: worker.slot), !settled.isEmpty {
+                log.notice("core", "\(worker.description) held \(settled.referencesDropped) transaction references (dropped; \(settled.orphaned) to be answered 500) and \(settled.timersRearmed) taken timers (re-armed)")
+            }
             let now = MonotonicClock.nowNs
             workers[index].recentStarts.removeAll { now - $0 > Master.restartWindowNanos }
             if workers[index].recentStarts.count >= Master.restartLimit {

@@ -55,7 +55,7 @@ extension WorkerSlot {
                                      sockets: context.sockets)
         if let t = context.transactions {
             let log = process.log
-            let table = t.table(asyncState: context.asyncShared) { tx in
+            let table = t.table(asyncState: context.asyncShared, slot: slot) { tx in
                 // A holder killed mid-change left single-field stores and whole buffers
                 // (TransactionTable.init says why): the state is consistent, so go on.
                 log.warning("tm", "transaction \(tx.id): its lock came back from a process that died holding it; continuing with the state it left")

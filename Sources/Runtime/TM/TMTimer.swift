@@ -35,8 +35,18 @@ struct TMTimerProcess {
     /// route runs with 408, or 408 goes upstream.
     mutating func finalResponseTimeout(_ tx: borrowing LockedTransaction) {
         guard !tx.contains(.replied) else { return }
-        tx.insert(.timedOut)
         tx.endSuspension()
+        if tx.contains(.orphaned) {
+            // The process working on it died (TransactionTable.settleHolds): nobody else
+            // will answer it.
+            process.log.error("tm", "transaction \(tx.id): the process handling it died; answering 500")
+            if let context = MessageContext.forTransaction(tx.transaction, process: process) {
+                context.sendStatefulReply(tx.transaction, 500, "Server Internal Error")
+                context.releaseTransactions()
+            }
+            return
+        }
+        tx.insert(.timedOut)
         guard tx.pendingBranches == 0 else { return }
         manager.decideFinal(tx, process, &exec, timedOut: true)
     }

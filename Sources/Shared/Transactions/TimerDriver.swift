@@ -14,7 +14,12 @@ extension TransactionTable {
         guard let wheel = wheels[which], let bell = bell(for: which) else {
             preconditionFailure("wheel '\(which.rawValue)' is not installed")
         }
-        var due = [UInt64](repeating: 0, count: 512)
+        // Due links are taken off the wheel into this process's hold row, where the master
+        // finds them if the process dies before firing them (or a private buffer when the
+        // arena has no hold rows).
+        let capacity = TransactionHoldRow.dueEntries
+        let due = holds?.dueBuffer(servingWheelAt: arena.offset(of: wheel.raw))
+            ?? UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         while true {
             if wheel.armed == 0 {
                 _ = bell.wait(timeoutNanoseconds: 1_000_000_000) { wheel.armed > 0 }
@@ -22,20 +27,29 @@ extension TransactionTable {
             }
             Self.sleepUntilNextTick(UInt64(wheel.tickMs))
             while true {
-                let n = wheel.expire(nowMs: cs_now_ms(), into: &due)
-                for i in 0..<n { fireLink(at: due[i], of: wheel, fire) }
-                if n < due.count { break }
+                let n = Int(cs_wheel_expire(arena.header, wheel.raw, cs_now_ms(), due, UInt32(capacity)))
+                for i in 0..<n { fireLink(due, i, fire) }
+                if n < capacity { break }
             }
         }
     }
 
-    /// One expired link: its transaction, with the timer's reference, goes to `fire`.
-    private func fireLink(at offset: UInt64, of wheel: TimerWheelRef,
+    /// Due link `i`: its transaction, with the timer's reference, goes to `fire`.
+    private func fireLink(_ due: UnsafeMutablePointer<UInt64>, _ i: Int,
                           _ fire: (Transaction, TransactionTimer) -> Void) {
-        let kind = wheel.link(at: offset).pointee.kind
-        guard let timer = TransactionTimer(kind: kind), let raw = cs_tx_from_link(arena.header, offset, kind) else { return }
-        let reference = TransactionReference(adopting: raw, table: self)
-        fire(reference.transaction, timer)
+        let offset = due[i]
+        let kind = (arena.base + Int(offset)).assumingMemoryBound(to: cs_timer_link.self).pointee.kind
+        guard let timer = TransactionTimer(kind: kind), let raw = cs_tx_from_link(arena.header, offset, kind) else {
+            due[i] = 0
+            return
+        }
+        if let holds {
+            let reference = TransactionReference(adoptingDue: i, raw, table: self, row: holds)
+            fire(reference.transaction, timer)
+        } else {
+            let reference = TransactionReference(adopting: raw, table: self)
+            fire(reference.transaction, timer)
+        }
     }
 
     /// Sleeps until the next multiple of `tickMs` on the monotonic clock.

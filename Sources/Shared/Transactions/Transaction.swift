@@ -53,15 +53,32 @@ public struct Transaction: Equatable, @unchecked Sendable {
 /// One counted reference to a transaction: while it exists the transaction's memory stays;
 /// when it goes (`deinit`), the reference is dropped, and the last one frees every block
 /// of the transaction. It cannot be copied, so a reference is released exactly once.
+///
+/// While it exists it is recorded in the process's row of section "txholds", so that the
+/// master can drop it if the process dies (cs_txhold.h).
 public struct TransactionReference: ~Copyable, @unchecked Sendable {
     public let transaction: Transaction
+    /// Its entry in the process's hold row (-1: not recorded).
+    let holdIndex: Int32
 
     /// Takes over a reference that `raw` already carries for the caller.
     init(adopting raw: UnsafeMutablePointer<cs_tx>, table: TransactionTable) {
         transaction = Transaction(raw, table: table)
+        holdIndex = table.holds?.record(transactionAt: table.arena.offset(of: raw)) ?? -1
+    }
+
+    /// Takes over the reference of a timer the process took off its wheel into due entry
+    /// `due` of its hold row: the entry becomes this reference's.
+    init(adoptingDue due: Int, _ raw: UnsafeMutablePointer<cs_tx>, table: TransactionTable, row: TransactionHoldRow) {
+        transaction = Transaction(raw, table: table)
+        holdIndex = row.adoptDue(due, transactionAt: table.arena.offset(of: raw))
     }
 
     deinit {
-        cs_tx_unref(transaction.table.arena.header, transaction.table.raw, transaction.raw)
+        let table = transaction.table
+        // The record goes first: dying between the two leaks one reference, never drops
+        // one twice.
+        if holdIndex >= 0 { table.holds?.clear(holdIndex) }
+        cs_tx_unref(table.arena.header, table.raw, transaction.raw)
     }
 }

@@ -17,6 +17,9 @@ public final class TransactionTable: @unchecked Sendable {
     let raw: UnsafeMutablePointer<cs_tx_table>
     let wheels: [TransactionWheel: TimerWheelRef]
     let asyncState: AsyncSharedState?
+    /// This process's row of section "txholds": every reference it holds is recorded
+    /// there (nil in the master, and in arenas without the section).
+    let holds: TransactionHoldRow?
     /// Called with the lock held when a lock comes back from a holder that died inside it.
     let onRecoveredLock: (Transaction) -> Void
 
@@ -30,11 +33,12 @@ public final class TransactionTable: @unchecked Sendable {
     ///     holder left is a consistent, maybe older, state; the handler logs it and the
     ///     caller's work goes on.
     init(arena: ArenaRef, raw: UnsafeMutablePointer<cs_tx_table>, wheels: [TransactionWheel: TimerWheelRef],
-         asyncState: AsyncSharedState?, onRecoveredLock: @escaping (Transaction) -> Void) {
+         asyncState: AsyncSharedState?, holds: TransactionHoldRow?, onRecoveredLock: @escaping (Transaction) -> Void) {
         self.arena = arena
         self.raw = raw
         self.wheels = wheels
         self.asyncState = asyncState
+        self.holds = holds
         self.onRecoveredLock = onRecoveredLock
     }
 
@@ -140,13 +144,16 @@ public struct TransactionSections: @unchecked Sendable {
         wheels.first { $0.name == name }
     }
 
-    /// This process's view of the table (call once per process, after fork).
-    public func table(asyncState: AsyncSharedState?,
+    /// This process's view of the table (call once per process, after fork). `slot`, the
+    /// process's slot in the process table, is where its references are recorded for the
+    /// master to settle if it dies (nil: not recorded, as in the master itself).
+    public func table(asyncState: AsyncSharedState?, slot: Int32? = nil,
                       onRecoveredLock: @escaping (Transaction) -> Void) -> TransactionTable {
         var byKind: [TransactionWheel: TimerWheelRef] = [:]
         for kind in TransactionWheel.allCases { byKind[kind] = wheel(named: kind.rawValue) }
+        let row = slot.flatMap { s in arena.transactionHolds.flatMap { cs_txhold_row_at($0, UInt32(bitPattern: s)) } }
         return TransactionTable(arena: arena, raw: table, wheels: byKind, asyncState: asyncState,
-                                onRecoveredLock: onRecoveredLock)
+                                holds: row.map(TransactionHoldRow.init), onRecoveredLock: onRecoveredLock)
     }
 
     public static let tableSection = "txtable"

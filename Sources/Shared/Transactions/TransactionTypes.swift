@@ -36,6 +36,9 @@ public struct TransactionFlags: OptionSet, Sendable {
     public static let acked = TransactionFlags(rawValue: UInt32(CS_TX_ACKED))
     /// It has client branches (t_relay).
     public static let relayed = TransactionFlags(rawValue: UInt32(CS_TX_RELAYED))
+    /// A process died holding it in the middle of its work: its final-response timer
+    /// answers 500 (set by `TransactionTable.settleHolds`).
+    public static let orphaned = TransactionFlags(rawValue: UInt32(CS_TX_ORPHANED))
 }
 
 /// What has happened on one client branch (cs_tx_branch.flags).

@@ -100,11 +100,7 @@ func lockKill(_ options: Options) throws {
         cs_atomic_store_u32(flag, 1)
         while true { pause() }
     }
-    var waited = 0
-    while cs_atomic_load_u32(flag) == 0 && waited < 5000 {
-        usleep(1000)
-        waited += 1
-    }
+    awaitFlag(flag)
     let holderPID = lock.holderPID
     kill(holder, SIGKILL)
     let exit = Fork.wait(holder)
@@ -211,4 +207,13 @@ func hold(_ options: Options) throws {
     _ = ref.allocate(1000)
     report(["ready": 1, "name": arena.name])
     while true { pause() }
+}
+
+/// Waits (up to 5 s) until a child sets `flag` in the arena: it holds what it was told to.
+func awaitFlag(_ flag: UnsafeMutablePointer<UInt32>) {
+    var waited = 0
+    while cs_atomic_load_u32(flag) == 0 && waited < 5000 {
+        usleep(1000)
+        waited += 1
+    }
 }

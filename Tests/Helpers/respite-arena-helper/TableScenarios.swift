@@ -70,11 +70,7 @@ func shtLockKill(_ options: Options) throws {
         cs_atomic_store_u32(flag, 1)
         while true { pause() }
     }
-    var waited = 0
-    while cs_atomic_load_u32(flag) == 0 && waited < 5000 {
-        usleep(1000)
-        waited += 1
-    }
+    awaitFlag(flag)
     let bucket = (arena.ref.base + Int(table.raw.pointee.buckets_offset)).assumingMemoryBound(to: cs_htable_bucket.self)
         + Int(cs_htable_hash("k", 1)) & (table.bucketCount - 1)
     let holderPID = bucket.pointee.lock.holder_pid

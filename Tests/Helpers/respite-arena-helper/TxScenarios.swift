@@ -252,11 +252,7 @@ func txLockKill(_ options: Options) throws {
             while true { pause() }
         }
     }
-    var waited = 0
-    while cs_atomic_load_u32(flag) == 0 && waited < 5000 {
-        usleep(1000)
-        waited += 1
-    }
+    awaitFlag(flag)
     kill(holder, SIGKILL)
     let exit = Fork.wait(holder)
     let seen = tx.withLock { locked in (locked.contains(.replied), locked.uasStatus, recovered.count) }

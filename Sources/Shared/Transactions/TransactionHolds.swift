@@ -1,0 +1,126 @@
+import CShared
+
+/// The transaction references one process holds, recorded in its row of section
+/// "txholds" (cs_txhold.h) so that the master can settle them if the process dies.
+struct TransactionHoldRow {
+    let raw: UnsafeMutablePointer<cs_txhold_row>
+
+    static let referenceEntries = Int(CS_TXHOLD_REFS)
+    static let dueEntries = Int(CS_TXHOLD_DUE)
+
+    /// Records a reference to the transaction at `offset`; the entry's index, or -1 when
+    /// every reference entry is in use (counted; that reference is not covered).
+    func record(transactionAt offset: UInt64) -> Int32 { cs_txhold_add(raw, offset | 1) }
+
+    func clear(_ index: Int32) { cs_txhold_set(raw, UInt32(index), 0) }
+
+    /// Due entry `i` becomes the reference to the transaction at `offset` (one store).
+    func adoptDue(_ i: Int, transactionAt offset: UInt64) -> Int32 {
+        let index = Int32(Self.referenceEntries + i)
+        cs_txhold_set(raw, UInt32(index), offset | 1)
+        return index
+    }
+
+    /// Where cs_wheel_expire writes the links it takes off `wheel` for this process.
+    func dueBuffer(servingWheelAt wheelOffset: UInt64) -> UnsafeMutablePointer<UInt64> {
+        raw.pointee.wheel = wheelOffset
+        return withUnsafeMutablePointer(to: &raw.pointee.entries) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt64.self) + Self.referenceEntries
+        }
+    }
+}
+
+extension ArenaRef {
+    static let transactionHoldsSection = "txholds"
+
+    /// Creates section "txholds" with one row per process-table slot (master, before
+    /// fork). Without a process table there is nothing to record per process: no section.
+    func installTransactionHolds() throws(ArenaError) {
+        guard let table = section(ArenaLayout.processTableSection)?.assumingMemoryBound(to: cs_proc_table.self) else {
+            return
+        }
+        let rows = table.pointee.capacity
+        let holds = try addSection(Self.transactionHoldsSection, size: Int(cs_txhold_table_bytes(rows)),
+                                   kind: CS_SECTION_TXHOLDS, version: CS_TXHOLD_VERSION)
+        cs_txhold_init(holds.assumingMemoryBound(to: cs_txhold_table.self), rows)
+    }
+
+    /// Section "txholds", if there is one.
+    var transactionHolds: UnsafeMutablePointer<cs_txhold_table>? {
+        section(Self.transactionHoldsSection)?.assumingMemoryBound(to: cs_txhold_table.self)
+    }
+}
+
+/// What the master did with a dead process's row.
+public struct SettledHolds: Equatable, Sendable {
+    /// Timers it had taken off its wheel and not fired: back in the wheel, due now.
+    public var timersRearmed = 0
+    /// References it held to transactions: dropped.
+    public var referencesDropped = 0
+    /// Transactions nobody would have answered: marked orphaned, answered 500 by tm now.
+    public var orphaned = 0
+
+    public var isEmpty: Bool { timersRearmed == 0 && referencesDropped == 0 }
+}
+
+extension TransactionTable {
+    /// Settles what the dead process of `slot` held (the master, after reaping it): every
+    /// timer it had taken off its wheel goes back, due now, unless it was armed again
+    /// meanwhile; every transaction it held is dropped, and one that is neither answered,
+    /// suspended nor waiting on a branch (its process died in the middle of its work) is
+    /// marked orphaned with its final-response timer due now, so tm answers it 500.
+    public func settleHolds(ofSlot slot: Int32) -> SettledHolds {
+        var settled = SettledHolds()
+        guard let table = arena.transactionHolds, let row = cs_txhold_row_at(table, UInt32(bitPattern: slot)) else {
+            return settled
+        }
+        let wheelOffset = row.pointee.wheel
+        for i in 0..<Int(CS_TXHOLD_ENTRIES) {
+            let entry = cs_txhold_get(row, UInt32(i))
+            guard entry != 0 else { continue }
+            cs_txhold_set(row, UInt32(i), 0)
+            if entry & 1 == 1 {
+                settleReference(toTransactionAt: entry & ~1, &settled)
+            } else {
+                settleTakenTimer(linkAt: entry, wheelOffset: wheelOffset, &settled)
+            }
+        }
+        _ = cs_atomic_add_u64(&table.pointee.settled, UInt64(settled.timersRearmed + settled.referencesDropped))
+        return settled
+    }
+
+    private func settleReference(toTransactionAt offset: UInt64, _ settled: inout SettledHolds) {
+        let raw = (arena.base + Int(offset)).assumingMemoryBound(to: cs_tx.self)
+        let tx = Transaction(raw, table: self)
+        let orphaned = tx.withLock { locked -> Bool in
+            guard !locked.contains([.replied, .suspended, .unlinked]), locked.pendingBranches == 0 else { return false }
+            raw.pointee.flags |= UInt32(CS_TX_ORPHANED)
+            locked.arm(.finalResponse, afterMs: 0)
+            return true
+        }
+        if orphaned { settled.orphaned += 1 }
+        cs_tx_unref(arena.header, self.raw, raw)
+        settled.referencesDropped += 1
+    }
+
+    private func settleTakenTimer(linkAt offset: UInt64, wheelOffset: UInt64, _ settled: inout SettledHolds) {
+        let link = (arena.base + Int(offset)).assumingMemoryBound(to: cs_timer_link.self)
+        let kind = link.pointee.kind
+        guard let raw = cs_tx_from_link(arena.header, offset, kind),
+              let which = wheels.first(where: { arena.offset(of: $0.value.raw) == wheelOffset }) else { return }
+        let tx = Transaction(raw, table: self)
+        let rearmed = tx.withLock { _ -> Bool in
+            // Armed again meanwhile (its own reference taken then): the taken one goes.
+            guard link.pointee.slot == 0 else { return false }
+            cs_wheel_arm(arena.header, which.value.raw, link, cs_now_ms(), kind)
+            bell(for: which.key)?.ring()
+            return true
+        }
+        if rearmed {
+            settled.timersRearmed += 1
+        } else {
+            cs_tx_unref(arena.header, self.raw, raw)
+            settled.referencesDropped += 1
+        }
+    }
+}
