@@ -64,7 +64,7 @@ public enum Spawn {
         return (child, line)
     }
 
-    static func scratchDirectory(_ kind: String) throws -> URL {
+    public static func scratchDirectory(_ kind: String) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("respite-\(kind)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
