@@ -102,6 +102,59 @@ import Glibc
         #expect(header["createdUnixSeconds"] as? Double == before, "the same arena, not a new one")
     }
 
+    /// The master dies after forking its workers but before they ask for the parent-death
+    /// signal (strace holds each worker's prctl for 2 s): no signal will come, so each
+    /// worker must notice its new parent and leave on its own.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/strace"), "needs strace"))
+    func workersOfAMasterKilledBeforeTheirPrctlExitToo() throws {
+        let name = Self.uniqueName("race")
+        defer { shm_unlink(name) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("respite-race-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("race.cfg"), log = dir.appendingPathComponent("server.log")
+        try Self.config.replacingOccurrences(of: "PORT", with: String(try FreePort.udp()))
+            .write(to: config, atomically: true, encoding: .utf8)
+        let started = Date()
+        let strace = try Spawn.start(
+            "/usr/bin/strace",
+            ["-f", "-qq", "-o", "/dev/null", "-e", "trace=prctl", "-e", "inject=prctl:delay_enter=2000000",
+             Products.path("respite"), "-f", config.path, "-DD", "-E", "-n", "2", "--shm-name", name],
+            stdoutPath: log.path, stderrPath: log.path)
+        defer { strace.stop(timeout: 0) }
+        let serverLog = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        // Every slot has its pid once the master has forked every worker.
+        var table: [(pid: Int32, role: String)] = []
+        let forked = try waitUntil(timeout: 10, interval: 0.02) {
+            table = try Self.processTable(name)
+            return table.count >= 7 && table.allSatisfy { $0.pid > 0 }
+        }
+        try #require(forked, "the master did not fork its workers: \(table)\n\(serverLog())")
+        let master = try #require(table.first { $0.role == "main" }?.pid)
+        let workers = table.map(\.pid).filter { $0 != master }
+        kill(master, SIGKILL)
+        let killedAt = Date().timeIntervalSince(started)
+        let gone = waitUntil(timeout: 5, interval: 0.02) { workers.allSatisfy { !Self.isLive($0) } }
+        #expect(gone, "still running: \(workers.filter(Self.isLive))\n\(serverLog())")
+        if killedAt < 2 {
+            // Killed inside the window: the parent check, not the signal, ended them.
+            let noticed = serverLog().components(separatedBy: "the master (pid \(master)) is gone").count - 1
+            #expect(noticed == workers.count, "\(serverLog())")
+        }
+    }
+
+    /// Pid and role of each process table entry, from `respite-shm --json` (empty while
+    /// the arena is not there yet).
+    static func processTable(_ name: String) throws -> [(pid: Int32, role: String)] {
+        let r = try Products.run("respite-shm", ["--shm-name", name, "--json"], timeout: 10)
+        guard r.status == 0 || r.status == 3,
+            let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+            let processes = object["processes"] as? [[String: Any]]
+        else { return [] }
+        return processes.map { (Int32($0["pid"] as? Int ?? 0), $0["role"] as? String ?? "") }
+    }
+
     /// The header of `respite-shm --json`, nil when it cannot read the arena (exit 3, a
     /// problem found past the header, still prints it).
     static func header(_ name: String) throws -> [String: Any]? {
