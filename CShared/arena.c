@@ -11,7 +11,7 @@ static uint64_t align_up(uint64_t value, uint64_t alignment) {
 }
 
 int cs_arena_format(void *base, uint64_t size, uint32_t flags, int32_t creator_pid,
-                    const char *name) {
+                    uint64_t creator_start_ticks, const char *name) {
     uint64_t control = align_up(sizeof(cs_arena_header), 64);
     uint64_t heap = align_up(control + sizeof(cs_allocator), 64);
     if (size < heap + 4096) return EINVAL;
@@ -23,6 +23,7 @@ int cs_arena_format(void *base, uint64_t size, uint32_t flags, int32_t creator_p
     arena->base_address = (uint64_t)(uintptr_t)base;
     arena->size = size;
     arena->creator_pid = creator_pid;
+    arena->creator_start_ticks = creator_start_ticks;
     arena->flags = flags;
     arena->created_realtime_ns = cs_realtime_ns();
     arena->state = CS_ARENA_INITIALIZING;

@@ -12,6 +12,11 @@
 // Synchronization: the header and the section directory are written by the creating
 // (master) process before any fork and never change after `state` becomes
 // CS_ARENA_READY, so they are read without a lock.
+//
+// Versions: the identity prefix (magic, layout_version, header_size, creator_pid) keeps
+// its offsets in every layout version, so a server can tell who made an arena of an
+// older layout and whether that process is gone. Layout 2 added creator_start_ticks;
+// an arena of layout 1 names its creator by pid alone.
 #ifndef CS_ARENA_H
 #define CS_ARENA_H
 
@@ -23,7 +28,7 @@ extern "C" {
 #endif
 
 #define CS_ARENA_MAGIC 0x314E5241504D5352ULL /* "RSMPARN1" little-endian */
-#define CS_LAYOUT_VERSION 1u
+#define CS_LAYOUT_VERSION 2u
 #define CS_SECTION_NAME_MAX 24
 #define CS_MAX_SECTIONS 32
 
@@ -70,24 +75,35 @@ typedef struct cs_arena_header {
     uint32_t header_size;        ///< sizeof(cs_arena_header)
     uint64_t base_address;       ///< where the creator mapped it (same in its children)
     uint64_t size;               ///< total bytes of the arena
-    int32_t creator_pid;
+    int32_t creator_pid;         ///< the master that created it
     uint32_t flags;              ///< CS_ARENA_*
     uint64_t created_realtime_ns;
     uint32_t state;              ///< CS_ARENA_*
     uint32_t section_count;
     uint64_t allocator_offset;   ///< cs_allocator control block
     char name[64];               ///< shm object name, for people
+    /// The creator's start time: field 22 (starttime) of /proc/<pid>/stat, clock ticks
+    /// after boot; 0 when it could not be read. With creator_pid it names one process
+    /// for good, since pids are reused and start times are not (for a given pid).
+    uint64_t creator_start_ticks;
+    uint64_t reserved[7];        ///< zero; a later field may take one (0 = not recorded)
     cs_section sections[CS_MAX_SECTIONS];
 } cs_arena_header;
 
+_Static_assert(offsetof(cs_arena_header, magic) == 0, "identity prefix: fixed in every layout");
+_Static_assert(offsetof(cs_arena_header, layout_version) == 8, "identity prefix: fixed in every layout");
+_Static_assert(offsetof(cs_arena_header, header_size) == 12, "identity prefix: fixed in every layout");
+_Static_assert(offsetof(cs_arena_header, creator_pid) == 32, "identity prefix: fixed in every layout");
+_Static_assert(offsetof(cs_arena_header, creator_start_ticks) == 128, "header layout is read by respite-shm");
 _Static_assert(sizeof(cs_section) == 48, "cs_section layout is read by respite-shm");
-_Static_assert(offsetof(cs_arena_header, sections) == 128, "header layout is read by respite-shm");
+_Static_assert(offsetof(cs_arena_header, sections) == 192, "header layout is read by respite-shm");
 _Static_assert(sizeof(cs_arena_header) % 16 == 0, "header keeps what follows aligned");
 
 /// Lays out a fresh arena in `base` (`size` bytes, zero-filled): header, allocator.
+/// `creator_start_ticks` is the creator's /proc starttime (0 when unknown).
 /// Called once by the creator, before any fork. Returns 0, or EINVAL if too small.
 int cs_arena_format(void *base, uint64_t size, uint32_t flags, int32_t creator_pid,
-                    const char *name);
+                    uint64_t creator_start_ticks, const char *name);
 
 /// Marks the arena complete: after this, header and directory are read-only.
 void cs_arena_set_ready(cs_arena_header *arena);

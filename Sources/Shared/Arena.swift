@@ -8,7 +8,8 @@ import Glibc
 /// Created by the master before it forks, so every child sees it at the same address
 /// and can use plain pointers into it; opened read-only by `respite-shm`, which follows
 /// only the header's offsets. The owner unmaps in `deinit`; the creator unlinks the
-/// name with `unlink()` at orderly shutdown.
+/// name with `unlink()` at orderly shutdown. A creator that died without doing so leaves
+/// the name behind, marked with its pid and start time: `reclaim(name:)` takes it back.
 public struct Arena: ~Copyable {
     /// The shm object name, with its leading slash.
     public let name: String
@@ -16,7 +17,9 @@ public struct Arena: ~Copyable {
     public let writable: Bool
     public let base: UnsafeMutableRawPointer
 
-    /// Creates and formats a new arena. `size` is rounded up to a page.
+    /// Creates and formats a new arena. `size` is rounded up to a page. The header names
+    /// the calling process as the creator (pid and start time), so that a later server
+    /// can tell whether it is gone (`reclaim(name:)`).
     public static func create(name: String, size: Int, debug: Bool = false, mode: mode_t = 0o600) throws(ArenaError) -> Arena {
         let name = Arena.normalized(name)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -28,7 +31,9 @@ public struct Arena: ~Copyable {
                 try Posix.ftruncate(fd, size)
                 try Posix.fallocate(fd, size)
                 let base = try Posix.mmap(fd, size: size, writable: true)
-                let rc = cs_arena_format(base, UInt64(size), debug ? UInt32(CS_ARENA_DEBUG) : 0, getpid(), name)
+                let creator = ArenaCreator.current()
+                let rc = cs_arena_format(base, UInt64(size), debug ? UInt32(CS_ARENA_DEBUG) : 0, creator.pid,
+                                         creator.startTicks ?? 0, name)
                 if rc != 0 {
                     Posix.munmap(base, size)
                     throw ArenaError.invalidLayout("\(size) bytes is too small for an arena")

@@ -52,9 +52,13 @@ public struct ArenaInspector {
     }
 
     private func readHeader(_ h: cs_arena_header) -> ArenaReport.Header {
-        ArenaReport.Header(
+        let ticks = h.creator_start_ticks
+        let creator = ArenaCreator(pid: h.creator_pid, startTicks: ticks == 0 ? nil : ticks)
+        let status = creator.status
+        return ArenaReport.Header(
             name: cString(h.name), size: h.size, layoutVersion: h.layout_version,
-            creatorPID: h.creator_pid, creatorAlive: Posix.processExists(h.creator_pid),
+            creatorPID: h.creator_pid, creatorStartTicks: creator.startTicks,
+            creatorAlive: status.mayBeAlive, creatorStatus: status.description,
             createdUnixSeconds: Double(h.created_realtime_ns) / 1e9,
             baseAddress: "0x" + String(h.base_address, radix: 16),
             ready: h.state == UInt32(CS_ARENA_READY), debugAllocator: h.flags & UInt32(CS_ARENA_DEBUG) != 0)

@@ -15,6 +15,11 @@ public struct ArenaRef: @unchecked Sendable {
     public var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(header) }
     public var size: Int { Int(header.pointee.size) }
     public var creatorPID: Int32 { header.pointee.creator_pid }
+    /// The creating process: pid and start time.
+    public var creator: ArenaCreator {
+        let ticks = header.pointee.creator_start_ticks
+        return ArenaCreator(pid: header.pointee.creator_pid, startTicks: ticks == 0 ? nil : ticks)
+    }
     public var isDebug: Bool { header.pointee.flags & UInt32(CS_ARENA_DEBUG) != 0 }
 
     /// `size` bytes, 16-byte aligned, or nil when the arena has no room.

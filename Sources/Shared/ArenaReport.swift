@@ -7,7 +7,12 @@ public struct ArenaReport: Codable, Sendable {
         public var size: UInt64
         public var layoutVersion: UInt32
         public var creatorPID: Int32
+        /// The creator's start time (clock ticks after boot), when the header records it.
+        public var creatorStartTicks: UInt64?
+        /// The creator runs, or may run (`creatorStatus`).
         public var creatorAlive: Bool
+        /// "running", "gone", or "pid in use, start time not recorded".
+        public var creatorStatus: String
         public var createdUnixSeconds: Double
         public var baseAddress: String
         public var ready: Bool

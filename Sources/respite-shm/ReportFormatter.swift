@@ -13,7 +13,8 @@ enum ReportFormatter {
         var out: [String] = []
         let h = r.header
         out.append("arena \(h.name)  \(bytes(h.size))  layout v\(h.layoutVersion)  base \(h.baseAddress)")
-        out.append("  creator pid \(h.creatorPID) (\(h.creatorAlive ? "running" : "gone"))  created \(date(h.createdUnixSeconds))  \(h.ready ? "ready" : "initializing")\(h.debugAllocator ? "  debug allocator" : "")")
+        let started = h.creatorStartTicks.map { "  started at tick \($0) after boot" } ?? "  start time not recorded"
+        out.append("  creator pid \(h.creatorPID) (\(h.creatorStatus))\(started)  created \(date(h.createdUnixSeconds))  \(h.ready ? "ready" : "initializing")\(h.debugAllocator ? "  debug allocator" : "")")
         out.append("")
         out.append("sections")
         for s in r.sections {

@@ -76,6 +76,30 @@ func testArenaName(_ tag: String) -> String { "/respite-test-\(getpid())-\(tag)-
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm" + deadName))
     }
 
+    @Test func aLivePidWithAnotherStartTimeIsSweptAsGone() throws {
+        let name = testArenaName("reused-pid")
+        let arena = try Arena.create(name: name, size: 1 << 20)
+        defer { try? arena.unlink() }
+        // The header names this process, which runs, but with a start time it does not
+        // have: another process that once had this pid made the arena.
+        let ticks = try #require(Self.startTicks(of: getpid()))
+        arena.base.storeBytes(of: ticks + 1, toByteOffset: Self.creatorStartTicksOffset, as: UInt64.self)
+        #expect(arena.ref.creatorPID == getpid() && Posix.processExists(getpid()))
+        #expect(Arena.removeStale(prefix: String(name.dropFirst())) == [name])
+        #expect(!FileManager.default.fileExists(atPath: "/dev/shm" + name))
+    }
+
+    /// cs_arena_header.creator_start_ticks (cs_arena.h asserts the offset).
+    static let creatorStartTicksOffset = 128
+
+    /// Field 22 of /proc/<pid>/stat, read here independently of the code under test.
+    static func startTicks(of pid: Int32) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
     @Test func processTableRecordsEntries() throws {
         let arena = try Arena.create(name: testArenaName("procs"), size: 4 << 20)
         defer { try? arena.unlink() }

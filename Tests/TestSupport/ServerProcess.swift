@@ -23,6 +23,8 @@ public final class ServerProcess {
 
     public let port: UInt16
     public let shmName: String
+    /// The name was made up here (not given by the test), so `deinit` removes it.
+    let ownsShmName: Bool
     public let logURL: URL
     public let configURL: URL
     let process: ChildProcess
@@ -33,32 +35,35 @@ public final class ServerProcess {
     /// Writes `config` (with `PORT` replaced by a free port), starts
     /// `respite -f config -DD -E -n children --shm-name NAME extraArgs` and waits until it
     /// is ready; throws `ServerFailed` (with the log) if it exits or is not ready in time.
+    /// NAME is unique unless `shmName` gives one; a given name is the test's to remove.
     public init(
-        config: String, children: Int = 2, extraArgs: [String] = [],
+        config: String, children: Int = 2, extraArgs: [String] = [], shmName: String? = nil,
         readiness: Readiness = .answersOptions, timeout: TimeInterval = 10
     ) throws {
         port = try FreePort.udp()
-        shmName = "/respite-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ownsShmName = shmName == nil
+        self.shmName = shmName ?? "/respite-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let dir = try Spawn.scratchDirectory("server")
         configURL = dir.appendingPathComponent("test.cfg")
         logURL = dir.appendingPathComponent("server.log")
         try config.replacingOccurrences(of: "PORT", with: String(port)).write(
             to: configURL, atomically: true, encoding: .utf8)
-        let args = ["-f", configURL.path, "-DD", "-E", "-n", String(children), "--shm-name", shmName] + extraArgs
+        let args =
+            ["-f", configURL.path, "-DD", "-E", "-n", String(children), "--shm-name", self.shmName] + extraArgs
         process = try Spawn.start(Products.path("respite"), args, stdoutPath: logURL.path, stderrPath: logURL.path)
         try awaitReady(readiness, timeout: timeout)
     }
 
     deinit {
         stop(timeout: 2)
-        shm_unlink(shmName)
+        if ownsShmName { shm_unlink(shmName) }
         try? FileManager.default.removeItem(at: configURL.deletingLastPathComponent())
     }
 
     /// What the server has logged so far.
     public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
-    /// Whether the master is still running.
+    /// Whether the master is still running (an exited master is not reaped until `stop()`).
     public var isRunning: Bool { process.isRunning }
 
     /// Pids of the processes still in the server's process group, the master aside.

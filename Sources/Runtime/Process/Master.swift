@@ -74,13 +74,15 @@ struct Master {
     var usesTM: Bool { program.settings.modules.contains("tm") }
 
     mutating func start() -> Int32 {
-        // Only default names (/respite-<pid>): an arena named with --shm-name belongs to
-        // whoever chose the name (a test may keep a dead server's arena on purpose).
+        // The sweep covers default names (/respite-<pid>) only: another --shm-name belongs
+        // to whoever chose it (a test may keep a dead server's arena to inspect it), and
+        // only the server that asks for that name again may take it back.
         Arena.removeStale { name in
             let pid = name.dropFirst("respite-".count)
             return !pid.isEmpty && pid.allSatisfy(\.isNumber)
         }
         let name = settings.shmName ?? Arena.defaultName(pid: getpid())
+        guard reclaimArenaName(name) else { return 1 }
         let arena: Arena
         do {
             arena = try Arena.create(name: name, size: settings.sharedMemoryBytes)
@@ -91,6 +93,29 @@ struct Master {
         let status = serve(arena.ref, name: name)
         do { try arena.unlink() } catch { log.error("core", "cannot remove the arena: \(error)") }
         return status
+    }
+
+    /// Makes `name` free for a new arena: an arena left there by a creator that is gone
+    /// (a SIGKILLed master) is removed; one whose creator runs, or may run, is left alone
+    /// and the server does not start. Returns whether the name is free.
+    func reclaimArenaName(_ name: String) -> Bool {
+        switch Arena.reclaim(name: name) {
+        case .absent:
+            return true
+        case .removed(let creator):
+            log.notice("core", "removed the arena \(name) left behind by pid \(creator.pid), which is gone")
+            return true
+        case .inUse(let creator, .running):
+            log.critical("core", "the arena \(name) is in use: its creator, pid \(creator.pid), is running; stop that server or choose another --shm-name")
+        case .inUse(let creator, _):
+            // Layout 1 records no start time: the pid may be that server's or a stranger's.
+            log.critical("core", "the arena \(name) was created by pid \(creator.pid), which still exists (an older arena layout without the creator's start time, so it may be that server); stop it or remove \(name) by hand")
+        case .notAnArena:
+            log.critical("core", "\(name) exists but holds no complete Respite arena header (another program's object, or a server creating it now); not touching it")
+        case .failed(let error):
+            log.critical("core", "cannot check the existing arena \(name): \(error)")
+        }
+        return false
     }
 
     /// Everything after the arena exists: sections, sockets, workers, supervision.

@@ -17,6 +17,10 @@ struct WorkerContext {
     let asyncShared: AsyncSharedState?
     let sockets: [ListenSocket]
     let log: ServerLog
+    /// The master's pid, taken when the master builds this context (before any fork): a
+    /// child compares its parent with it to notice a master that died before the child
+    /// asked for the parent-death signal.
+    let masterPID: pid_t = getpid()
 }
 
 /// One worker process the master keeps running.
@@ -44,8 +48,15 @@ struct WorkerSlot {
 extension WorkerSlot {
     /// The body of the forked child: set up the process, then serve forever.
     func runChild(_ context: WorkerContext) -> Never {
-        Signals.resetInChild()
+        // A worker never outlives its master: the kernel sends SIGTERM (default action:
+        // exit) when the master dies. A master that died before the prctl sends nothing,
+        // and this process already has a new parent: check, and leave.
         ProcessSetup.dieWithParent(signal: SIGTERM)
+        if getppid() != context.masterPID {
+            context.log.notice("core", "the master (pid \(context.masterPID)) is gone; \(description) exits")
+            _exit(1)
+        }
+        Signals.resetInChild()
         context.sections.processes.started(slot: slot, pid: getpid())
         context.arena.attachAllocatorCache(slot: slot)
         var log = context.log
