@@ -34,18 +34,6 @@ import Glibc
     /// The kinds of process killed, by the start of their description.
     static let victims = ["udp receiver", "Async Task Worker", "ASYNC MOD TIMER", "ASYNC MOD MS TIMER", "timer"]
 
-    static func shm(_ server: ServerProcess) throws -> (status: Int32, object: [String: Any]) {
-        let r = try Spawn.run(Products.path("respite-shm"), ["--shm-name", server.shmName, "--json"], timeout: 10)
-        let object = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
-        return (r.status, object)
-    }
-
-    static func heldBytes(_ object: [String: Any]) -> Int {
-        let a = object["allocator"] as? [String: Any] ?? [:]
-        // Used, less the freed blocks kept for reuse in the small-block bins and caches.
-        return (a["usedBytes"] as? Int ?? 0) - (a["binnedBytes"] as? Int ?? 0) - (a["cachedBytes"] as? Int ?? 0)
-    }
-
     static func value(_ line: String, _ key: String) -> Int {
         line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) } ?? -1
     }
@@ -53,7 +41,7 @@ import Glibc
     @Test func loadWithEveryKindOfProcessKilledLosesNothingUnaccounted() throws {
         let server = try ServerProcess(config: Self.config, children: 2, readiness: .processesStarted)
         defer { server.stop() }
-        let baseline = Self.heldBytes(try Self.shm(server).object)
+        let baseline = try server.arenaSample().heldBytes
         let dir = try Spawn.scratchDirectory("chaos")
         // Four clients, one per path, 200 requests/s each for 6 s; an answer may take until
         // fr_timer (2 s), so a request counts as lost only after 4 s.
@@ -74,7 +62,7 @@ import Glibc
         for round in 0..<12 {
             usleep(UInt32.random(in: 250_000...550_000, using: &rng))
             let kind = Self.victims[round % Self.victims.count]
-            let sample = try Self.shm(server)
+            let sample = try server.arenaSample()
             if sample.status != 0 { shmFailures.append("exit \(sample.status): \(sample.object["problems"] ?? "")") }
             let processes = sample.object["processes"] as? [[String: Any]] ?? []
             let candidates = processes.filter {
@@ -103,20 +91,15 @@ import Glibc
         #expect(kills.values.reduce(0, +) >= 10, "kills: \(kills)")
 
         // Afterwards: no transaction live, nothing held by a process, held bytes back.
-        var live = -1, held = -1, bytes = -1, status: Int32 = -1
+        var sample = try server.arenaSample()
         _ = try waitUntil(timeout: 8, interval: 0.1) {
-            let sample = try Self.shm(server)
-            status = sample.status
-            live = (sample.object["transactions"] as? [String: Any])?["live"] as? Int ?? -1
-            let rows = (sample.object["holds"] as? [String: Any])?["held"] as? [[String: Any]] ?? []
-            held = rows.count
-            bytes = Self.heldBytes(sample.object)
-            return live == 0 && held == 0 && bytes == baseline
+            sample = try server.arenaSample()
+            return sample.liveTransactions == 0 && sample.holdingSlots.isEmpty && sample.heldBytes == baseline
         }
-        #expect(status == 0, "respite-shm reads the arena cleanly after the chaos")
-        #expect(live == 0, "no transaction left live\n\(server.log.suffix(3000))")
-        #expect(held == 0, "no process holds anything")
-        #expect(bytes == baseline, "held bytes \(bytes) back to the baseline \(baseline)")
+        #expect(sample.status == 0, "respite-shm reads the arena cleanly after the chaos")
+        #expect(sample.liveTransactions == 0, "no transaction left live\n\(server.log.suffix(3000))")
+        #expect(sample.holdingSlots.isEmpty, "no process holds anything")
+        #expect(sample.heldBytes == baseline, "held bytes \(sample.heldBytes) back to the baseline \(baseline)")
         #expect(shmFailures.isEmpty, "respite-shm during the chaos: \(shmFailures)")
     }
 }

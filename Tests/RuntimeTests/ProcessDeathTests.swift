@@ -40,36 +40,19 @@ import Glibc
     failure_route[SLOW_FAILURE] { usleep(3000000); t_reply("503", "late"); }
     """
 
-    /// The live transactions and allocations the arena reports.
-    static func arenaState(_ server: ServerProcess, slot: Int? = nil) throws -> (live: Int, heldBytes: Int, held: Int) {
-        let r = try Spawn.run(Products.path("respite-shm"), ["--shm-name", server.shmName, "--json"], timeout: 10)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let tx = try #require(object["transactions"] as? [String: Any])
-        let allocator = try #require(object["allocator"] as? [String: Any])
-        let holds = try #require(object["holds"] as? [String: Any])
-        let rows = (holds["held"] as? [[String: Any]] ?? []).filter { slot == nil || $0["slot"] as? Int == slot }
-        let held = rows.reduce(0) {
-            $0 + (($1["transactions"] as? [Any])?.count ?? 0) + ($1["takenTimers"] as? Int ?? 0)
-        }
-        // Bytes held: used, less the freed blocks waiting in the small-block bins and the
-        // process caches (they are free, kept for reuse).
-        let bytes = ["usedBytes", "binnedBytes", "cachedBytes"].map { allocator[$0] as? Int ?? 0 }
-        return (tx["live"] as? Int ?? -1, bytes[0] - bytes[1] - bytes[2], held)
-    }
-
     /// Sends `user`'s request, kills the process described `role` while it holds the
     /// transaction, and returns the final reply the client got.
     static func killWhileHolding(user: String, role: String) throws -> (reply: SIPMessage?, server: ServerProcess,
                                                                        baseline: Int, waited: TimeInterval) {
         let server = try ServerProcess(config: config, children: 1, readiness: .processesStarted)
-        let baseline = try arenaState(server).heldBytes
+        let baseline = try server.arenaSample().heldBytes
         let client = try SIPTestClient(server: server.port)
         client.send(client.request("MESSAGE", user: user))
         let victim = try #require(try server.processes().first { $0.description.hasPrefix(role) })
         // Until the victim holds the transaction (its hold row shows it), then kill it there.
         let deadline = Date().addingTimeInterval(3)
-        while try arenaState(server, slot: victim.slot).held == 0 && Date() < deadline { usleep(20_000) }
-        #expect(try arenaState(server, slot: victim.slot).held > 0, "the \(role) holds the transaction\n\(server.log)")
+        while try server.arenaSample().held(bySlot: victim.slot) == 0 && Date() < deadline { usleep(20_000) }
+        #expect(try server.arenaSample().held(bySlot: victim.slot) > 0, "the \(role) holds the transaction\n\(server.log)")
         let killed = Date()
         kill(victim.pid, SIGKILL)
         var reply: SIPMessage?
@@ -80,15 +63,14 @@ import Glibc
     }
 
     static func expectSettled(_ server: ServerProcess, baseline: Int) throws {
-        var state = try arenaState(server)
-        let deadline = Date().addingTimeInterval(5)
-        while (state.live != 0 || state.held != 0 || state.heldBytes != baseline) && Date() < deadline {
-            usleep(50_000)
-            state = try arenaState(server)
+        var sample = try server.arenaSample()
+        _ = try waitUntil(timeout: 5, interval: 0.05) {
+            sample = try server.arenaSample()
+            return sample.liveTransactions == 0 && sample.holdingSlots.isEmpty && sample.heldBytes == baseline
         }
-        #expect(state.live == 0, "no transaction left live\n\(server.log)")
-        #expect(state.held == 0, "nothing held by anyone")
-        #expect(state.heldBytes == baseline, "the arena holds what it held before the request")
+        #expect(sample.liveTransactions == 0, "no transaction left live\n\(server.log)")
+        #expect(sample.holdingSlots.isEmpty, "nothing held by anyone")
+        #expect(sample.heldBytes == baseline, "the arena holds what it held before the request")
         #expect(server.log.contains("transaction references (dropped"), "the master says what it settled")
     }
 

@@ -112,3 +112,42 @@ public struct ServerFailed: Error, CustomStringConvertible {
     public let log: String
     public var description: String { "respite did not start: \(reason)\n\(log)" }
 }
+
+/// What `respite-shm --json` says of a server's arena, for tests that check what it holds.
+public struct ArenaSample {
+    /// respite-shm's exit status (0 clean, 3 partial).
+    public let status: Int32
+    public let object: [String: Any]
+
+    /// Bytes the server holds: used, less the freed blocks kept for reuse in the
+    /// small-block bins and the process caches.
+    public var heldBytes: Int {
+        let a = object["allocator"] as? [String: Any] ?? [:]
+        return (a["usedBytes"] as? Int ?? 0) - (a["binnedBytes"] as? Int ?? 0) - (a["cachedBytes"] as? Int ?? 0)
+    }
+
+    /// Transactions allocated and not yet freed.
+    public var liveTransactions: Int { (object["transactions"] as? [String: Any])?["live"] as? Int ?? -1 }
+
+    /// The process-table slots whose processes hold transaction references or taken timers now.
+    public var holdingSlots: [Int] {
+        ((object["holds"] as? [String: Any])?["held"] as? [[String: Any]] ?? []).compactMap { $0["slot"] as? Int }
+    }
+
+    /// References and taken timers the process of `slot` holds.
+    public func held(bySlot slot: Int) -> Int {
+        let rows = (object["holds"] as? [String: Any])?["held"] as? [[String: Any]] ?? []
+        return rows.filter { $0["slot"] as? Int == slot }.reduce(0) {
+            $0 + (($1["transactions"] as? [Any])?.count ?? 0) + ($1["takenTimers"] as? Int ?? 0)
+        }
+    }
+}
+
+extension ServerProcess {
+    /// A sample of the arena as respite-shm reads it.
+    public func arenaSample() throws -> ArenaSample {
+        let r = try Spawn.run(Products.path("respite-shm"), ["--shm-name", shmName, "--json"], timeout: 10)
+        let object = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+        return ArenaSample(status: r.status, object: object)
+    }
+}
