@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define CS_ARENA_MAGIC 0x314E5241504D5352ULL /* "RSMPARN1" little-endian */
-#define CS_LAYOUT_VERSION 1u
+#define CS_LAYOUT_VERSION 2u
 #define CS_SECTION_NAME_MAX 24
 #define CS_MAX_SECTIONS 32
 
