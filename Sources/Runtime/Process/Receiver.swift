@@ -22,13 +22,18 @@ struct Receiver {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
         while true {
             // A window that held lines back ends with its summary, even if nothing more
-            // arrives: wait for a datagram only until the summary is due.
-            if let due = malformedLog.summaryDueNs,
-               MonotonicClock.nowNs >= due || (try? socket.socket.waitReadable(until: due)) != true {
-                writeMalformedSummary(malformedLog.closeWindow(nowNs: MonotonicClock.nowNs))
-                continue
+            // arrives: wait for a datagram only until the summary is due, and then read
+            // without waiting (the receivers of a socket all wake for one datagram, and
+            // a blocking read that lost it could sleep past the summary for good).
+            var waiting = true
+            if let due = malformedLog.summaryDueNs {
+                if MonotonicClock.nowNs >= due || (try? socket.socket.waitReadable(until: due)) != true {
+                    writeMalformedSummary(malformedLog.closeWindow(nowNs: MonotonicClock.nowNs))
+                    continue
+                }
+                waiting = false
             }
-            guard let (count, from) = socket.receive(into: scratch) else { continue }
+            guard let (count, from) = socket.receive(into: scratch, waiting: waiting) else { continue }
             handle(Array(scratch[0..<count]), from: from)
         }
     }
