@@ -58,6 +58,7 @@ const char *cs_proc_counter_name(uint32_t counter) {
     static const char *const names[CS_PC_COUNT] = {
         "requests", "replies_in", "replies_out", "parse_errors",
         "tasks", "tasks_failed", "forwarded", "dropped",
+        "log_suppressed",
     };
     return counter < CS_PC_COUNT ? names[counter] : "unknown";
 }

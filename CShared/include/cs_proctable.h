@@ -47,7 +47,8 @@ typedef enum cs_proc_counter {
     CS_PC_TASKS_FAILED = 5, ///< async tasks that found nothing to resume or failed
     CS_PC_FORWARDED = 6,    ///< requests relayed
     CS_PC_DROPPED = 7,      ///< datagrams dropped
-    CS_PC_COUNT = 8,
+    CS_PC_LOG_SUPPRESSED = 8, ///< log lines held back by a rate limit (counted in a summary line)
+    CS_PC_COUNT = 9,
 } cs_proc_counter;
 
 #define CS_PROC_DESC_MAX 64
@@ -71,7 +72,8 @@ typedef struct cs_proc_table {
     cs_proc_entry entries[];
 } cs_proc_table;
 
-_Static_assert(sizeof(cs_proc_entry) == 160, "process entry layout is read by respite-shm");
+_Static_assert(sizeof(cs_proc_entry) == 96 + 8 * CS_PC_COUNT, "process entry layout is read by respite-shm");
+_Static_assert(sizeof(cs_proc_entry) == 168, "a new counter changes the layout: bump CS_LAYOUT_VERSION");
 _Static_assert(sizeof(cs_proc_table) == 16, "process table layout is read by respite-shm");
 
 /// Bytes needed for a table of `capacity` entries.

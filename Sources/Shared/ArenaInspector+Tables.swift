@@ -59,7 +59,10 @@ extension ArenaInspector {
         return (0..<count).compactMap { i -> ArenaReport.HashTable? in
             let at = s.offset + MemoryLayout<cs_htable_dir>.size + i * stride
             guard let t = load(cs_htable.self, at: at, in: bounds) else { return nil }
-            return readHashTable(t, section: bounds, &problems)
+            var table = readHashTable(t, section: bounds, &problems)
+            // Items come and go under the walk: its count holds for a still table only.
+            table.approximate = load(cs_htable.self, at: at, in: bounds).map { $0.items != t.items } ?? true
+            return table
         }
     }
 

@@ -5,7 +5,8 @@ import CShared
 ///
 /// Every offset and length is checked against the mapping before it is followed; bucket
 /// and slot walks are bounded by what the arena can hold and detect cycles. Whatever
-/// does not check out becomes a problem in the report and that walk stops.
+/// does not check out becomes a problem in the report and that walk stops; `report()`
+/// reads each structure again while that happens (`settled`).
 extension ArenaInspector {
     static let txFlagWords: [(UInt32, String)] = [
         (UInt32(CS_TX_INVITE), "invite"), (UInt32(CS_TX_SUSPENDED), "suspended"), (UInt32(CS_TX_REPLIED), "replied"),
@@ -75,6 +76,10 @@ extension ArenaInspector {
         }
         out.bucketLockHolders = holders.sorted()
         out.shown = Array(tiers.joined().prefix(maxTransactions))
+        // Transactions come and go under the walk: its counts hold for a still table only.
+        out.approximate = load(cs_tx_table.self, at: s.offset, in: bounds).map {
+            $0.created != t.created || $0.destroyed != t.destroyed || $0.suspended != t.suspended
+        } ?? true
         return out
     }
 
@@ -177,7 +182,20 @@ extension ArenaInspector {
                 link = l.next
             }
         }
-        if walked != w.armed { problems.append("timer wheel '\(name)': \(w.armed) links armed, \(walked) found (torn read?)") }
+        out.walked = walked
+        // A wheel that stood still (same counters before and after the walk, no live
+        // process inside its lock) must hold exactly `armed` links; a moving one is only
+        // approximately what the walk found. A holder that died left it half-changed.
+        let holder = w.lock.holder_pid
+        let unchanged = load(cs_timer_wheel.self, at: s.offset, in: bounds).map {
+            $0.armed == w.armed && $0.armed_total == w.armed_total && $0.fired_total == w.fired_total
+                && $0.lock.holder_pid == holder
+        } ?? false
+        let still = unchanged && (holder == 0 || !Posix.processExists(holder))
+        out.approximate = !still
+        if still && walked != w.armed {
+            problems.append("timer wheel '\(name)': \(w.armed) links armed, \(walked) found on a wheel that did not move")
+        }
         if earliest != 0 { out.nextDueInMs = Self.delta(earliest, now) }
         out.pending = groups.keys.sorted().prefix(12).map {
             ArenaReport.PendingGroup(dueInMs: Self.delta($0 * granularity, now), count: groups[$0]!)

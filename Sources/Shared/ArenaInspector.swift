@@ -4,7 +4,9 @@ import CShared
 ///
 /// Never follows a pointer it has not checked: every structure is located through the
 /// validated section directory and copied out before use, so a torn or damaged arena
-/// yields problems in the report, not a crash.
+/// yields problems in the report, not a crash. It takes no lock: a structure that a
+/// server process changes while it is read is read again (`ArenaInspector+Settle`), and
+/// only what stays inconsistent in every read is reported as a problem.
 public struct ArenaInspector {
     let base: UnsafeRawPointer
     let size: Int
@@ -14,6 +16,10 @@ public struct ArenaInspector {
     public var maxStringBytes = 200
     /// Transactions shown (all are walked, validated and counted).
     public var maxTransactions = 20
+    /// Reads of one structure before what stays inconsistent counts as damage (at least 1).
+    public var maxReads = 5
+    /// Pause before the n-th read again: n times this many microseconds.
+    public var rereadPauseMicroseconds: UInt32 = 200
 
     public init(base: UnsafeRawPointer, size: Int) {
         self.base = base
@@ -23,24 +29,34 @@ public struct ArenaInspector {
     public func report() -> ArenaReport {
         let header = base.loadUnaligned(as: cs_arena_header.self)
         var problems: [String] = []
+        var rereads = 0
+        /// Reads one structure until a read checks out (`settled`) and keeps that read.
+        func settle<T>(_ read: (inout [String]) -> T, clean: (T) -> Bool = { _ in true }) -> T {
+            let r = settled(read, clean: clean)
+            problems += r.problems
+            rereads += r.reads - 1
+            return r.value
+        }
         let sections = readSections(header)
         var report = ArenaReport(header: readHeader(header), sections: sections.map(\.public),
-                                 allocator: readAllocator(&problems),
+                                 allocator: settle({ readAllocator(&$0) }, clean: { $0?.walkError == nil }),
                                  processes: nil, queues: nil, problems: [])
         for s in sections {
             switch s.kind {
             case CS_SECTION_PROCTABLE.rawValue: report.processes = readProcesses(s, &problems)
-            case CS_SECTION_QUEUES.rawValue: report.queues = readQueues(s, &problems)
-            case CS_SECTION_SHV.rawValue: report.sharedVariables = readSharedVariables(s, &problems)
-            case CS_SECTION_HTABLE.rawValue: report.hashTables = readHashTables(s, &problems)
-            case CS_SECTION_TXTABLE.rawValue: report.transactions = readTransactions(s, &problems)
-            case CS_SECTION_WHEEL.rawValue: report.wheels = (report.wheels ?? []) + [readWheel(s, &problems)].compactMap { $0 }
+            case CS_SECTION_QUEUES.rawValue: report.queues = settle { readQueues(s, &$0) }
+            case CS_SECTION_SHV.rawValue: report.sharedVariables = settle { readSharedVariables(s, &$0) }
+            case CS_SECTION_HTABLE.rawValue: report.hashTables = settle { readHashTables(s, &$0) }
+            case CS_SECTION_TXTABLE.rawValue: report.transactions = settle { readTransactions(s, &$0) }
+            case CS_SECTION_WHEEL.rawValue:
+                if let wheel = settle({ readWheel(s, &$0) }) { report.wheels = (report.wheels ?? []) + [wheel] }
             case CS_SECTION_ASYNC.rawValue: report.async = readAsync(s, &problems)
             case CS_SECTION_TXHOLDS.rawValue: report.holds = readHolds(s, &problems)
             default: break
             }
         }
         report.problems = problems
+        report.rereads = rereads
         return report
     }
 
@@ -113,6 +129,10 @@ public struct ArenaInspector {
         if cs_alloc_cached(base, UInt64(size), &cachedBlocks, &cachedBytes) != 0 {
             problems.append("process allocator caches out of bounds or corrupt")
         }
+        // The counters move with every allocation: compare them after the walks.
+        let moved = load(cs_allocator.self, at: Int(clamping: h.allocator_offset)).map {
+            $0.counters.total_allocs != counters.total_allocs || $0.counters.total_frees != counters.total_frees
+        } ?? true
         return ArenaReport.Allocator(
             heapBytes: counters.heap_bytes, usedBytes: counters.used_bytes, freeBytes: counters.free_bytes,
             fragments: counters.free_blocks, liveAllocations: counters.live_allocs,
@@ -123,7 +143,7 @@ public struct ArenaInspector {
             binnedBlocks: binnedBlocks, binnedBytes: binnedBytes,
             cachedBlocks: cachedBlocks, cachedBytes: cachedBytes,
             lockHolderPID: c.lock.holder_pid, lockRecoveries: c.lock.recoveries,
-            walkError: walked ? nil : "at offset \(walk.error_offset): \(cString(walk.error))")
+            walkError: walked ? nil : "at offset \(walk.error_offset): \(cString(walk.error))", approximate: moved)
     }
 
     private func readProcesses(_ s: RawSection, _ problems: inout [String]) -> [ArenaReport.Process]? {
@@ -180,11 +200,16 @@ public struct ArenaInspector {
             guard var q = load(cs_task_queue.self, at: at, in: s.offset..<(s.offset + s.size)) else { return nil }
             var st = cs_queue_stats()
             cs_queue_stats_get(&q, &st)
+            let oldest = oldestWaiting(q)
+            // The depth is pushed less taken, two counters that move apart: compare a second copy.
+            let moved = load(cs_task_queue.self, at: at, in: s.offset..<(s.offset + s.size)).map {
+                $0.reserved != q.reserved || $0.taken != q.taken
+            } ?? true
             return .init(name: cString(q.name), workers: q.workers, nonblocking: q.nonblock != 0,
                          usleepMicroseconds: q.usleep_us, maxDepth: q.max_depth, depth: st.depth,
                          pushed: st.pushed, taken: st.taken, refused: st.refused, waitedFull: st.waited_full,
                          sleepingConsumers: st.sleeping_consumers, waitingProducers: st.waiting_producers,
-                         consumerLockHolderPID: q.consumer_lock.holder_pid, oldestWaitingMs: oldestWaiting(q))
+                         consumerLockHolderPID: q.consumer_lock.holder_pid, oldestWaitingMs: oldest, approximate: moved)
         }
     }
 

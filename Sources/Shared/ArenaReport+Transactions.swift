@@ -19,6 +19,9 @@ extension ArenaReport {
         /// Suspended transactions first, then those with other state flags, then the
         /// rest, each group in bucket order.
         public var shown: [Transaction]
+        /// Transactions were created, destroyed or suspended while the table was read:
+        /// `live`, `walked` and `byState` are approximate.
+        public var approximate: Bool = false
     }
 
     /// Counts by state over the walked transactions.
@@ -94,6 +97,11 @@ extension ArenaReport {
         /// What is pending, grouped by when it is due (the first groups in time order):
         /// per second for wheels of 10 ms ticks or more, per 10 ticks otherwise.
         public var pending: [PendingGroup] = []
+        /// Links the walk found.
+        public var walked: UInt64 = 0
+        /// Links were armed, disarmed or fired while it was read (or a live process
+        /// held its lock): `armed`, `walked` and `pending` are approximate.
+        public var approximate: Bool = false
     }
 
     public struct PendingGroup: Codable, Sendable {

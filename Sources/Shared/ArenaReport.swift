@@ -47,8 +47,10 @@ public struct ArenaReport: Codable, Sendable {
         public var cachedBytes: UInt64
         public var lockHolderPID: Int32
         public var lockRecoveries: UInt32
-        /// Set when the block walk stopped at corruption (or a torn read).
+        /// Set when the block walk stopped at corruption (in every read).
         public var walkError: String?
+        /// The allocator changed while it was read: the counts are approximate.
+        public var approximate: Bool = false
     }
 
     public struct Process: Codable, Sendable {
@@ -80,6 +82,8 @@ public struct ArenaReport: Codable, Sendable {
         public var consumerLockHolderPID: Int32
         /// How long the oldest queued task has waited (nil: the queue is empty).
         public var oldestWaitingMs: Double? = nil
+        /// Tasks were pushed or taken while it was read: `depth` is approximate.
+        public var approximate: Bool = false
     }
 
     /// A `$shv` variable as the tool saw it (`type` is "null", "int" or "string").
@@ -117,6 +121,8 @@ public struct ArenaReport: Codable, Sendable {
         /// Pids holding a bucket lock (sht_lock or an operation in progress).
         public var lockHolders: [Int32]
         public var shown: [HashItem]
+        /// Items came or went while it was read: `items` and `itemsWalked` are approximate.
+        public var approximate: Bool = false
     }
 
     public var header: Header
@@ -146,6 +152,9 @@ public struct ArenaReport: Codable, Sendable {
         public var ringSleepers: UInt32
         public var msSleepers: UInt32
     }
-    /// Parts that could not be read, in words for people.
+    /// Parts that could not be read, in words for people: what stayed inconsistent in
+    /// every read of its structure.
     public var problems: [String]
+    /// Structures read again because a read met a change under it (never a problem).
+    public var rereads: Int = 0
 }

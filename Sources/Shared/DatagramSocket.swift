@@ -109,18 +109,20 @@ public struct DatagramSocket: ~Copyable, Sendable {
     }
 
     /// Receives one datagram into `buffer` (recvfrom): its length, truncated to the
-    /// buffer, and its sender.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError)
+    /// buffer, and its sender. `waiting: false` never waits, even on a blocking socket
+    /// (MSG_DONTWAIT): `.wouldBlock` when no datagram is queued.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, waiting: Bool = true) throws(SystemCallError)
         -> Outcome<(count: Int, from: SocketAddress)>
     {
         let fd = descriptor
+        let flags = waiting ? 0 : Int32(MSG_DONTWAIT)
         var storage = sockaddr_storage()
         var length = socklen_t(0)
         let received = try Posix.transferring("recvfrom") {
             length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             return withUnsafeMutablePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &length)
+                    Glibc.recvfrom(fd, buffer.baseAddress, buffer.count, flags, $0, &length)
                 }
             }
         }

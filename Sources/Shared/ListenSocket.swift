@@ -28,8 +28,12 @@ public final class ListenSocket: Sendable {
 
     /// Receives one datagram into `scratch` (a per-process buffer of 64 KiB): its length
     /// and sender, or nil when the call failed (the receiver goes on reading).
-    public func receive(into scratch: UnsafeMutableRawBufferPointer) -> (count: Int, from: SocketAddress)? {
-        guard case .done(let datagram)? = try? socket.receive(into: scratch) else { return nil }
+    /// `waiting: false` returns nil at once when no datagram is queued: after a wake-up
+    /// another receiver of the socket may have taken the datagram.
+    public func receive(into scratch: UnsafeMutableRawBufferPointer, waiting: Bool = true)
+        -> (count: Int, from: SocketAddress)?
+    {
+        guard case .done(let datagram)? = try? socket.receive(into: scratch, waiting: waiting) else { return nil }
         return datagram
     }
 

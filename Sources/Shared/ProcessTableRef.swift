@@ -78,6 +78,8 @@ public enum ProcessCounter: UInt32, Sendable, CaseIterable {
     case forwarded = 6
     /// Datagrams dropped.
     case dropped = 7
+    /// Log lines a rate limit held back; each is counted in a summary line instead.
+    case logSuppressed = 8
 }
 
 /// Process-wide settings a forked child makes for itself.

@@ -23,8 +23,9 @@ enum ReportFormatter {
         if let a = r.allocator {
             out.append("")
             out.append("allocator")
-            out.append("  used \(bytes(a.usedBytes)) of \(bytes(a.heapBytes)) (\(percent(a.usedBytes, a.heapBytes)))  peak \(bytes(a.peakUsedBytes))  free \(bytes(a.freeBytes))")
-            out.append("  live allocations \(a.liveAllocations)  allocs \(a.totalAllocations)  frees \(a.totalFrees)  failed \(a.failedAllocations)")
+            let t = a.approximate ? "~" : ""
+            out.append("  used \(t)\(bytes(a.usedBytes)) of \(bytes(a.heapBytes)) (\(percent(a.usedBytes, a.heapBytes)))  peak \(bytes(a.peakUsedBytes))  free \(bytes(a.freeBytes))")
+            out.append("  live allocations \(t)\(a.liveAllocations)  allocs \(a.totalAllocations)  frees \(a.totalFrees)  failed \(a.failedAllocations)")
             let held = a.usedBytes &- a.binnedBytes &- a.cachedBytes
             out.append("  held by the server: \(bytes(held)) (used less what sits freed in bins and caches)")
             out.append("  small-block bins: \(a.binnedBlocks) freed blocks (\(bytes(a.binnedBytes))) ready for reuse, \(a.cachedBlocks) (\(bytes(a.cachedBytes))) in process caches (both counted as used)")
@@ -47,7 +48,7 @@ enum ReportFormatter {
             out.append("")
             out.append("task queues (\(queues.count))")
             for q in queues {
-                out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.oldestWaitingMs.map { String(format: "  oldest waiting %.1f ms", $0) } ?? "")\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
+                out.append("  \(pad(q.name, 16)) workers \(q.workers)  depth \(q.approximate ? "~" : "")\(q.depth)/\(q.maxDepth)  pushed \(q.pushed)  taken \(q.taken)  refused \(q.refused)  waited-full \(q.waitedFull)  sleeping \(q.sleepingConsumers)\(q.oldestWaitingMs.map { String(format: "  oldest waiting %.1f ms", $0) } ?? "")\(q.nonblocking ? "  nonblock" : "")\(q.usleepMicroseconds > 0 ? "  usleep \(q.usleepMicroseconds)" : "")")
             }
         }
         if let vars = r.sharedVariables {
@@ -64,7 +65,7 @@ enum ReportFormatter {
                 let expire = t.autoexpireSeconds == 0 ? "never" : "\(t.autoexpireSeconds) s"
                 let initval = t.initval.map(String.init) ?? "$null"
                 let locks = t.lockHolders.isEmpty ? "" : "  locked by \(t.lockHolders.map(String.init).joined(separator: ","))"
-                out.append("  \(pad(t.name, 16)) size 2^\(t.sizeLog2) (\(t.buckets) buckets)  items \(t.items)  autoexpire \(expire)  initval \(initval)\(locks)")
+                out.append("  \(pad(t.name, 16)) size 2^\(t.sizeLog2) (\(t.buckets) buckets)  items \(t.approximate ? "~" : "")\(t.items)  autoexpire \(expire)  initval \(initval)\(locks)")
                 for item in t.shown {
                     var line = "    \(item.key) = \(value(item.type, item.int, item.string, item.truncated))"
                     if let e = item.expiresInSeconds {
@@ -82,7 +83,8 @@ enum ReportFormatter {
             for w in wheels {
                 let due = w.nextDueInMs.map { $0 >= 0 ? "next due in \($0) ms" : "next due \(-$0) ms ago" } ?? "nothing armed"
                 let lock = w.lockHolderPID.map { "  locked by \($0)" } ?? ""
-                out.append("  \(pad(w.name, 16)) tick \(w.tickMs) ms  slots \(w.slots)  armed \(w.armed)  armed-total \(w.armedTotal)  fired-total \(w.firedTotal)  \(due)\(lock)")
+                let armed = w.approximate ? "~\(w.armed) (walk found ~\(w.walked))" : String(w.armed)
+                out.append("  \(pad(w.name, 16)) tick \(w.tickMs) ms  slots \(w.slots)  armed \(armed)  armed-total \(w.armedTotal)  fired-total \(w.firedTotal)  \(due)\(lock)")
                 if !w.pending.isEmpty {
                     out.append("    pending by due time: " + w.pending.map { "\($0.dueInMs >= 0 ? "+" : "")\($0.dueInMs) ms: \($0.count)" }.joined(separator: ", "))
                 }
@@ -100,6 +102,13 @@ enum ReportFormatter {
                 out.append("  slot \(p.slot): \(p.transactions.count) references, \(p.takenTimers) timers taken\(overflow)")
             }
         }
+        if approximate(r) || r.rereads > 0 { out.append("") }
+        if approximate(r) {
+            out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
+        }
+        if r.rereads > 0 {
+            out.append("\(r.rereads) read\(r.rereads == 1 ? "" : "s") repeated: a structure changed under the reader (not a problem)")
+        }
         if !r.problems.isEmpty {
             out.append("")
             out.append("problems")
@@ -111,10 +120,11 @@ enum ReportFormatter {
     /// The transaction table: its load, then one line per shown transaction (and one per
     /// branch, and one for a resume point).
     static func transactions(_ t: ArenaReport.Transactions) -> [String] {
-        var out = ["", "transactions (\(t.live) live)"]
+        let a = t.approximate ? "~" : ""
+        var out = ["", "transactions (\(a)\(t.live) live)"]
         let s = t.byState
         out.append("  buckets \(t.buckets)  created \(t.created)  destroyed \(t.destroyed)  suspended \(t.suspended)  stale lookups \(t.staleLookups)  failed creates \(t.failedCreates)")
-        out.append("  walked \(t.walked): suspended \(s.suspended)  replied \(s.replied)  relayed \(s.relayed)  canceled \(s.canceled)  timed out \(s.timedOut)\(t.bucketLockHolders.isEmpty ? "" : "  buckets locked by \(t.bucketLockHolders.map(String.init).joined(separator: ","))")")
+        out.append("  walked \(a)\(t.walked): suspended \(s.suspended)  replied \(s.replied)  relayed \(s.relayed)  canceled \(s.canceled)  timed out \(s.timedOut)\(t.bucketLockHolders.isEmpty ? "" : "  buckets locked by \(t.bucketLockHolders.map(String.init).joined(separator: ","))")")
         for x in t.shown {
             let flags = x.flags.isEmpty ? "-" : x.flags.joined(separator: ",")
             let lock = x.lockHolderPID.map { "  locked by \($0)" } ?? ""
@@ -135,6 +145,13 @@ enum ReportFormatter {
         }
         if t.walked > UInt64(t.shown.count) { out.append("  ... \(t.walked - UInt64(t.shown.count)) more") }
         return out
+    }
+
+    /// Whether any count of the report is marked approximate.
+    static func approximate(_ r: ArenaReport) -> Bool {
+        r.allocator?.approximate == true || r.queues?.contains { $0.approximate } == true
+            || r.hashTables?.contains { $0.approximate } == true || r.transactions?.approximate == true
+            || r.wheels?.contains { $0.approximate } == true
     }
 
     /// A shared value as a script would print it.

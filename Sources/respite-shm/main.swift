@@ -7,7 +7,7 @@ struct RespiteShm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "respite-shm",
         abstract: "Print the shared arena of a Respite server: header, allocator, processes, queues.",
-        discussion: "Opens the shared-memory object read-only and never takes a lock, so it is safe on a live or crashed server. A torn or corrupt arena gives an error or a partial report, never a crash.")
+        discussion: "Opens the shared-memory object read-only and never takes a lock, so it is safe on a live or crashed server. A structure that changes while it is read is read again (up to 5 times), and counts that moved under the reader are marked ~ (\"approximate\" in JSON). A corrupt arena gives an error (exit 2) or a partial report listing what stayed inconsistent in every read (exit 3), never a crash.")
 
     @Option(name: .customLong("shm-name"), help: "Name of the shared-memory object (as given to respite --shm-name).")
     var shmName: String?

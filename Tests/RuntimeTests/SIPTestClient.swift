@@ -10,9 +10,10 @@ final class SIPTestClient {
     let server: UInt16
     private var counter = 0
 
-    init(server: UInt16) throws {
+    /// A client on `host` (a loopback address, host byte order) talking to 127.0.0.1:`server`.
+    init(server: UInt16, host: UInt32 = 0x7F00_0001) throws {
         self.server = server
-        socket = try LoopbackUDPSocket()
+        socket = try LoopbackUDPSocket(host: host)
     }
 
     /// A request with a unique branch and Call-ID (unless given).

@@ -54,10 +54,17 @@ import Glibc
         let log = server.log
         #expect(!log.contains("restarting"), "\(log)")
         #expect(log.components(separatedBy: "torture: handled").count - 1 == expectHandled + 1, "\(log)")
-        #expect(log.components(separatedBy: "answered 400").count - 1 == expectRejected[400, default: 0])
-        #expect(log.components(separatedBy: "answered 505").count - 1 == expectRejected[505, default: 0])
         #expect(expectRejected[505] == 1, "badvers")
-        #expect(log.components(separatedBy: ") dropped").count - 1 == expectDropped)
+        // Every malformed one is counted; its log line may be held back by the rate limit
+        // (10 per source and second in each receiver), and is counted then too.
+        let counters = try MalformedFloodTests.counters(server)
+        let malformed = expectRejected.values.reduce(0, +) + expectDropped
+        #expect(counters["parse_errors"] == malformed && counters["dropped"] == expectDropped)
+        let lines400 = log.components(separatedBy: "answered 400").count - 1
+        let lines505 = log.components(separatedBy: "answered 505").count - 1
+        let linesDropped = log.components(separatedBy: ") dropped").count - 1
+        #expect(lines400 <= expectRejected[400, default: 0] && lines505 <= 1 && linesDropped <= expectDropped)
+        #expect(lines400 + lines505 + linesDropped + counters["log_suppressed", default: 0] == malformed, "\(log)")
     }
 
     @Test func sippDrivesOptionsWithZeroFailures() throws {

@@ -4,17 +4,21 @@ import Foundation
     import Glibc
 #endif
 
-/// A UDP socket bound to an ephemeral port on 127.0.0.1, for talking to a server under
-/// test. Closed when released.
+/// A UDP socket bound to an ephemeral port on 127.0.0.1 (or another loopback address),
+/// for talking to a server under test. Closed when released.
 public final class LoopbackUDPSocket {
     public let fd: Int32
     /// The port it is bound to.
     public let port: UInt16
 
-    public init() throws {
+    /// Binds `host` (host byte order, in 127.0.0.0/8: 127.0.0.2 is another source for
+    /// the server), port 0.
+    public init(host: UInt32 = 0x7F00_0001) throws {
+        precondition(host >> 24 == 127, "loopback only")
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw Spawn.Failure("socket: \(String(cString: strerror(errno)))") }
         var sa = LoopbackUDPSocket.address(port: 0)
+        sa.sin_addr.s_addr = host.bigEndian
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -24,7 +28,7 @@ public final class LoopbackUDPSocket {
         guard ok else {
             let e = errno
             close(fd)
-            throw Spawn.Failure("bind 127.0.0.1:0: \(String(cString: strerror(e)))")
+            throw Spawn.Failure("bind \(host >> 24).\(host >> 16 & 255).\(host >> 8 & 255).\(host & 255):0: \(String(cString: strerror(e)))")
         }
         self.fd = fd
         self.port = UInt16(bigEndian: sa.sin_port)

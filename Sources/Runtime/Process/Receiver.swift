@@ -8,6 +8,8 @@ struct Receiver {
     let process: ProcessContext
     let socket: ListenSocket
     var exec: ExecContext
+    /// Bounds the lines about malformed datagrams (each one is still counted).
+    var malformedLog = LogRateLimiter()
 
     init(process: ProcessContext, socket: ListenSocket) {
         self.process = process
@@ -19,7 +21,19 @@ struct Receiver {
     mutating func run() -> Never {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
         while true {
-            guard let (count, from) = socket.receive(into: scratch) else { continue }
+            // A window that held lines back ends with its summary, even if nothing more
+            // arrives: wait for a datagram only until the summary is due, and then read
+            // without waiting (the receivers of a socket all wake for one datagram, and
+            // a blocking read that lost it could sleep past the summary for good).
+            var waiting = true
+            if let due = malformedLog.summaryDueNs {
+                if MonotonicClock.nowNs >= due || (try? socket.socket.waitReadable(until: due)) != true {
+                    writeMalformedSummary(malformedLog.closeWindow(nowNs: MonotonicClock.nowNs))
+                    continue
+                }
+                waiting = false
+            }
+            guard let (count, from) = socket.receive(into: scratch, waiting: waiting) else { continue }
             handle(Array(scratch[0..<count]), from: from)
         }
     }
@@ -68,18 +82,38 @@ struct Receiver {
     }
 
     /// A datagram that did not parse: answered 400/505 when it is a request whose Via,
-    /// From, To, Call-ID and CSeq parsed, otherwise dropped; logged either way.
-    func reject(_ error: SIPParseError, bytes: [UInt8], from source: SocketAddress) {
+    /// From, To, Call-ID and CSeq parsed, otherwise dropped. Each is counted
+    /// (`parseErrors`, and `dropped`); its log line is written within `malformedLog`'s
+    /// limit, and counted in `logSuppressed` and the next summary line beyond it.
+    mutating func reject(_ error: SIPParseError, bytes: [UInt8], from source: SocketAddress) {
         process.count(.parseErrors)
+        var answered: Int?
         if let partial = error.partial, partial.isRequest {
             let context = MessageContext(process: process, message: partial, source: source, socket: socket)
             let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
             context.sendReply(error.replyStatus, reason)
-            process.log.notice("core", "malformed request from \(source) answered \(error.replyStatus): \(error)")
+            answered = error.replyStatus
         } else {
             process.count(.dropped)
+        }
+        guard process.log.enabled(.notice) else { return }
+        let verdict = malformedLog.admit(source, nowNs: MonotonicClock.nowNs)
+        writeMalformedSummary(verdict.summary)
+        guard verdict.write else {
+            process.count(.logSuppressed)
+            return
+        }
+        if let answered {
+            process.log.notice("core", "malformed request from \(source) answered \(answered): \(error)")
+        } else {
             process.log.notice("core", "malformed message from \(source) (\(bytes.count) bytes) dropped: \(error)")
         }
+    }
+
+    /// Writes the rate limit's summary of a closed window, if it has one.
+    func writeMalformedSummary(_ summary: String?) {
+        guard let summary else { return }
+        process.log.notice("core", "malformed messages: \(summary); parse_errors and log_suppressed count them all")
     }
 }
 
