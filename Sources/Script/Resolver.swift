@@ -182,21 +182,30 @@ struct Resolver {
     }
 
     /// Propagates route types through the call graph, then checks each function call against
-    /// every type its route can run as.
+    /// every type its route can run as. A worklist: a route is looked at again only when its
+    /// set of types grew, which happens at most once per route type, so the cost is linear in
+    /// routes and calls (a fixed point over all edges would be quadratic on a long chain).
     private mutating func checkRouteTypes() {
         var types = routes.map { $0.type == .subroute ? RouteTypeSet() : RouteTypeSet($0.type) }
-        var changed = true
-        while changed {
-            changed = false
-            for e in edges {
+        var outgoing = [[Int]](repeating: [], count: routes.count)
+        for (i, e) in edges.enumerated() { outgoing[e.from].append(i) }
+        var work = Array(routes.indices.reversed())
+        var queued = [Bool](repeating: true, count: routes.count)
+        while let from = work.popLast() {
+            queued[from] = false
+            for i in outgoing[from] {
+                let e = edges[i]
                 let add: RouteTypeSet
                 switch e.kind {
-                case .inherit: add = types[e.from]
+                case .inherit: add = types[from]
                 case .runsAs(let t): add = RouteTypeSet(t)
                 }
                 if !types[e.to].isSuperset(of: add) {
                     types[e.to].formUnion(add)
-                    changed = true
+                    if !queued[e.to] {
+                        queued[e.to] = true
+                        work.append(e.to)
+                    }
                 }
             }
         }
