@@ -1,17 +1,22 @@
 /// Builds the syntax tree from the preprocessed tokens. On an error it records a diagnostic and
-/// skips to the next statement (or top-level item), so one run reports several mistakes.
+/// skips forward to the next statement (or top-level item), never back, so one run reports
+/// several mistakes in one pass; it stops when the diagnostics do ("too many errors").
 struct Parser {
     var tokens: [Token]
     var pos = 0
-    var diagnostics = Diagnostics()
+    var diagnostics: Diagnostics
     var config = ConfigSyntax()
 
-    init(tokens: [Token]) {
+    /// `diagnostics` holds what the stages before found, so the error limit counts them too.
+    init(tokens: [Token], diagnostics: Diagnostics = Diagnostics()) {
         self.tokens = tokens
+        self.diagnostics = diagnostics
     }
 
     var current: Token { tokens[pos] }
-    var atEnd: Bool { tokens[pos].kind == .end }
+    /// True at the end of the tokens, and once too many errors stopped the load: every loop
+    /// of the parser ends on it.
+    var atEnd: Bool { tokens[pos].kind == .end || diagnostics.stopped }
 
     func peek(_ n: Int = 1) -> Token { tokens[min(pos + n, tokens.count - 1)] }
 
@@ -37,12 +42,15 @@ struct Parser {
         diagnostics.error(message, at: token.location)
     }
 
+    /// A token as a message quotes it; a long one is cut, so a message stays short.
     func describe(_ t: Token) -> String {
+        var text = t.text
+        if text.utf8.count > 48 { text = String(text.prefix(40)) + "..." }
         switch t.kind {
         case .end: return "end of file"
-        case .string: return "string \"\(t.text)\""
-        case .directive: return "'#!\(t.text)'"
-        default: return "'\(t.text)'"
+        case .string: return "string \"\(text)\""
+        case .directive: return "'#!\(text)'"
+        default: return "'\(text)'"
         }
     }
 

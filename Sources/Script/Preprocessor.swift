@@ -72,7 +72,7 @@ struct Preprocessor {
 
     private mutating func process(_ tokens: [Token], directory: String) {
         var i = 0
-        while i < tokens.count {
+        while i < tokens.count && !diagnostics.stopped {
             let t = tokens[i]
             i += 1
             switch t.kind {

@@ -4,7 +4,7 @@
 /// every function is checked against the routes it can run in.
 struct Resolver {
     let registry: ScriptRegistry
-    var diagnostics = Diagnostics()
+    var diagnostics: Diagnostics
     var settings = ConfigSettings()
 
     var routes: [CompiledRoute] = []
@@ -22,18 +22,20 @@ struct Resolver {
     var edges: [(from: Int, to: Int, kind: EdgeKind)] = []
     var callSites: [(route: Int, name: String, allowed: RouteTypeSet, location: SourceLocation)] = []
 
-    init(registry: ScriptRegistry) {
+    /// `diagnostics` holds what the stages before found, so the error limit counts them too.
+    init(registry: ScriptRegistry, diagnostics: Diagnostics = Diagnostics()) {
         self.registry = registry
+        self.diagnostics = diagnostics
     }
 
     mutating func resolve(_ config: ConfigSyntax) -> Program? {
         loadSettings(config)
         declareRoutes(config.routes)
-        for (i, r) in config.routes.enumerated() {
+        for (i, r) in config.routes.enumerated() where !diagnostics.stopped {
             currentRoute = i
             routes[i].block = compileBlock(r.body)
         }
-        checkRouteTypes()
+        if !diagnostics.stopped { checkRouteTypes() }
         if diagnostics.hasErrors { return nil }
         return Program(settings: settings, routes: routes, blocks: blocks,
                        localVariableNames: localNames,
@@ -230,7 +232,7 @@ struct Resolver {
         let id = blocks.count
         blocks.append([])
         var actions: [Action] = []
-        for (i, s) in statements.enumerated() {
+        for (i, s) in statements.enumerated() where !diagnostics.stopped {
             if let a = compileStatement(s, last: i == statements.count - 1) { actions.append(a) }
         }
         blocks[id] = actions
