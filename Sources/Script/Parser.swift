@@ -1,11 +1,16 @@
 /// Builds the syntax tree from the preprocessed tokens. On an error it records a diagnostic and
 /// skips forward to the next statement (or top-level item), never back, so one run reports
 /// several mistakes in one pass; it stops when the diagnostics do ("too many errors").
+/// Nesting is bounded by `ScriptLimits.maxNesting`, which bounds the parser's own recursion
+/// and the depth of the trees the resolver and the interpreter recurse on.
 struct Parser {
     var tokens: [Token]
     var pos = 0
     var diagnostics: Diagnostics
     var config = ConfigSyntax()
+    /// The statements and parser recursions (parentheses, arguments, operands) around the
+    /// current token; at most `ScriptLimits.maxNesting`.
+    var nesting = 0
 
     /// `diagnostics` holds what the stages before found, so the error limit counts them too.
     init(tokens: [Token], diagnostics: Diagnostics = Diagnostics()) {
@@ -40,6 +45,32 @@ struct Parser {
 
     mutating func error(_ message: String, at token: Token) {
         diagnostics.error(message, at: token.location)
+    }
+
+    /// Enters one nesting level (a statement, a parenthesis, an operand); false, reported,
+    /// when that would go beyond `ScriptLimits.maxNesting`.
+    mutating func enter(at token: Token) -> Bool {
+        guard nesting < ScriptLimits.maxNesting else {
+            tooDeep(at: token)
+            return false
+        }
+        nesting += 1
+        return true
+    }
+
+    mutating func leave() { nesting -= 1 }
+
+    /// Whether an expression tree `depth` levels deep, built at the current nesting, stays
+    /// within `ScriptLimits.maxNesting` with the statements around it; reported when not.
+    /// (The current nesting counts the expression's own level, hence the - 1.)
+    mutating func fits(_ depth: Int, at token: Token) -> Bool {
+        if nesting - 1 + depth <= ScriptLimits.maxNesting { return true }
+        tooDeep(at: token)
+        return false
+    }
+
+    private mutating func tooDeep(at token: Token) {
+        error("nesting deeper than \(ScriptLimits.maxNesting) levels", at: token)
     }
 
     /// A token as a message quotes it; a long one is cut, so a message stays short.

@@ -17,6 +17,14 @@ struct Resolver {
     var currentRoute = 0
     var loopDepth = 0
     var switchDepth = 0
+    /// The statements, expression nodes and variable-name formats around the one being
+    /// compiled: the interpreter's recursion follows the same nesting. The parser keeps the
+    /// statements and expressions within `ScriptLimits.maxNesting`; names add at most
+    /// `ScriptLimits.maxVariableNesting` (`formatNesting`).
+    var nesting = 0
+    /// The deepest `nesting` in the current route: its weight when the interpreter enters it.
+    var deepest = 0
+    var formatNesting = 0
 
     enum EdgeKind { case inherit, runsAs(RouteType) }
     var edges: [(from: Int, to: Int, kind: EdgeKind)] = []
@@ -33,7 +41,9 @@ struct Resolver {
         declareRoutes(config.routes)
         for (i, r) in config.routes.enumerated() where !diagnostics.stopped {
             currentRoute = i
+            deepest = 0
             routes[i].block = compileBlock(r.body)
+            routes[i].nesting = deepest
         }
         if !diagnostics.stopped { checkRouteTypes() }
         if diagnostics.hasErrors { return nil }
@@ -238,4 +248,15 @@ struct Resolver {
         blocks[id] = actions
         return id
     }
+
+    /// One level down in `nesting` (a statement, an expression node, a name); `leave()` after.
+    mutating func enter() {
+        nesting += 1
+        deepest = max(deepest, nesting)
+        // The parser keeps statements and expressions within the limit, and names add at most
+        // their own limit; anything deeper is a parser bug, not a config mistake.
+        assert(nesting <= ScriptLimits.maxNesting + 2 * ScriptLimits.maxVariableNesting + 2)
+    }
+
+    mutating func leave() { nesting -= 1 }
 }
