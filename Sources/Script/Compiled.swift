@@ -111,6 +111,9 @@ public struct CompiledRoute: Sendable {
     /// The action list the route starts with.
     public var block: Int
     public var location: SourceLocation
+    /// The deepest nesting of its body (statements, expression nodes, variable names), which
+    /// bounds what running it puts on the stack (`ScriptLimits.maxRunNesting`).
+    public var nesting = 0
 }
 
 /// A POSIX extended regular expression compiled once (`regcomp`); `regexec` is reentrant.

@@ -31,6 +31,9 @@ public struct ExecContext {
     /// Set when a function returned 0 (or a route exited) inside an expression: the action
     /// around it stops with this flow.
     var pendingStop: Flow?
+    /// The nesting of the routes being run, one inside the other (each counts its deepest
+    /// nesting): kept within `ScriptLimits.maxRunNesting`, so the stack is bounded.
+    var runNesting = 0
 
     init(program: Program, host: AnyObject?) {
         self.program = program

@@ -1,91 +1,177 @@
 extension Parser {
-    /// Binary operators from loosest to tightest, as Kamailio's grammar orders them.
+    /// An expression and the depth of its tree (a leaf is 1): the resolver and the interpreter
+    /// recurse that deep, so the parser measures it while it builds the tree.
+    struct Parsed {
+        var expr: Expr
+        var depth: Int
+    }
+
+    /// Binary operators from loosest (level 0) to tightest, as Kamailio's grammar orders them.
     private static let levels: [[BinaryOp]] = [
         [.or], [.and], [.bitOr], [.bitAnd],
         [.eq, .ne, .match, .noMatch], [.lt, .gt, .le, .ge],
         [.add, .sub], [.mul, .div, .mod],
     ]
 
-    mutating func expression() -> Expr? { binary(level: 0) }
+    private static let levelOf: [BinaryOp: Int] = {
+        var table: [BinaryOp: Int] = [:]
+        for (level, ops) in levels.enumerated() { for op in ops { table[op] = level } }
+        return table
+    }()
 
-    private mutating func binary(level: Int) -> Expr? {
-        if level == Self.levels.count { return unary() }
-        guard var left = binary(level: level + 1) else { return nil }
-        while current.kind == .punct, let op = BinaryOp(rawValue: current.text),
-              Self.levels[level].contains(op) {
+    mutating func expression() -> Expr? { nestedExpression()?.expr }
+
+    /// An expression one nesting level down (a condition, an argument, a parenthesis).
+    private mutating func nestedExpression() -> Parsed? {
+        guard enter(at: current) else { return nil }
+        defer { leave() }
+        return binary(from: 0)
+    }
+
+    /// The binary operator at the current token and its level, if any.
+    private func binaryOperator() -> (BinaryOp, Int)? {
+        guard current.kind == .punct, let op = BinaryOp(rawValue: current.text), let level = Self.levelOf[op] else {
+            return nil
+        }
+        return (op, level)
+    }
+
+    /// Operators of level `minLevel` and tighter, left-associative (precedence climbing: one
+    /// recursion per right operand, not one per level, so a parenthesis costs a few frames).
+    /// A chain `1 + 1 + ...` is a loop here, but its tree deepens with every operator, so each
+    /// new node is measured.
+    private mutating func binary(from minLevel: Int) -> Parsed? {
+        guard var left = unary() else { return nil }
+        while let (op, level) = binaryOperator(), level >= minLevel {
             let opToken = advance()
-            guard let right = binary(level: level + 1) else { return nil }
-            left = .binary(op, left, right, opToken.location)
+            guard enter(at: opToken) else { return nil }
+            let right = binary(from: level + 1)
+            leave()
+            guard let right else { return nil }
+            left = Parsed(expr: .binary(op, left.expr, right.expr, opToken.location),
+                          depth: max(left.depth, right.depth) + 1)
+            guard fits(left.depth, at: opToken) else { return nil }
         }
         return left
     }
 
-    private mutating func unary() -> Expr? {
+    private mutating func unary() -> Parsed? {
         let t = current
         if t.isPunct("!") || t.isPunct("-") || t.isPunct("~") {
             advance()
-            guard let operand = unary() else { return nil }
-            if t.text == "-", case .int(let v, _) = operand { return .int(-v, t.location) }
+            guard enter(at: t) else { return nil }
+            let parsed = unary()
+            leave()
+            guard let operand = parsed else { return nil }
+            if t.text == "-", case .int(let v, _) = operand.expr {
+                return Parsed(expr: .int(0 &- v, t.location), depth: operand.depth)
+            }
             let op: UnaryOp = t.text == "!" ? .not : t.text == "-" ? .negate : .bitNot
-            return .unary(op, operand, t.location)
+            guard fits(operand.depth + 1, at: t) else { return nil }
+            return Parsed(expr: .unary(op, operand.expr, t.location), depth: operand.depth + 1)
         }
         return primary()
     }
 
-    mutating func primary() -> Expr? {
-        let t = current
-        switch t.kind {
-        case .integer:
-            advance()
-            return .int(t.intValue, t.location)
-        case .string:
-            advance()
-            return .string(t.text, t.location)
-        case .variable:
-            advance()
-            guard let v = variable(t) else { return nil }
-            if v.className == "null" && v.inner == nil && v.transforms.isEmpty { return .null(t.location) }
-            return .variable(v)
-        case .punct where t.text == "-" && peek().kind == .integer:
-            advance()
-            return .int(-advance().intValue, t.location)
-        case .punct where t.text == "(":
-            advance()
-            guard let e = expression() else { return nil }
-            guard expect(")", "to close the parenthesis") else { return nil }
-            return e
-        case .identifier:
-            return call()
-        default:
-            error("expected an expression, found \(describe(t))", at: t)
+    // The functions on the recursion path (nestedExpression, binary, unary, primary,
+    // parenthesized, call) keep their frames small: leaves and error messages are built in
+    // helpers, because an unoptimized build gives every temporary of a function its own
+    // stack slot, and the deepest file the parser accepts goes 256 levels down this path.
+
+    mutating func primary() -> Parsed? {
+        switch primaryKind() {
+        case .leaf: return leaf()
+        case .parenthesis: return parenthesized()
+        case .call: return call()
+        case .none:
+            unexpected()
             return nil
         }
     }
 
+    private enum PrimaryKind { case leaf, parenthesis, call, none }
+
+    private func primaryKind() -> PrimaryKind {
+        let t = current
+        switch t.kind {
+        case .integer, .string, .variable: return .leaf
+        case .punct where t.text == "-" && peek().kind == .integer: return .leaf
+        case .punct where t.text == "(": return .parenthesis
+        case .identifier: return .call
+        default: return .none
+        }
+    }
+
+    private mutating func unexpected() {
+        error("expected an expression, found \(describe(current))", at: current)
+    }
+
+    /// An integer (with its sign), a string or a variable.
+    private mutating func leaf() -> Parsed? {
+        let t = advance()
+        switch t.kind {
+        case .integer:
+            return Parsed(expr: .int(t.intValue, t.location), depth: 1)
+        case .string:
+            return Parsed(expr: .string(t.text, t.location), depth: 1)
+        case .variable:
+            guard let v = variable(t) else { return nil }
+            if v.className == "null" && v.inner == nil && v.transforms.isEmpty {
+                return Parsed(expr: .null(t.location), depth: 1)
+            }
+            return Parsed(expr: .variable(v), depth: 1)
+        default:  // "-" before an integer
+            return Parsed(expr: .int(0 &- advance().intValue, t.location), depth: 1)
+        }
+    }
+
+    private mutating func parenthesized() -> Parsed? {
+        advance()
+        guard let e = nestedExpression() else { return nil }
+        guard expect(")", "to close the parenthesis") else { return nil }
+        return e
+    }
+
     /// `name`, `name()`, `name(arg, ...)`; `route(NAME)` takes a bare word.
-    private mutating func call() -> Expr? {
+    private mutating func call() -> Parsed? {
         let name = advance()
         var args: [Expr] = []
+        var depth = 1
         if current.isPunct("(") {
             advance()
             while !current.isPunct(")") {
-                if name.text == "route" && args.isEmpty && current.kind == .identifier && (peek().isPunct(")") || peek().isPunct(",")) {
-                    let w = advance()
-                    args.append(.name(w.text, w.location))
+                if let word = bareRouteName(after: name, args: args) {
+                    args.append(word)
                 } else {
-                    guard let a = expression() else { return nil }
-                    args.append(a)
+                    guard let a = nestedExpression() else { return nil }
+                    args.append(a.expr)
+                    depth = max(depth, a.depth + 1)
                 }
-                if current.isPunct(",") {
-                    advance()
-                } else if !current.isPunct(")") {
-                    error("expected ',' or ')' in the arguments of \(name.text), found \(describe(current))", at: current)
-                    return nil
-                }
+                guard argumentSeparator(after: name) else { return nil }
             }
             advance()
         }
-        return .call(CallSyntax(name: name.text, args: args, location: name.location))
+        guard fits(depth, at: name) else { return nil }
+        return Parsed(expr: .call(CallSyntax(name: name.text, args: args, location: name.location)), depth: depth)
+    }
+
+    /// The bare word of `route(NAME)`, consumed; nil for anything else.
+    private mutating func bareRouteName(after name: Token, args: [Expr]) -> Expr? {
+        guard name.text == "route" && args.isEmpty && current.kind == .identifier
+            && (peek().isPunct(")") || peek().isPunct(",")) else { return nil }
+        let w = advance()
+        return .name(w.text, w.location)
+    }
+
+    /// Consumes a `,` between arguments; true before the closing `)`, false (reported) else.
+    private mutating func argumentSeparator(after name: Token) -> Bool {
+        if current.isPunct(",") {
+            advance()
+            return true
+        }
+        if current.isPunct(")") { return true }
+        error("expected ',' or ')' in the arguments of \(name.text), found \(describe(current))", at: current)
+        return false
     }
 
     /// Parses a variable token's text, reporting a malformed one.

@@ -38,6 +38,16 @@ extension Parser {
         }
     }
 
+    /// Skips the rest of a statement without parsing it (it is too deep, or its start is
+    /// wrong): through its `;` or its block, and through each `else` that follows, in one pass.
+    private mutating func skipStatement() {
+        while true {
+            recover()
+            guard current.isIdentifier("else") else { return }
+            advance()
+        }
+    }
+
     mutating func endOfStatement() {
         if current.isPunct(";") {
             advance()
@@ -47,49 +57,101 @@ extension Parser {
         }
     }
 
+    /// One statement, one nesting level below the block or statement around it. Statements
+    /// nest through here, so the work is done in helpers and this frame stays small in an
+    /// unoptimized build (see `primary()`).
     mutating func statement() -> Statement? {
+        if current.isPunct(";") {
+            advance()
+            return nil
+        }
+        guard enter(at: current) else {
+            skipStatement()
+            return nil
+        }
+        defer { leave() }
+        switch statementKind() {
+        case .block: return blockStatement()
+        case .assignment: return assignment()
+        case .ifElse: return ifStatement()
+        case .whileLoop: return whileStatement()
+        case .switchOn: return switchStatement()
+        case .simple: return simpleStatement()
+        case .returnValue: return returnStatement()
+        case .expression: return expressionStatement()
+        case .misplaced: return misplaced()
+        }
+    }
+
+    private enum StatementKind {
+        case block, assignment, ifElse, whileLoop, switchOn, simple, returnValue, expression, misplaced
+    }
+
+    private func statementKind() -> StatementKind {
         let t = current
-        if t.isPunct(";") { advance(); return nil }
-        if t.isPunct("{") { return .block(block(), t.location) }
-        if t.kind == .variable && !peek().isPunct("(") {
-            return assignment()
-        }
-        guard t.kind == .identifier else {
-            error("expected a statement, found \(describe(t))", at: t)
-            recover()
-            return nil
-        }
+        if t.isPunct("{") { return .block }
+        if t.kind == .variable && !peek().isPunct("(") { return .assignment }
+        guard t.kind == .identifier else { return .misplaced }
         switch t.text {
-        case "if": return ifStatement()
-        case "while":
-            advance()
-            guard let cond = condition() else { recover(); return nil }
-            return .whileLoop(cond, body(), t.location)
-        case "switch": return switchStatement()
-        case "exit", "drop", "break":
-            advance()
-            if current.isPunct("(") && peek().isPunct(")") { advance(); advance() }
-            endOfStatement()
-            return t.text == "exit" ? .exit(t.location) : t.text == "drop" ? .drop(t.location) : .breakOut(t.location)
-        case "return":
-            advance()
-            var value: Expr?
-            if !current.isPunct(";") {
-                guard let v = expression() else { recover(); return nil }
-                value = v
-            }
-            endOfStatement()
-            return .returnValue(value, t.location)
-        case "else", "case", "default":
-            error("'\(t.text)' without a matching \(t.text == "else" ? "if" : "switch")", at: t)
-            recover()
-            return nil
-        default:
-            guard let e = expression() else { recover(); return nil }
-            endOfStatement()
-            if case .call(let c) = e { return .call(c) }
-            return .expression(e, t.location)
+        case "if": return .ifElse
+        case "while": return .whileLoop
+        case "switch": return .switchOn
+        case "exit", "drop", "break": return .simple
+        case "return": return .returnValue
+        case "else", "case", "default": return .misplaced
+        default: return .expression
         }
+    }
+
+    private mutating func blockStatement() -> Statement? {
+        let location = current.location
+        return .block(block(), location)
+    }
+
+    private mutating func whileStatement() -> Statement? {
+        let t = advance()
+        guard let cond = condition() else { recover(); return nil }
+        return .whileLoop(cond, body(), t.location)
+    }
+
+    /// `exit`, `drop`, `break`, with or without `()`.
+    private mutating func simpleStatement() -> Statement? {
+        let t = advance()
+        if current.isPunct("(") && peek().isPunct(")") { advance(); advance() }
+        endOfStatement()
+        return t.text == "exit" ? .exit(t.location) : t.text == "drop" ? .drop(t.location) : .breakOut(t.location)
+    }
+
+    private mutating func returnStatement() -> Statement? {
+        let t = advance()
+        var value: Expr?
+        if !current.isPunct(";") {
+            guard let v = expression() else { recover(); return nil }
+            value = v
+        }
+        endOfStatement()
+        return .returnValue(value, t.location)
+    }
+
+    /// A call or another expression used as a statement.
+    private mutating func expressionStatement() -> Statement? {
+        let location = current.location
+        guard let e = expression() else { recover(); return nil }
+        endOfStatement()
+        if case .call(let c) = e { return .call(c) }
+        return .expression(e, location)
+    }
+
+    /// Something that cannot start a statement here: reported, and skipped.
+    private mutating func misplaced() -> Statement? {
+        let t = current
+        if t.kind == .identifier {
+            error("'\(t.text)' without a matching \(t.text == "else" ? "if" : "switch")", at: t)
+        } else {
+            error("expected a statement, found \(describe(t))", at: t)
+        }
+        recover()
+        return nil
     }
 
     private mutating func assignment() -> Statement? {
@@ -117,7 +179,8 @@ extension Parser {
 
     private mutating func ifStatement() -> Statement? {
         let t = advance()
-        guard let cond = condition() else { recover(); return nil }
+        // A bad condition: the rest of the if goes, its `else` parts with it.
+        guard let cond = condition() else { skipStatement(); return nil }
         let then = body()
         var otherwise: [Statement]?
         if current.isIdentifier("else") {
@@ -147,7 +210,7 @@ extension Parser {
             if label.isIdentifier("case") {
                 advance()
                 guard let v = primary() else { recover(); continue }
-                value = v
+                value = v.expr
             } else if label.isIdentifier("default") {
                 advance()
             } else {

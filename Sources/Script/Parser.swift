@@ -1,17 +1,27 @@
 /// Builds the syntax tree from the preprocessed tokens. On an error it records a diagnostic and
-/// skips to the next statement (or top-level item), so one run reports several mistakes.
+/// skips forward to the next statement (or top-level item), never back, so one run reports
+/// several mistakes in one pass; it stops when the diagnostics do ("too many errors").
+/// Nesting is bounded by `ScriptLimits.maxNesting`, which bounds the parser's own recursion
+/// and the depth of the trees the resolver and the interpreter recurse on.
 struct Parser {
     var tokens: [Token]
     var pos = 0
-    var diagnostics = Diagnostics()
+    var diagnostics: Diagnostics
     var config = ConfigSyntax()
+    /// The statements and parser recursions (parentheses, arguments, operands) around the
+    /// current token; at most `ScriptLimits.maxNesting`.
+    var nesting = 0
 
-    init(tokens: [Token]) {
+    /// `diagnostics` holds what the stages before found, so the error limit counts them too.
+    init(tokens: [Token], diagnostics: Diagnostics = Diagnostics()) {
         self.tokens = tokens
+        self.diagnostics = diagnostics
     }
 
     var current: Token { tokens[pos] }
-    var atEnd: Bool { tokens[pos].kind == .end }
+    /// True at the end of the tokens, and once too many errors stopped the load: every loop
+    /// of the parser ends on it.
+    var atEnd: Bool { tokens[pos].kind == .end || diagnostics.stopped }
 
     func peek(_ n: Int = 1) -> Token { tokens[min(pos + n, tokens.count - 1)] }
 
@@ -37,12 +47,41 @@ struct Parser {
         diagnostics.error(message, at: token.location)
     }
 
+    /// Enters one nesting level (a statement, a parenthesis, an operand); false, reported,
+    /// when that would go beyond `ScriptLimits.maxNesting`.
+    mutating func enter(at token: Token) -> Bool {
+        guard nesting < ScriptLimits.maxNesting else {
+            tooDeep(at: token)
+            return false
+        }
+        nesting += 1
+        return true
+    }
+
+    mutating func leave() { nesting -= 1 }
+
+    /// Whether an expression tree `depth` levels deep, built at the current nesting, stays
+    /// within `ScriptLimits.maxNesting` with the statements around it; reported when not.
+    /// (The current nesting counts the expression's own level, hence the - 1.)
+    mutating func fits(_ depth: Int, at token: Token) -> Bool {
+        if nesting - 1 + depth <= ScriptLimits.maxNesting { return true }
+        tooDeep(at: token)
+        return false
+    }
+
+    private mutating func tooDeep(at token: Token) {
+        error("nesting deeper than \(ScriptLimits.maxNesting) levels", at: token)
+    }
+
+    /// A token as a message quotes it; a long one is cut, so a message stays short.
     func describe(_ t: Token) -> String {
+        var text = t.text
+        if text.utf8.count > 48 { text = String(text.prefix(40)) + "..." }
         switch t.kind {
         case .end: return "end of file"
-        case .string: return "string \"\(t.text)\""
-        case .directive: return "'#!\(t.text)'"
-        default: return "'\(t.text)'"
+        case .string: return "string \"\(text)\""
+        case .directive: return "'#!\(text)'"
+        default: return "'\(text)'"
         }
     }
 

@@ -55,6 +55,10 @@ struct Preprocessor {
             diagnostics.error("include loop: '\(path)' includes itself (via \(includeStack.joined(separator: " -> ")))", at: location)
             return
         }
+        if includeStack.count > ScriptLimits.maxIncludeDepth {
+            diagnostics.error("includes nested deeper than \(ScriptLimits.maxIncludeDepth) levels: '\(path)' not read", at: location)
+            return
+        }
         guard let text = read(path) else {
             if !optional { diagnostics.error("cannot read file '\(path)'", at: location) }
             return
@@ -72,7 +76,7 @@ struct Preprocessor {
 
     private mutating func process(_ tokens: [Token], directory: String) {
         var i = 0
-        while i < tokens.count {
+        while i < tokens.count && !diagnostics.stopped {
             let t = tokens[i]
             i += 1
             switch t.kind {
@@ -90,28 +94,44 @@ struct Preprocessor {
                 include(path: Self.resolve(name, in: directory), from: t.location,
                         optional: t.text == "import_file")
             case .identifier where active:
-                expand(t, depth: 0)
+                if defines[t.text] == nil {
+                    output.append(t)
+                } else {
+                    var budget = ScriptLimits.maxDefineExpansion
+                    expand(t, use: t, depth: 0, budget: &budget)
+                }
             default:
                 if active { output.append(t) }
             }
         }
     }
 
-    /// Replaces a defined name by its value; values may use other defines.
-    private mutating func expand(_ t: Token, depth: Int) {
+    /// Replaces a defined name by its value; values may use other defines. `use` is the name as
+    /// written, where errors point; `budget` is how many more tokens this use may produce
+    /// (`ScriptLimits.maxDefineExpansion`): it is set to -1 after an error, so that one
+    /// mistake is reported once and the expansion stops.
+    private mutating func expand(_ t: Token, use: Token, depth: Int, budget: inout Int) {
+        guard budget >= 0 else { return }
         guard t.kind == .identifier, let d = defines[t.text] else {
+            if budget == 0 {
+                diagnostics.error("'\(use.text)' expands to more than \(ScriptLimits.maxDefineExpansion) tokens", at: use.location)
+                budget = -1
+                return
+            }
+            budget -= 1
             output.append(t)
             return
         }
         if depth > 32 {
-            diagnostics.error("'\(t.text)' is defined in terms of itself", at: t.location)
+            diagnostics.error("'\(t.text)' is defined in terms of itself (or through more than 32 other defines)", at: t.location)
+            budget = -1
             return
         }
         for var v in d.tokens {
             v.location = t.location
             v.lineStart = t.lineStart
             v.spaceBefore = t.spaceBefore
-            expand(v, depth: depth + 1)
+            expand(v, use: use, depth: depth + 1, budget: &budget)
         }
     }
 

@@ -4,6 +4,9 @@ extension Program {
     /// Runs route `index` as a route of `type` (the runtime's entry point for every route).
     /// Returns how it ended: `.next` (ran to its end), `.exit`, `.drop` or `.return(n)`.
     public func run(route index: Int, as type: RouteType, _ ctx: inout ExecContext) -> Flow {
+        // The runtime may run a route from inside a function that another route called.
+        guard let saved = enterNesting(routes[index].nesting, route: index, &ctx) else { return .exit }
+        defer { ctx.runNesting = saved }
         ctx.routeType = type
         ctx.pendingStop = nil
         return finish(runBlock(routes[index].block, from: 0, &ctx))
@@ -24,9 +27,34 @@ extension Program {
             ctx.log(.error, "resume point \(point) is not in the program")
             return .exit
         }
+        // Which route the block is in is not kept: count the deepest a route may be.
+        guard let saved = enterNesting(ScriptLimits.maxNesting + ScriptLimits.maxVariableNesting, route: nil, &ctx) else {
+            return .exit
+        }
+        defer { ctx.runNesting = saved }
         ctx.routeType = type
         ctx.pendingStop = nil
         return finish(runBlock(block, from: Int(point.action), &ctx))
+    }
+
+    /// Adds `nesting` to what the routes being run hold, and returns the value to restore
+    /// after; nil, logged, when that would go beyond `ScriptLimits.maxRunNesting`.
+    private func enterNesting(_ nesting: Int, route: Int?, _ ctx: inout ExecContext) -> Int? {
+        let saved = ctx.runNesting
+        guard saved + nesting + 1 <= ScriptLimits.maxRunNesting else {
+            ctx.log(.error, "\(routeName(route)) not run: routes nested more than \(ScriptLimits.maxRunNesting) levels deep (a route calling itself without end?)")
+            return nil
+        }
+        ctx.runNesting = saved + nesting + 1
+        return saved
+    }
+
+    /// `route[R]`, `failure_route[F]`, `request_route`: how a log line names a route.
+    private func routeName(_ index: Int?) -> String {
+        guard let index else { return "the resumed route" }
+        let r = routes[index]
+        if let table = r.table, let name = r.name { return "\(table)[\(name)]" }
+        return "\(r.type)"
     }
 
     /// Calls route `index` as `route(X)` does, from a function body; returns its code.
@@ -151,9 +179,15 @@ extension Program {
     /// `route(X)`: runs the route and turns its ending into a value; `exit`/`drop` inside it
     /// stop the caller too.
     func enterRoute(_ index: Int, _ ctx: inout ExecContext) -> Value {
+        guard let savedNesting = enterNesting(routes[index].nesting, route: index, &ctx) else {
+            // Kamailio gives up the same way: the call fails, the caller goes on.
+            ctx.lastReturnCode = -1
+            return .int(-1)
+        }
         let saved = ctx.position
         let flow = runBlock(routes[index].block, from: 0, &ctx)
         ctx.position = saved
+        ctx.runNesting = savedNesting
         switch flow {
         case .next, .break:
             ctx.lastReturnCode = 1

@@ -1,5 +1,7 @@
 extension Resolver {
     mutating func compileExpr(_ e: Expr) -> CExpr? {
+        enter()
+        defer { leave() }
         switch e {
         case .int(let n, _): return .constant(.int(n))
         case .string(let s, _), .name(let s, _): return .constant(.string(s))
@@ -106,8 +108,21 @@ extension Resolver {
         return cv
     }
 
-    /// A string with variables in it, as format parts.
+    /// A string with variables in it, as format parts. A variable's name may hold variables
+    /// (`$sht(t=>$var(k))`), which come back here: each level parses its name again and the
+    /// interpreter formats it again, so the levels are bounded by
+    /// `ScriptLimits.maxVariableNesting`.
     mutating func compileFormat(_ text: String, at location: SourceLocation) -> [FormatPart]? {
+        guard formatNesting < ScriptLimits.maxVariableNesting else {
+            diagnostics.error("variables nested deeper than \(ScriptLimits.maxVariableNesting) levels in a name", at: location)
+            return nil
+        }
+        formatNesting += 1
+        enter()
+        defer {
+            formatNesting -= 1
+            leave()
+        }
         let (pieces, failure) = VariableParser.format(text, at: location)
         if let failure {
             diagnostics.error(failure, at: location)

@@ -1,6 +1,8 @@
 extension Resolver {
     /// Compiles one statement; `last` tells whether it ends its block (for `async_sleep`).
     mutating func compileStatement(_ s: Statement, last: Bool) -> Action? {
+        enter()
+        defer { leave() }
         switch s {
         case .call(let c):
             if c.name == "route" {

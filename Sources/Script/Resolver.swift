@@ -4,7 +4,7 @@
 /// every function is checked against the routes it can run in.
 struct Resolver {
     let registry: ScriptRegistry
-    var diagnostics = Diagnostics()
+    var diagnostics: Diagnostics
     var settings = ConfigSettings()
 
     var routes: [CompiledRoute] = []
@@ -17,23 +17,35 @@ struct Resolver {
     var currentRoute = 0
     var loopDepth = 0
     var switchDepth = 0
+    /// The statements, expression nodes and variable-name formats around the one being
+    /// compiled: the interpreter's recursion follows the same nesting. The parser keeps the
+    /// statements and expressions within `ScriptLimits.maxNesting`; names add at most
+    /// `ScriptLimits.maxVariableNesting` (`formatNesting`).
+    var nesting = 0
+    /// The deepest `nesting` in the current route: its weight when the interpreter enters it.
+    var deepest = 0
+    var formatNesting = 0
 
     enum EdgeKind { case inherit, runsAs(RouteType) }
     var edges: [(from: Int, to: Int, kind: EdgeKind)] = []
     var callSites: [(route: Int, name: String, allowed: RouteTypeSet, location: SourceLocation)] = []
 
-    init(registry: ScriptRegistry) {
+    /// `diagnostics` holds what the stages before found, so the error limit counts them too.
+    init(registry: ScriptRegistry, diagnostics: Diagnostics = Diagnostics()) {
         self.registry = registry
+        self.diagnostics = diagnostics
     }
 
     mutating func resolve(_ config: ConfigSyntax) -> Program? {
         loadSettings(config)
         declareRoutes(config.routes)
-        for (i, r) in config.routes.enumerated() {
+        for (i, r) in config.routes.enumerated() where !diagnostics.stopped {
             currentRoute = i
+            deepest = 0
             routes[i].block = compileBlock(r.body)
+            routes[i].nesting = deepest
         }
-        checkRouteTypes()
+        if !diagnostics.stopped { checkRouteTypes() }
         if diagnostics.hasErrors { return nil }
         return Program(settings: settings, routes: routes, blocks: blocks,
                        localVariableNames: localNames,
@@ -182,21 +194,30 @@ struct Resolver {
     }
 
     /// Propagates route types through the call graph, then checks each function call against
-    /// every type its route can run as.
+    /// every type its route can run as. A worklist: a route is looked at again only when its
+    /// set of types grew, which happens at most once per route type, so the cost is linear in
+    /// routes and calls (a fixed point over all edges would be quadratic on a long chain).
     private mutating func checkRouteTypes() {
         var types = routes.map { $0.type == .subroute ? RouteTypeSet() : RouteTypeSet($0.type) }
-        var changed = true
-        while changed {
-            changed = false
-            for e in edges {
+        var outgoing = [[Int]](repeating: [], count: routes.count)
+        for (i, e) in edges.enumerated() { outgoing[e.from].append(i) }
+        var work = Array(routes.indices.reversed())
+        var queued = [Bool](repeating: true, count: routes.count)
+        while let from = work.popLast() {
+            queued[from] = false
+            for i in outgoing[from] {
+                let e = edges[i]
                 let add: RouteTypeSet
                 switch e.kind {
-                case .inherit: add = types[e.from]
+                case .inherit: add = types[from]
                 case .runsAs(let t): add = RouteTypeSet(t)
                 }
                 if !types[e.to].isSuperset(of: add) {
                     types[e.to].formUnion(add)
-                    changed = true
+                    if !queued[e.to] {
+                        queued[e.to] = true
+                        work.append(e.to)
+                    }
                 }
             }
         }
@@ -221,10 +242,21 @@ struct Resolver {
         let id = blocks.count
         blocks.append([])
         var actions: [Action] = []
-        for (i, s) in statements.enumerated() {
+        for (i, s) in statements.enumerated() where !diagnostics.stopped {
             if let a = compileStatement(s, last: i == statements.count - 1) { actions.append(a) }
         }
         blocks[id] = actions
         return id
     }
+
+    /// One level down in `nesting` (a statement, an expression node, a name); `leave()` after.
+    mutating func enter() {
+        nesting += 1
+        deepest = max(deepest, nesting)
+        // The parser keeps statements and expressions within the limit, and names add at most
+        // their own limit; anything deeper is a parser bug, not a config mistake.
+        assert(nesting <= ScriptLimits.maxNesting + 2 * ScriptLimits.maxVariableNesting + 2)
+    }
+
+    mutating func leave() { nesting -= 1 }
 }

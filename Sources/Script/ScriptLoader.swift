@@ -51,13 +51,12 @@ public struct ScriptLoader {
     public func load(path: String) -> Result {
         var pre = Preprocessor(defines: defines, read: readFile)
         let tokens = pre.run(path: path)
-        var diagnostics = pre.diagnostics
-        var parser = Parser(tokens: tokens)
+        // One Diagnostics goes through the stages, so the error limit counts them all.
+        var parser = Parser(tokens: tokens, diagnostics: pre.diagnostics)
         let syntax = parser.parseConfig()
-        diagnostics.append(contentsOf: parser.diagnostics)
-        var resolver = Resolver(registry: registry)
+        var resolver = Resolver(registry: registry, diagnostics: parser.diagnostics)
         let program = resolver.resolve(syntax)
-        diagnostics.append(contentsOf: resolver.diagnostics)
+        var diagnostics = resolver.diagnostics
         diagnostics.sortByLocation()
         return Result(program: diagnostics.hasErrors ? nil : program, diagnostics: diagnostics, syntax: syntax)
     }
