@@ -7,7 +7,7 @@ APT_DEPS   := liburcu-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
-.PHONY: all deps build run test bench fmt clean conformance-kamailio
+.PHONY: all deps build run test bench fmt clean conformance-kamailio fuzz
 
 all: build
 
@@ -48,6 +48,39 @@ bench: deps
 	  Benchmarks/compare/run.sh; \
 	  Benchmarks/compare/async.sh; \
 	} | tee $(REPORT)
+
+# libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs
+# FUZZ_SECONDS on its seed corpus Fuzz/corpus/<target>, which `make test` replays. New inputs
+# go to .build/fuzz/corpus-<target>, failing ones to .build/fuzz/artifacts/ (and fail the run).
+SWIFTC       ?= swiftc
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= config
+FUZZ_DIR     := .build/fuzz
+FUZZ_SWIFTC  := $(SWIFTC) -O -sanitize=fuzzer -parse-as-library
+SCRIPT_TEST_SUPPORT := Tests/ScriptTests/ConfigFuzzTarget.swift Tests/ScriptTests/TestRegistry.swift \
+                       Tests/ScriptTests/TestRegistry+Async.swift Tests/ScriptTests/TestHost.swift
+
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_DIR)/fuzz-$(t))
+	@mkdir -p $(FUZZ_DIR)/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+	  echo "fuzz-$$t: $(FUZZ_SECONDS) s"; \
+	  dict=; [ -f Fuzz/$$t/$$t.dict ] && dict=-dict=Fuzz/$$t/$$t.dict; \
+	  $(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=5 -max_len=8192 -print_final_stats=1 $$dict \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_DIR)/corpus-$$t Fuzz/corpus/$$t \
+	    2>&1 | grep -E "^(INFO: Seed|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::slowest_unit_time_sec|stat::peak_rss_mb)|Fatal error|ERROR|SUMMARY|Test unit written" \
+	    || true; \
+	  if ls $(FUZZ_DIR)/artifacts/$$t-* >/dev/null 2>&1; then echo "fuzz-$$t: inputs that failed are in $(FUZZ_DIR)/artifacts (make each a corpus file once fixed, then remove it)"; exit 1; fi; \
+	done
+
+$(FUZZ_DIR)/Script.o: Sources/Script/*.swift
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_SWIFTC) -wmo -module-name Script -emit-module -emit-module-path $(FUZZ_DIR)/Script.swiftmodule \
+	  -c Sources/Script/*.swift -o $@
+
+$(FUZZ_DIR)/fuzz-config: $(FUZZ_DIR)/Script.o Fuzz/config/*.swift $(SCRIPT_TEST_SUPPORT)
+	$(FUZZ_SWIFTC) -I $(FUZZ_DIR) -module-name ConfigFuzzer Fuzz/config/*.swift $(SCRIPT_TEST_SUPPORT) \
+	  $(FUZZ_DIR)/Script.o -o $@
 
 # One formatter configuration each: .swift-format and .clang-format.
 fmt:
