@@ -54,7 +54,7 @@ bench: deps
 # go to .build/fuzz/corpus-<target>, failing ones to .build/fuzz/artifacts/ (and fail the run).
 SWIFTC       ?= swiftc
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= config
+FUZZ_TARGETS ?= config sip
 FUZZ_DIR     := .build/fuzz
 FUZZ_SWIFTC  := $(SWIFTC) -O -sanitize=fuzzer -parse-as-library
 SCRIPT_TEST_SUPPORT := Tests/ScriptTests/ConfigFuzzTarget.swift Tests/ScriptTests/TestRegistry.swift \
@@ -66,7 +66,7 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_DIR)/fuzz-$(t))
 	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
 	  echo "fuzz-$$t: $(FUZZ_SECONDS) s"; \
 	  dict=; [ -f Fuzz/$$t/$$t.dict ] && dict=-dict=Fuzz/$$t/$$t.dict; \
-	  $(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=5 -max_len=8192 -print_final_stats=1 $$dict \
+	  SWIFT_BACKTRACE=enable=no $(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=5 -max_len=8192 -print_final_stats=1 $$dict \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_DIR)/corpus-$$t Fuzz/corpus/$$t \
 	    2>&1 | grep -E "^(INFO: Seed|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::slowest_unit_time_sec|stat::peak_rss_mb)|Fatal error|ERROR|SUMMARY|Test unit written" \
 	    || true; \
@@ -77,6 +77,15 @@ $(FUZZ_DIR)/Script.o: Sources/Script/*.swift
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_SWIFTC) -wmo -module-name Script -emit-module -emit-module-path $(FUZZ_DIR)/Script.swiftmodule \
 	  -c Sources/Script/*.swift -o $@
+
+$(FUZZ_DIR)/SIP.o: Sources/SIP/*.swift
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_SWIFTC) -wmo -enable-testing -module-name SIP -emit-module -emit-module-path $(FUZZ_DIR)/SIP.swiftmodule \
+	  -c Sources/SIP/*.swift -o $@
+
+$(FUZZ_DIR)/fuzz-sip: $(FUZZ_DIR)/SIP.o Fuzz/sip/*.swift Tests/SIPTests/SIPFuzzTarget.swift Tests/SIPTests/FuzzInvariants.swift
+	$(FUZZ_SWIFTC) -D FUZZING -I $(FUZZ_DIR) -module-name SIPFuzzer Fuzz/sip/*.swift Tests/SIPTests/SIPFuzzTarget.swift \
+	  Tests/SIPTests/FuzzInvariants.swift $(FUZZ_DIR)/SIP.o -o $@
 
 $(FUZZ_DIR)/fuzz-config: $(FUZZ_DIR)/Script.o Fuzz/config/*.swift $(SCRIPT_TEST_SUPPORT)
 	$(FUZZ_SWIFTC) -I $(FUZZ_DIR) -module-name ConfigFuzzer Fuzz/config/*.swift $(SCRIPT_TEST_SUPPORT) \

@@ -99,12 +99,19 @@ extension NameAddr {
             GenericParams.skipLWS(p, &i, end)
             guard i >= end else { return nil }
         }
+        // tag-param = "tag" EQUAL token (RFC 3261 25.1): a tag with no value names no
+        // dialog, and a reply could not add one beside it.
+        let tag = GenericParams.find(p, entries, "tag")
+        if let tag, tag.value?.isEmpty ?? true {
+            i = tag.name.lowerBound
+            return nil
+        }
         var valueEnd = i
         while valueEnd > start, ASCII.isLWS(p[valueEnd &- 1]) { valueEnd &-= 1 }
         return NameAddr(base: base, valueRange: start..<valueEnd, displayNameRange: display,
                         uriRange: uri, isBracketed: bracketAt != nil,
                         params: ParamList(base: base, entries: entries),
-                        tagRange: GenericParams.find(p, entries, "tag")?.value)
+                        tagRange: tag?.value)
     }
 
     /// Parses a comma-separated list of name-addrs (one header field) into `out`.

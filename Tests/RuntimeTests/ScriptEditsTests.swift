@@ -35,4 +35,42 @@ import Testing
         foreign[0] = 9
         #expect(foreign.withUnsafeBytes { ScriptEdits(decoding: $0) } == nil)
     }
+
+    /// A damaged buffer (bytes flipped, inserted or removed anywhere, or random bytes)
+    /// decodes to nothing or to edits that survive their own round trip: never a trap.
+    @Test func mutatedBuffersDecodeToNothingOrToAConsistentValue() {
+        var rng = SplitMix(seed: 0x5eed_2026)
+        let original = Self.sample.encoded()
+        var decoded = 0, refused = 0
+        for round in 0..<20_000 {
+            var bytes = original
+            switch round % 4 {
+            case 0: bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+            case 1: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: Int(rng.next() % UInt64(bytes.count + 1)))
+            case 2: bytes.remove(at: Int(rng.next() % UInt64(bytes.count)))
+            default: bytes = (0..<Int(rng.next() % 96)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            }
+            guard let value = bytes.withUnsafeBytes({ ScriptEdits(decoding: $0) }) else {
+                refused += 1
+                continue
+            }
+            decoded += 1
+            let again = value.encoded().withUnsafeBytes { ScriptEdits(decoding: $0) }
+            #expect(again == value, "round \(round): a decoded value re-encodes to itself")
+        }
+        #expect(decoded > 0 && refused > 0, "both outcomes were reached: \(decoded) decoded, \(refused) refused")
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a failure reproduces.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
 }

@@ -1,4 +1,6 @@
+#if !FUZZING
 import Testing
+#endif
 
 @testable import SIP
 
@@ -15,6 +17,7 @@ struct FuzzInvariants {
     private(set) var violations: [String] = []
     private(set) var violationCount = 0
 
+    #if !FUZZING
     /// The summary `#expect` asserts on: every input satisfied every invariant.
     func expectClean(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(
@@ -22,6 +25,7 @@ struct FuzzInvariants {
             "\(what): \(violationCount) violation(s) in \(inputs) inputs; first ones:\n\(violations.joined(separator: "\n"))",
             sourceLocation: sourceLocation)
     }
+    #endif
 
     private mutating func violated(_ why: String, _ bytes: [UInt8]) {
         violationCount += 1
