@@ -93,6 +93,7 @@ import Glibc
         #expect(answered + lost + other == sent, "\(results)")
         #expect(other <= kills.values.reduce(0, +), "at most one 500 per kill: \(other) for \(kills)")
         #expect(kills.values.reduce(0, +) >= 10, "kills: \(kills)")
+        print("chaos: kills \(kills), sent \(sent), answered \(answered), 500s \(other), lost \(lost)")
 
         // Afterwards: no transaction live, nothing held by a process, held bytes back.
         var sample = try server.arenaSample()
