@@ -79,8 +79,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
 
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport", "respite-arena-helper", "respite-shm"]),
-        .testTarget(name: "SIPTests", dependencies: ["SIP"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ScriptTests", dependencies: ["Script"], resources: [.copy("Golden")]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "TestSupport", "respite", "respite-shm"],
                     resources: [.copy("Configs")]),
     ],
