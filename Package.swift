@@ -24,6 +24,8 @@ let package = Package(
                 .linkedLibrary("pthread"), .linkedLibrary("rt"),
             ]
         ),
+        // libcurl's variadic calls as typed functions, and its response collectors.
+        .target(name: "CCurl", path: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         // Swift views over the arena.
         .target(name: "Shared", dependencies: ["CShared"]),
         // SIP messages: parse, inspect, build. Pure; imports nothing of ours.
@@ -34,7 +36,7 @@ let package = Package(
         // The server: processes, transport, modules; brings Shared, SIP and Script together.
         .target(
             name: "Runtime",
-            dependencies: ["Shared", "SIP", "Script"]
+            dependencies: ["Shared", "SIP", "Script", "CCurl"]
         ),
         .executableTarget(
             name: "respite",
