@@ -56,3 +56,7 @@ CURLcode rc_easy_collect(CURL *handle, rc_buffer *body, rc_buffer *headers) {
 CURLcode rc_info_long(CURL *handle, CURLINFO info, long *value) { return curl_easy_getinfo(handle, info, value); }
 CURLcode rc_info_string(CURL *handle, CURLINFO info, const char **value) { return curl_easy_getinfo(handle, info, value); }
 CURLcode rc_info_pointer(CURL *handle, CURLINFO info, void **value) { return curl_easy_getinfo(handle, info, value); }
+
+#include <sys/eventfd.h>
+
+int rc_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

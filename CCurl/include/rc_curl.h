@@ -31,3 +31,7 @@ CURLcode rc_easy_collect(CURL *handle, rc_buffer *body, rc_buffer *headers);
 CURLcode rc_info_long(CURL *handle, CURLINFO info, long *value);
 CURLcode rc_info_string(CURL *handle, CURLINFO info, const char **value);
 CURLcode rc_info_pointer(CURL *handle, CURLINFO info, void **value);
+
+/// A non-blocking, close-on-exec eventfd (Glibc's module map leaves eventfd out): the
+/// doorbell that wakes an Http Worker out of curl_multi_poll. -1 with errno on failure.
+int rc_eventfd(void);

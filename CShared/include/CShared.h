@@ -12,6 +12,7 @@
 #include "cs_async.h"
 #include "cs_atomics.h"
 #include "cs_htable.h"
+#include "cs_httpq.h"
 #include "cs_lock.h"
 #include "cs_proctable.h"
 #include "cs_queue.h"

@@ -28,6 +28,7 @@ typedef enum cs_proc_role {
     CS_ROLE_ASYNC_TIMER = 5,   ///< ASYNC MOD TIMER
     CS_ROLE_ASYNC_MS_TIMER = 6,///< ASYNC MOD MS TIMER
     CS_ROLE_HELPER = 7,        ///< benchmarks and test helpers
+    CS_ROLE_HTTP_WORKER = 8,   ///< Http Worker (http_async_client)
 } cs_proc_role;
 
 typedef enum cs_proc_state {

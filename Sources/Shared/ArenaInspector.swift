@@ -52,6 +52,7 @@ public struct ArenaInspector {
                 if let wheel = settle({ readWheel(s, &$0) }) { report.wheels = (report.wheels ?? []) + [wheel] }
             case CS_SECTION_ASYNC.rawValue: report.async = readAsync(s, &problems)
             case CS_SECTION_TXHOLDS.rawValue: report.holds = readHolds(s, &problems)
+            case CS_SECTION_HTTPQ.rawValue: report.httpQueries = settle { readHTTPQueries(s, &$0) }
             default: break
             }
         }
@@ -97,6 +98,7 @@ public struct ArenaInspector {
                 case CS_SECTION_WHEEL.rawValue: kind = "timer wheel"
                 case CS_SECTION_ASYNC.rawValue: kind = "async"
                 case CS_SECTION_TXHOLDS.rawValue: kind = "tx holds"
+                case CS_SECTION_HTTPQ.rawValue: kind = "http queries"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

@@ -140,6 +140,8 @@ public struct ArenaReport: Codable, Sendable {
     public var async: Async?
     /// What each process holds of the transactions (section "txholds").
     public var holds: Holds?
+    /// http_async_client's pending queries (section "httpq").
+    public var httpQueries: HTTPQueries?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

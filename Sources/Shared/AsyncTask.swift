@@ -9,6 +9,8 @@ public enum AsyncTask: Equatable, Sendable {
     case data(route: Int, data: [UInt8])
     /// Raise the tkv event route with `$atkv(type|key|val)`.
     case tkv(type: Int, key: String, value: String)
+    /// An http_async_client query for an Http Worker (the runtime's encoding).
+    case http(payload: [UInt8])
 
     /// cs_task.kind values.
     enum Kind: UInt32 {
@@ -19,6 +21,8 @@ public enum AsyncTask: Equatable, Sendable {
         /// words: type, payload block offset, payload length; the block holds the key's
         /// length (4 bytes, little endian), the key, then the value.
         case tkv = 3
+        /// words: 0, payload block offset, payload length.
+        case http = 4
     }
 }
 
@@ -51,6 +55,9 @@ extension TaskQueueRef {
             payload += Array(key.utf8) + Array(value.utf8)
             block = Self.storePayload(payload, kind: .tkv, first: UInt64(bitPattern: Int64(type)), in: slot, arena: arena)
             if block == nil { arena.freeTask(slot); return .noMemory }
+        case .http(let payload):
+            block = Self.storePayload(payload, kind: .http, first: 0, in: slot, arena: arena)
+            if block == nil { arena.freeTask(slot); return .noMemory }
         }
         guard push(slot, nonblocking: nonblocking) == .queued else {
             arena.free(block)
@@ -73,6 +80,16 @@ extension TaskQueueRef {
     /// empty for at most `timeoutNanoseconds` (negative: no limit).
     public func take(arena: ArenaRef, timeoutNanoseconds: Int64) -> Taken {
         guard let slot = take(timeoutNanoseconds: timeoutNanoseconds) else { return .nothing }
+        return decode(slot, arena: arena)
+    }
+
+    /// The oldest task, decoded, or `.nothing` at once when the queue is empty.
+    public func tryTake(arena: ArenaRef) -> Taken {
+        guard let slot = tryTake() else { return .nothing }
+        return decode(slot, arena: arena)
+    }
+
+    private func decode(_ slot: UnsafeMutablePointer<cs_task>, arena: ArenaRef) -> Taken {
         defer { arena.freeTask(slot) }
         let words = slot.pointee.words
         switch AsyncTask.Kind(rawValue: slot.pointee.kind) {
@@ -91,6 +108,9 @@ extension TaskQueueRef {
             return .task(.tkv(type: Int(Int64(bitPattern: words.0)),
                               key: String(decoding: block[4..<(4 + keyLength)], as: UTF8.self),
                               value: String(decoding: block[(4 + keyLength)...], as: UTF8.self)))
+        case .http?:
+            guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
+            return .task(.http(payload: payload))
         case nil:
             return .malformed(kind: slot.pointee.kind)
         }

@@ -50,6 +50,8 @@ public enum ProcessRole: UInt32, Sendable {
     case asyncMsTimer = 6
     /// Benchmarks and test helpers.
     case helper = 7
+    /// `Http Worker`: http_async_client's queries.
+    case httpWorker = 8
 }
 
 /// A process's state in the table (cs_proc_state).

@@ -102,6 +102,7 @@ enum ReportFormatter {
                 out.append("  slot \(p.slot): \(p.transactions.count) references, \(p.takenTimers) timers taken\(overflow)")
             }
         }
+        if let q = r.httpQueries { out += httpQueries(q) }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
@@ -181,5 +182,19 @@ enum ReportFormatter {
     static func date(_ seconds: Double) -> String {
         let f = ISO8601DateFormatter()
         return f.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}
+
+extension ReportFormatter {
+    /// http_async_client: the table's load and statistics, then one line per pending query.
+    static func httpQueries(_ q: ArenaReport.HTTPQueries) -> [String] {
+        var out = ["", "http queries  pending \(q.used)/\(q.capacity) (\(q.entryBytes) B each)  most at once \(q.highWater)  sent \(q.requests)  replies \(q.replies)  errors \(q.errors)  timeouts \(q.timeouts)  refused \(q.refused)  answered too late \(q.orphaned)  released after worker deaths \(q.settled)"]
+        for p in q.pending {
+            let url = p.urlLength > UInt32(p.url.utf8.count) ? p.url + "... (\(p.urlLength) bytes)" : p.url
+            let tx = p.transaction.map { "tx \($0)" } ?? "no transaction"
+            let worker = p.workerSlot.map { "  worker slot \($0)" } ?? ""
+            out.append("  #\(p.id) \(pad(p.state, 7)) age \(p.ageMs) ms  timeout \(p.timeoutMs) ms  \(tx)\(worker)  \(p.method) \(url)")
+        }
+        return out
     }
 }

@@ -50,6 +50,8 @@ struct AsyncWorker {
             guard let context = FakedRequest.context(process, serial: &serial) else { return }
             context.async.data = String(decoding: data, as: UTF8.self)
             runFaked(context, route: route, as: .request)
+        case .http:
+            process.log.error("async", "an http query in a task group's queue (only Http Workers take those)")
         case .tkv(let type, let key, let value):
             guard let context = FakedRequest.context(process, serial: &serial),
                   let route = process.program.routeIndex(async.config.tkvRoute, in: .event) else { return }

@@ -125,15 +125,23 @@ struct Master {
         var transactions: TransactionSections?
         var asyncShared: AsyncSharedState?
         let async = AsyncConfig(program.settings)
+        let http = HTTPAsyncConfig(program.settings)
+        var httpShared: HTTPShared?
         let sockets: [ListenSocket]
         do {
             let receivers = settings.listen.count * settings.children
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
-            let queues = async.groups.map {
+            let httpWorkers = http.moduleLoaded ? http.workers : 0
+            var queues = async.groups.map {
                 ArenaLayout.Queue(name: $0.name, maxDepth: Master.taskQueueDepth, workers: $0.workers,
                                   nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep))
             }
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + 16, queues: queues))
+            if http.moduleLoaded {
+                queues.append(ArenaLayout.Queue(name: HTTPAsyncConfig.queueName, maxDepth: http.maxPending,
+                                                workers: http.workers, nonblocking: true))
+            }
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + 16,
+                                                     queues: queues))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
             let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }
@@ -150,6 +158,12 @@ struct Master {
             if async.moduleLoaded || !async.groups.isEmpty {
                 asyncShared = try arena.installAsyncState(ringTickMs: TransactionWheel.secondRing.spec().tickMs,
                                                           msTickMs: async.msTimer)
+            }
+            if http.moduleLoaded {
+                let table = try arena.installHTTPQueries(capacity: http.maxPending)
+                guard let doorbell = HTTPDoorbell() else { throw SystemCallError("eventfd", errno: errno) }
+                httpShared = HTTPShared(config: http, table: table, doorbell: doorbell)
+                for param in http.ignored { log.warning("http_async_client", "modparam \(param) has no effect in Respite") }
             }
             sockets = try settings.listen.map { address throws(SystemCallError) in try ListenSocket(binding: address) }
         } catch {
@@ -182,11 +196,18 @@ struct Master {
             workers.append(WorkerSlot(slot: slot, description: "timer", kind: .tmTimer))
         }
         guard claimAsyncProcesses(async, sections, hasTransactions: transactions != nil) else { return 1 }
+        for rank in 0..<(httpShared == nil ? 0 : http.workers) {
+            guard let slot = sections.processes.claim(role: .httpWorker, rank: rank, description: "Http Worker") else {
+                log.critical("core", "process table full")
+                return 1
+            }
+            workers.append(WorkerSlot(slot: slot, description: "Http Worker", kind: .httpWorker))
+        }
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
         let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
-                                    transactions: transactions, asyncShared: asyncShared,
+                                    transactions: transactions, asyncShared: asyncShared, http: httpShared,
                                     sockets: sockets, log: log)
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }

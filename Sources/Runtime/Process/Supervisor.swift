@@ -56,6 +56,11 @@ extension Master {
             if let settled = transactionTable?.settleHolds(ofSlot: worker.slot), !settled.isEmpty {
                 log.notice("core", "\(worker.description) held \(settled.referencesDropped) transaction references (dropped; \(settled.orphaned) to be answered 500) and \(settled.timersRearmed) taken timers (re-armed)")
             }
+            // Queries it was running: their entries come back; a transaction one of them
+            // suspended is answered by its fr_timer.
+            if let released = context.http?.table.releaseEntries(ofWorker: worker.slot), released > 0 {
+                log.notice("http_async_client", "\(worker.description) was running \(released) queries (dropped; their transactions end at fr_timer)")
+            }
             let now = MonotonicClock.nowNs
             workers[index].recentStarts.removeAll { now - $0 > Master.restartWindowNanos }
             if workers[index].recentStarts.count >= Master.restartLimit {

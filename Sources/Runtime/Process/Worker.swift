@@ -15,6 +15,8 @@ struct WorkerContext {
     let transactions: TransactionSections?
     /// The async module's shared state, when the config uses it.
     let asyncShared: AsyncSharedState?
+    /// http_async_client's table and doorbell, when the config loads it.
+    let http: HTTPShared?
     let sockets: [ListenSocket]
     let log: ServerLog
     /// The master's pid, taken when the master builds this context (before any fork): a
@@ -35,6 +37,8 @@ struct WorkerSlot {
         case asyncRingTimer
         /// `ASYNC MOD MS TIMER`.
         case asyncMsTimer
+        /// `Http Worker` (http_async_client).
+        case httpWorker
     }
 
     let slot: Int32
@@ -77,6 +81,10 @@ extension WorkerSlot {
             process.async = AsyncMachinery(config: AsyncConfig(context.program.settings), arena: context.arena,
                                            shared: shared, queues: context.sections.queues)
         }
+        if let http = context.http, let queue = context.sections.queue(named: HTTPAsyncConfig.queueName) {
+            process.httpAsync = HTTPAsyncClient(config: http.config, table: http.table, queue: queue,
+                                                doorbell: http.doorbell, arena: context.arena)
+        }
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process, socket: socket)
@@ -97,6 +105,19 @@ extension WorkerSlot {
             let timer = AsyncMsTimer(process: process, async: async, table: process.tm!.table,
                                      queue: async.queues[AsyncConfig.defaultGroup]!)
             timer.run()
+        case .httpWorker:
+            guard let client = process.httpAsync, var worker = HTTPWorker(process: process, client: client) else {
+                process.log.critical("http_async_client", "Http Worker: curl cannot start (no memory)")
+                _exit(1)
+            }
+            worker.run()
         }
     }
+}
+
+/// What the master makes for http_async_client before it forks.
+struct HTTPShared {
+    let config: HTTPAsyncConfig
+    let table: HTTPQueryTable
+    let doorbell: HTTPDoorbell
 }

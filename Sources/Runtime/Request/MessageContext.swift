@@ -39,6 +39,8 @@ struct RequestAsync {
     var data: String?
     /// `$atkv(type|key|val)` in the tkv event route.
     var tkv: (type: Int, key: String, value: String)?
+    /// The answer to an http_async_query(), in the route it runs.
+    var http: HTTPAsyncResult?
 }
 
 extension ExecContext {

@@ -55,7 +55,10 @@ extension ProcessContext {
     /// from the shared copy, and answers 500 when the route leaves no reply and no branch.
     /// Returns false when there was nothing to resume (gone, answered, timed out,
     /// cancelled, not suspended): a normal outcome, counted.
-    func resume(_ tx: Transaction, target override: ResumeTarget? = nil, _ exec: inout ExecContext) -> Bool {
+    /// `prepare` gives the resumed request what its route reads beyond the request
+    /// (http_async_client's answer).
+    func resume(_ tx: Transaction, target override: ResumeTarget? = nil, _ exec: inout ExecContext,
+                prepare: ((MessageContext) -> Void)? = nil) -> Bool {
         tx.withLock { locked in
             // (A transaction that timed out may be suspended again by its failure route: only the
             // current state counts.)
@@ -66,6 +69,7 @@ extension ProcessContext {
             locked.endSuspension()
             guard let context = MessageContext.forTransaction(tx, process: self) else { return false }
             defer { context.releaseTransactions() }
+            prepare?(context)
             let target = override ?? locked.resumeTarget
             let savedHost = exec.host, savedFlags = exec.flags, savedType = exec.routeType
             exec.host = context
