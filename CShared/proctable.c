@@ -72,6 +72,7 @@ const char *cs_proc_role_name(uint32_t role) {
     case CS_ROLE_ASYNC_TIMER: return "async timer";
     case CS_ROLE_ASYNC_MS_TIMER: return "async ms timer";
     case CS_ROLE_HELPER: return "helper";
+    case CS_ROLE_HTTP_WORKER: return "http worker";
     default: return "none";
     }
 }
