@@ -39,7 +39,10 @@ extension JanssonModule {
     /// Kamailio writes it. Fails when there is no such xavp.
     static func encode(_ ctx: inout ExecContext, _ args: CallArgs) -> Int {
         let name = args.string(0, &ctx)
-        guard let first = ctx.message.edits.xavps[name]?.first else { return -1 }
+        guard let first = ctx.message.edits.xavps[name]?.first else {
+            ctx.message.process.log.debug("jansson", "jansson_xencode: no $xavp(\(name))")
+            return -1
+        }
         guard let object = JSONValue.object() else { return -1 }
         for field in first {
             let value: JSONValue?
