@@ -26,6 +26,8 @@ let package = Package(
         ),
         // libcurl's variadic calls as typed functions, and its response collectors.
         .target(name: "CCurl", path: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // libjansson (Debian libjansson-dev), the JSON library of Kamailio's jansson module.
+        .systemLibrary(name: "CJansson", path: "CJansson", providers: [.apt(["libjansson-dev"])]),
         // Swift views over the arena.
         .target(name: "Shared", dependencies: ["CShared"]),
         // SIP messages: parse, inspect, build. Pure; imports nothing of ours.
@@ -36,7 +38,7 @@ let package = Package(
         // The server: processes, transport, modules; brings Shared, SIP and Script together.
         .target(
             name: "Runtime",
-            dependencies: ["Shared", "SIP", "Script", "CCurl"]
+            dependencies: ["Shared", "SIP", "Script", "CCurl", "CJansson"]
         ),
         .executableTarget(
             name: "respite",

@@ -3,6 +3,8 @@
 public struct CallArgs: Sendable {
     let exprs: [CExpr]
     let routeTables: [RouteTable?]
+    /// For `.variable` arguments: where an assignment goes.
+    let targets: [AssignTarget?]
     /// What the function's fixup stored at load time.
     public let payload: (any Sendable)?
     /// Where the call is written, for run-time log lines.
@@ -31,6 +33,15 @@ public struct CallArgs: Sendable {
     public func staticValue(_ i: Int) -> Value? {
         guard i < exprs.count, case .constant(let v) = exprs[i] else { return nil }
         return v
+    }
+
+    /// For a `.variable` argument: assigns `v` to the variable, as `$x = v` would (a `$var`
+    /// takes any value, `$avp` and `$xavp` add a value in front, `$null` deletes). Returns
+    /// false, and logs, when the variable refused the value.
+    @discardableResult
+    public func assign(_ i: Int, _ v: Value, _ ctx: inout ExecContext) -> Bool {
+        guard i < targets.count, let target = targets[i] else { return false }
+        return ctx.program.assign(v, to: target, at: location, &ctx)
     }
 
     /// For a `.routeName` argument: the route's index, checked at load time for a static

@@ -11,6 +11,11 @@ public enum ArgKind: Sendable, Equatable {
     case routeName(RouteTable, runsAs: RouteType?)
     /// Any expression, passed as its value.
     case any
+    /// A variable the function writes its result to, as Kamailio's result parameters are
+    /// given: `"$var(x)"` (a string holding exactly one variable) or `$var(x)`. Checked at
+    /// load time to be one variable that can be assigned; the body reads it with
+    /// `CallArgs.value` and writes it with `CallArgs.assign`.
+    case variable
 }
 
 /// The implementation of a function: given the per-process context and its arguments, returns

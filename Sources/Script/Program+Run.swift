@@ -164,7 +164,9 @@ extension Program {
         }
     }
 
-    private func assign(_ v: Value, to target: AssignTarget, at location: SourceLocation, _ ctx: inout ExecContext) {
+    /// Returns false (and logs) when the variable's class refused the value.
+    @discardableResult
+    func assign(_ v: Value, to target: AssignTarget, at location: SourceLocation, _ ctx: inout ExecContext) -> Bool {
         switch target {
         case .localVar(let slot):
             ctx.localVariables[slot] = v
@@ -172,8 +174,10 @@ extension Program {
             let name = variableName(cv, &ctx)
             if let set = cv.spec.set, !set(&ctx, name, v) {
                 ctx.log(.error, "\(location): cannot assign to \(cv.text)")
+                return false
             }
         }
+        return true
     }
 
     /// `route(X)`: runs the route and turns its ending into a value; `exit`/`drop` inside it

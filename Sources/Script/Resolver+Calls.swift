@@ -33,11 +33,23 @@ extension Resolver {
         }
         var exprs: [CExpr] = []
         var tables: [RouteTable?] = []
+        var targets: [AssignTarget?] = []
         var failed = false
         for (i, a) in c.args.enumerated() {
             let kind = spec.args[i]
+            if kind == .variable {
+                if let (read, target) = resultArg(a, ordinal: "argument \(i + 1) of \(c.name)") {
+                    exprs.append(read)
+                    targets.append(target)
+                } else {
+                    failed = true
+                }
+                tables.append(nil)
+                continue
+            }
             if let e = compileArg(a, kind: kind, index: i, function: c.name) { exprs.append(e) } else { failed = true }
             if case .routeName(let t, _) = kind { tables.append(t) } else { tables.append(nil) }
+            targets.append(nil)
         }
         if failed { return nil }
         callSites.append((route: currentRoute, name: c.name, allowed: spec.allowedRoutes, location: c.location))
@@ -50,7 +62,7 @@ extension Resolver {
             diagnostics.append(contentsOf: fc.diagnostics)
             payload = fc.payload
         }
-        let args = CallArgs(exprs: exprs, routeTables: tables, payload: payload, location: c.location)
+        let args = CallArgs(exprs: exprs, routeTables: tables, targets: targets, payload: payload, location: c.location)
         return (spec, CompiledCall(body: spec.body, args: args, name: c.name))
     }
 
@@ -76,6 +88,29 @@ extension Resolver {
         default:
             return compileExpr(a)
         }
+    }
+
+    /// A result argument: `"$var(x)"` or `$var(x)`, one variable that can be assigned. Gives
+    /// the expression that reads it and the target that writes it.
+    private mutating func resultArg(_ a: Expr, ordinal: String) -> (CExpr, AssignTarget)? {
+        let syntax: VariableSyntax
+        switch a {
+        case .variable(let v):
+            syntax = v
+        case .string(let s, let l):
+            // +1: the opening quote of the literal.
+            var parser = VariableParser(text: s, location: l.advanced(by: 1))
+            guard let v = parser.parse() else {
+                diagnostics.error("\(ordinal) must be the variable to write to, found \"\(s)\"", at: l)
+                return nil
+            }
+            syntax = v
+        default:
+            diagnostics.error("\(ordinal) must be the variable to write to", at: a.location)
+            return nil
+        }
+        guard let target = assignTarget(syntax), let read = compileVariable(syntax) else { return nil }
+        return (read, target)
     }
 
     private mutating func formattedArg(_ s: String, at l: SourceLocation) -> CExpr? {

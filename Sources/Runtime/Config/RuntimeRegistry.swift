@@ -29,7 +29,7 @@ public enum RuntimeRegistry {
         })
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
-                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec] {
+                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec] {
             r.register(module)
         }
         return r
