@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rc_multi.h"
+
 /// A growing byte buffer that refuses to grow past `max` bytes (0: no cap). Once a write
 /// would pass the cap, `overflowed` is set and curl is told to stop the transfer.
 typedef struct rc_buffer {

@@ -16,6 +16,7 @@ import Glibc
         listen=udp:127.0.0.1:PORT
         loadmodule "tm.so"
         loadmodule "sl.so"
+        loadmodule "textops.so"
         loadmodule "pv.so"
         loadmodule "xlog.so"
         loadmodule "http_async_client.so"
@@ -24,6 +25,7 @@ import Glibc
         modparam("tm", "fr_timer", 10000)
         request_route {
             if ($rU == "probe") { sl_send_reply("200", "probe"); exit; }
+            if (is_method("ACK")) { exit; }
             if ($rU == "nosuspend") {
                 $http_req(suspend) = 0;
                 http_async_query("\(http.url("/ok"))", "LOG");

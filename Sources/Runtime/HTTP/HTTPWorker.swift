@@ -6,14 +6,14 @@ import Glibc
 #endif
 
 /// An `Http Worker`: takes http_async_client's queries from their queue and runs them all
-/// at once on curl's multi interface, sleeping in curl's poll (woken by a socket or by the
-/// doorbell a new query rings). When an exchange ends, with an answer, an error or its
+/// at once on curl's multi interface, driven by epoll (rc_multi.h): it sleeps until a
+/// socket is ready, curl's timer is due or the doorbell a new query rings. When an exchange ends, with an answer, an error or its
 /// timeout, the worker runs the query's route itself: it resumes the suspended
 /// transaction, or, for a query that suspended nothing, runs the route on a faked request.
 struct HTTPWorker {
     let process: ProcessContext
     let client: HTTPAsyncClient
-    let multi: UnsafeMutableRawPointer
+    let multi: OpaquePointer
     var exec: ExecContext
     /// The exchanges in flight, by their curl easy handle.
     var running: [UnsafeMutableRawPointer: (query: HTTPAsyncQuery, transfer: CurlTransfer)] = [:]
@@ -24,7 +24,7 @@ struct HTTPWorker {
 
     init?(process: ProcessContext, client: HTTPAsyncClient) {
         CurlGlobal.initialize()
-        guard let multi = curl_multi_init() else { return nil }
+        guard let multi = rc_multi_new(client.doorbell.fd) else { return nil }
         self.process = process
         self.client = client
         self.multi = multi
@@ -32,16 +32,15 @@ struct HTTPWorker {
     }
 
     mutating func run() -> Never {
-        var doorbell = curl_waitfd(fd: client.doorbell.fd, events: Int16(CURL_WAIT_POLLIN), revents: 0)
+        var rang = true
         while true {
-            client.doorbell.drain()
+            // Drained before the queue is read: a query queued after the read rings again.
+            if rang { client.doorbell.drain() }
             takeQueries()
-            var stillRunning: Int32 = 0
-            _ = curl_multi_perform(multi, &stillRunning)
             finishDone()
-            var ready: Int32 = 0
             // At most a second asleep: the loop also notices the master's death that way.
-            _ = curl_multi_poll(multi, &doorbell, 1, 1000, &ready)
+            rang = rc_multi_wait(multi, 1000) != 0
+            finishDone()
         }
     }
 
@@ -69,25 +68,25 @@ struct HTTPWorker {
             finish(query, HTTPResponse(error: HTTPFailure(kind: .other, curlCode: 0, message: "curl has no memory for a handle")))
             return
         }
-        if client.config.verbose { _ = rc_easy_long(transfer.handle, CURLOPT_VERBOSE, 1) }
         if let failure = transfer.configure(query.request) {
             spare.append(transfer)
             finish(query, HTTPResponse(error: failure))
             return
         }
+        // (After configure: its reset clears every option.)
+        if client.config.verbose { _ = rc_easy_long(transfer.handle, CURLOPT_VERBOSE, 1) }
         client.table.count(.requests)
         running[transfer.handle] = (query, transfer)
-        _ = curl_multi_add_handle(multi, transfer.handle)
+        _ = rc_multi_add(multi, transfer.handle)
     }
 
     /// Collects the exchanges curl has finished and runs their routes.
     mutating func finishDone() {
-        var left: Int32 = 0
-        while let message = curl_multi_info_read(multi, &left) {
-            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
-                  let (query, transfer) = running.removeValue(forKey: handle) else { continue }
-            let response = transfer.response(message.pointee.data.result)
-            _ = curl_multi_remove_handle(multi, handle)
+        var code = CURLE_OK
+        while let handle = rc_multi_next_done(multi, &code) {
+            guard let (query, transfer) = running.removeValue(forKey: handle) else { continue }
+            let response = transfer.response(code)
+            _ = rc_multi_remove(multi, handle)
             spare.append(transfer)
             finish(query, response)
         }
