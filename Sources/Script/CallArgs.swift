@@ -27,6 +27,12 @@ public struct CallArgs: Sendable {
         return nil
     }
 
+    /// For a `.variable` argument: writes `value` into the variable it names. False when the
+    /// variable refuses it (the caller logs it).
+    public func assign(_ i: Int, _ value: Value, _ ctx: inout ExecContext) -> Bool {
+        i < exprs.count ? ctx.program.store(value, into: exprs[i], &ctx) : false
+    }
+
     /// The value when the argument is a literal, without evaluating anything.
     public func staticValue(_ i: Int) -> Value? {
         guard i < exprs.count, case .constant(let v) = exprs[i] else { return nil }

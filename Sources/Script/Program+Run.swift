@@ -176,6 +176,21 @@ extension Program {
         }
     }
 
+    /// Stores `v` into the variable an output argument names (`ArgKind.variable`); false
+    /// when the variable refuses it.
+    func store(_ v: Value, into e: CExpr, _ ctx: inout ExecContext) -> Bool {
+        switch e {
+        case .localVar(let slot):
+            ctx.localVariables[slot] = v
+            return true
+        case .variable(let cv):
+            let name = variableName(cv, &ctx)
+            return cv.spec.set?(&ctx, name, v) ?? false
+        default:
+            return false
+        }
+    }
+
     /// `route(X)`: runs the route and turns its ending into a value; `exit`/`drop` inside it
     /// stop the caller too.
     func enterRoute(_ index: Int, _ ctx: inout ExecContext) -> Value {

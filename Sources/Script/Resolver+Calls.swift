@@ -34,8 +34,9 @@ extension Resolver {
         var exprs: [CExpr] = []
         var tables: [RouteTable?] = []
         var failed = false
+        let kinds = spec.kindsByArity[c.args.count] ?? spec.args
         for (i, a) in c.args.enumerated() {
-            let kind = spec.args[i]
+            let kind = kinds[i]
             if let e = compileArg(a, kind: kind, index: i, function: c.name) { exprs.append(e) } else { failed = true }
             if case .routeName(let t, _) = kind { tables.append(t) } else { tables.append(nil) }
         }
@@ -73,8 +74,37 @@ extension Resolver {
             return formattedArg(s, at: l)
         case (.routeName(let table, let runsAs), _):
             return routeArg(a, table: table, runsAs: runsAs, ordinal: ordinal)
+        case (.rawString, .string(let s, _)):
+            return .constant(.string(s))
+        case (.variable, _):
+            return outputArg(a, ordinal: ordinal)
         default:
             return compileExpr(a)
+        }
+    }
+
+    /// A variable the function writes: `"$avp(x)"` or `$avp(x)`, compiled to the variable
+    /// itself (no transformations, writable), which `CallArgs.assign` stores into.
+    private mutating func outputArg(_ a: Expr, ordinal: String) -> CExpr? {
+        let syntax: VariableSyntax
+        switch a {
+        case .variable(let v):
+            syntax = v
+        case .string(let s, let l):
+            var parser = VariableParser(text: s, location: l)
+            guard let v = parser.parse() else {
+                diagnostics.error("\(ordinal) must name a writable variable (\"$avp(name)\", \"$var(name)\"...), found \"\(s)\"", at: l)
+                return nil
+            }
+            syntax = v
+        default:
+            diagnostics.error("\(ordinal) must name a writable variable (\"$avp(name)\", \"$var(name)\"...)", at: a.location)
+            return nil
+        }
+        switch assignTarget(syntax) {
+        case .localVar(let slot)?: return .localVar(slot)
+        case .variable(let cv)?: return .variable(cv)
+        case nil: return nil
         }
     }
 

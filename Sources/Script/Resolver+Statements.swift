@@ -86,7 +86,7 @@ extension Resolver {
         return .switchOn(s, table)
     }
 
-    private mutating func assignTarget(_ v: VariableSyntax) -> AssignTarget? {
+    mutating func assignTarget(_ v: VariableSyntax) -> AssignTarget? {
         if !v.transforms.isEmpty {
             diagnostics.error("cannot assign to a transformed variable \(v.text)", at: v.location)
             return nil
