@@ -17,6 +17,8 @@ public final class ProcessContext {
     /// The async module's queues and counters (nil when the config does not load async or
     /// define task groups).
     var async: AsyncMachinery?
+    /// http_client's curl handles and last results (made on first use).
+    var httpClient: HTTPClientProcess?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
