@@ -16,14 +16,19 @@ void rc_buffer_free(rc_buffer *buffer) {
 
 static size_t rc_append(char *bytes, size_t size, size_t count, void *user) {
     rc_buffer *buffer = user;
-    size_t n = size * count;
+    size_t taken = size * count;
+    size_t n = taken;
     if (buffer->max && buffer->length + n > buffer->max) {
         buffer->overflowed = 1;
-        return 0; // curl ends the transfer with CURLE_WRITE_ERROR
+        if (!buffer->truncate) return 0; // curl ends the transfer with CURLE_WRITE_ERROR
+        n = buffer->max - buffer->length;
+        if (n == 0) return taken;
     }
     if (buffer->length + n + 1 > buffer->capacity) {
         size_t capacity = buffer->capacity ? buffer->capacity : 4096;
         while (capacity < buffer->length + n + 1) capacity *= 2;
+        // Never more than the cap needs, whatever the doubling gives.
+        if (buffer->max && capacity > buffer->max + 1) capacity = buffer->max + 1;
         char *grown = realloc(buffer->data, capacity);
         if (!grown) return 0;
         buffer->data = grown;
@@ -32,7 +37,7 @@ static size_t rc_append(char *bytes, size_t size, size_t count, void *user) {
     memcpy(buffer->data + buffer->length, bytes, n);
     buffer->length += n;
     buffer->data[buffer->length] = 0;
-    return n;
+    return taken;
 }
 
 static size_t rc_discard(char *bytes, size_t size, size_t count, void *user) {

@@ -9,13 +9,16 @@
 #include "rc_multi.h"
 
 /// A growing byte buffer that refuses to grow past `max` bytes (0: no cap). Once a write
-/// would pass the cap, `overflowed` is set and curl is told to stop the transfer.
+/// would pass the cap, `overflowed` is set and curl is told to stop the transfer; with
+/// `truncate` set, the buffer keeps the first `max` bytes instead and drops the rest while
+/// the transfer goes on to its end (Kamailio's http_client keeps a truncated body).
 typedef struct rc_buffer {
     char *data;
     size_t length;
     size_t capacity;
     size_t max;
     int overflowed;
+    int truncate;
 } rc_buffer;
 
 void rc_buffer_reset(rc_buffer *buffer);

@@ -11,6 +11,9 @@ public enum ArgKind: Sendable, Equatable {
     case routeName(RouteTable, runsAs: RouteType?)
     /// Any expression, passed as its value.
     case any
+    /// A string taken as written: a literal's `$` stays text (`http_connect_raw`'s data); a
+    /// variable written bare (not quoted) is read.
+    case rawString
     /// A variable the function writes its result to, as Kamailio's result parameters are
     /// given: `"$var(x)"` (a string holding exactly one variable) or `$var(x)`. Checked at
     /// load time to be one variable that can be assigned; the body reads it with
@@ -29,6 +32,10 @@ public struct FunctionSpec: Sendable {
     public var args: [ArgKind]
     /// The fewest arguments it takes.
     public var minArgs: Int
+    /// The kinds for a call with that many arguments, where they differ from `args` by
+    /// position (`http_connect(con, url, result)` beside `http_connect(con, url, type, data,
+    /// result)`).
+    public var kindsByArity: [Int: [ArgKind]] = [:]
     /// Where it may be used; checked per route, and through `route(X)` calls transitively.
     public var allowedRoutes: RouteTypeSet
     public var status: Availability
@@ -42,12 +49,13 @@ public struct FunctionSpec: Sendable {
 
     public init(_ name: String, args: [ArgKind] = [], minArgs: Int? = nil,
                 allowedRoutes: RouteTypeSet = .any, status: Availability = .available,
-                needsFollowingActions: Bool = false,
+                needsFollowingActions: Bool = false, kindsByArity: [Int: [ArgKind]] = [:],
                 fixup: (@Sendable (inout FixupContext) -> Void)? = nil,
                 body: @escaping FunctionBody) {
         self.name = name
         self.args = args
         self.minArgs = minArgs ?? args.count
+        self.kindsByArity = kindsByArity
         self.allowedRoutes = allowedRoutes
         self.status = status
         self.needsFollowingActions = needsFollowingActions
@@ -103,6 +111,9 @@ public struct ConfigSettings: Sendable {
     public internal(set) var modparams: [String: [String: [ConfigValue]]] = [:]
     /// The loaded modules, by name.
     public internal(set) var modules: Set<String> = []
+    /// What each module's `checkParams` derived from its parameters (parsed connection
+    /// tables...), by module name, for its fixups and for the runtime.
+    public internal(set) var derived: [String: any Sendable] = [:]
     var coreDefaults: [String: ConfigValue] = [:]
     var moduleDefaults: [String: [String: ConfigValue]] = [:]
 

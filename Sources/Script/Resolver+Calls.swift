@@ -35,8 +35,9 @@ extension Resolver {
         var tables: [RouteTable?] = []
         var targets: [AssignTarget?] = []
         var failed = false
+        let kinds = spec.kindsByArity[c.args.count] ?? spec.args
         for (i, a) in c.args.enumerated() {
-            let kind = spec.args[i]
+            let kind = kinds[i]
             if kind == .variable {
                 if let (read, target) = resultArg(a, ordinal: "argument \(i + 1) of \(c.name)") {
                     exprs.append(read)
@@ -85,6 +86,8 @@ extension Resolver {
             return formattedArg(s, at: l)
         case (.routeName(let table, let runsAs), _):
             return routeArg(a, table: table, runsAs: runsAs, ordinal: ordinal)
+        case (.rawString, .string(let s, _)):
+            return .constant(.string(s))
         default:
             return compileExpr(a)
         }

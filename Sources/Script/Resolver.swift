@@ -12,6 +12,10 @@ struct Resolver {
     var blocks: [[Action]] = []
     var localSlots: [String: Int] = [:]
     var localNames: [String] = []
+    /// Each module's accepted `modparam` lines in file order, for its `checkParams`.
+    var paramEntries: [String: [ModuleParamsContext.Entry]] = [:]
+    /// How a module's `checkParams` reads the files its parameters name (the loader's reader).
+    var readFile: (String) -> String? = { Preprocessor.readFile($0) }
 
     /// The route whose body is being compiled.
     var currentRoute = 0
@@ -66,6 +70,14 @@ struct Resolver {
         for p in config.coreParams { coreParam(p) }
         for m in config.modules { loadModule(m) }
         for p in config.modparams { modparam(p) }
+        for name in settings.modules.sorted() {
+            guard let check = registry.modules[name]?.checkParams else { continue }
+            var context = ModuleParamsContext(module: name, entries: paramEntries[name] ?? [], settings: settings,
+                                              readFile: readFile)
+            check(&context)
+            diagnostics.append(contentsOf: context.diagnostics)
+            if let derived = context.derived { settings.derived[name] = derived }
+        }
     }
 
     private mutating func coreParam(_ p: CoreParamSyntax) {
@@ -154,6 +166,7 @@ struct Resolver {
             return
         }
         settings.modparams[name, default: [:]][p.param, default: []].append(value)
+        paramEntries[name, default: []].append(.init(param: p.param, value: value, location: p.valueLocation))
     }
 
     // MARK: routes

@@ -55,6 +55,7 @@ public struct ScriptLoader {
         var parser = Parser(tokens: tokens, diagnostics: pre.diagnostics)
         let syntax = parser.parseConfig()
         var resolver = Resolver(registry: registry, diagnostics: parser.diagnostics)
+        resolver.readFile = readFile
         let program = resolver.resolve(syntax)
         var diagnostics = resolver.diagnostics
         diagnostics.sortByLocation()

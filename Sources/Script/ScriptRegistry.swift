@@ -97,11 +97,17 @@ public struct ModuleSpec: Sendable {
     public var functions: [String: FunctionSpec] = [:]
     public var variables: [String: VariableClassSpec] = [:]
     public var status: Availability
+    /// Checks the module's parameters together once they are all read (what one value's
+    /// `validate` cannot see: their order, references between them, files they name), and
+    /// may derive something for the fixups and the runtime (`ConfigSettings.derived`).
+    public var checkParams: (@Sendable (inout ModuleParamsContext) -> Void)?
 
     public init(name: String, params: [ModuleParamSpec] = [], functions: [FunctionSpec] = [],
-                variables: [VariableClassSpec] = [], status: Availability = .available) {
+                variables: [VariableClassSpec] = [], status: Availability = .available,
+                checkParams: (@Sendable (inout ModuleParamsContext) -> Void)? = nil) {
         self.name = name
         self.status = status
+        self.checkParams = checkParams
         for p in params { self.params[p.name] = p }
         for f in functions { self.functions[f.name] = f }
         for v in variables { self.variables[v.name] = v }

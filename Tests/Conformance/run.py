@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import select
 import shlex
 import signal
 import socket
@@ -140,7 +141,7 @@ def build_reply(req, code, reason, to_tag="nexthop-1"):
 
 def parse_case(path, server):
     """Returns (options, steps); steps are (lineno, verb, args) for this server only."""
-    options = {"only": None, "config_error": None}
+    options = {"only": None, "config_error": None, "http_server": False}
     steps = []
     with open(path) as f:
         for lineno, raw in enumerate(f, 1):
@@ -159,6 +160,9 @@ def parse_case(path, server):
                 continue
             if verb == "config-error":
                 options["config_error"] = args[0] if args else ""
+                continue
+            if verb == "http-server":
+                options["http_server"] = True
                 continue
             steps.append((lineno, verb, args))
     return options, steps
@@ -225,6 +229,36 @@ def group_members(pgid):
         if len(fields) >= 3 and fields[0] != "Z" and int(fields[2]) == pgid:
             members.add(int(entry))
     return members
+
+
+class HTTPServer:
+    """Tests/Helpers/http_test_server.py on loopback, for the cases that declare
+    `http-server`: its port replaces the token HTTPPORT in the config."""
+
+    SCRIPT = os.path.join(REPO, "Tests", "Helpers", "http_test_server.py")
+
+    def __init__(self):
+        # Its stderr is dropped: a client giving up mid-answer makes it print a traceback.
+        self.proc = subprocess.Popen([sys.executable, self.SCRIPT], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        # Its first line is the port; bounded like every other wait of the runner.
+        ready = select.select([self.proc.stdout], [], [], 10)[0]
+        line = self.proc.stdout.readline().decode().strip() if ready else ""
+        if not line.isdigit():
+            self.stop()
+            raise CaseFailure("http_test_server.py did not print its port (got %r)" % line)
+        self.port = int(line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc.stdout.close()
 
 
 class Server:
@@ -645,6 +679,14 @@ def run_case(name, args, workdir, index):
     nexthop = player.bind_nexthop()
     with open(base + ".cfg") as f:
         text = f.read()
+    http = None
+    if options["http_server"]:
+        try:
+            http = HTTPServer()
+        except CaseFailure as e:
+            player.close()
+            return "fail", str(e)
+        text = re.sub(r"\bHTTPPORT\b", str(http.port), text)
     text = re.sub(r"\bNEXTHOP\b", str(nexthop), re.sub(r"\bPORT\b", str(port), text))
     server = Server(args.server, args.respite, text, port, workdir, index)
     player.server = server
@@ -669,6 +711,8 @@ def run_case(name, args, workdir, index):
     finally:
         server.stop()
         player.close()
+        if http is not None:
+            http.stop()
         if args.keep_logs:
             sys.stderr.write("log of %s: %s\n" % (name, server.log))
 

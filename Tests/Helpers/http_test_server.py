@@ -17,6 +17,10 @@ Paths:
   /echo                200, JSON of the method, path, headers and body it got
   /never               reads the request and never answers (until the client gives up)
   /count               200, the number of requests served so far
+  /lines/N             200, N lines "line 1\n" ... "line N\n" (text/plain)
+  /peer                200, the client's address and port as "IP:PORT" (the same port
+                       while the client keeps its connection open)
+  /say/TEXT[/...]      200, body TEXT (what follows TEXT and the query are ignored)
 Any other path: 404.
 """
 import json
@@ -97,6 +101,12 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3600)
         elif head == "count":
             self.send(200, str(SERVED))
+        elif head == "lines" and arg.isdigit():
+            self.send(200, "".join("line %d\n" % i for i in range(1, int(arg) + 1)))
+        elif head == "peer":
+            self.send(200, "%s:%d" % self.client_address[:2])
+        elif head == "say":
+            self.send(200, arg)
         else:
             self.send(404, "not found")
 

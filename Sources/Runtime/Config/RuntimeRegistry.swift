@@ -32,6 +32,7 @@ public enum RuntimeRegistry {
                        AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec] {
             r.register(module)
         }
+        r.register(HTTPClientModule.spec)
         return r
     }
 }

@@ -34,9 +34,13 @@ final class CurlTransfer {
         curl_easy_reset(handle)
         curl_slist_free_all(headerList)
         headerList = nil
+        // A buffer a big response grew is not kept for the life of the process.
+        if body.capacity > Self.keptBufferBytes { rc_buffer_free(&body) }
+        if head.capacity > Self.keptBufferBytes { rc_buffer_free(&head) }
         rc_buffer_reset(&body)
         rc_buffer_reset(&head)
         body.max = request.maxDataSize > 0 ? request.maxDataSize : 0
+        body.truncate = request.truncateBody ? 1 : 0
         errorText[0] = 0
         self.request = request
 
@@ -54,7 +58,7 @@ final class CurlTransfer {
         set(CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
         if request.followRedirects { set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https") }
         set(CURLOPT_MAXREDIRS, 10)
-        if request.maxDataSize > 0 { code = code == CURLE_OK ? rc_easy_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxDataSize)) : code }
+        if request.maxDataSize > 0 && !request.truncateBody { code = code == CURLE_OK ? rc_easy_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxDataSize)) : code }
         set(CURLOPT_USERAGENT, request.userAgent)
         set(CURLOPT_FORBID_REUSE, request.forbidReuse ? 1 : 0)
         set(CURLOPT_INTERFACE, request.netInterface)
@@ -78,6 +82,9 @@ final class CurlTransfer {
         set(CURLOPT_SSL_CIPHER_LIST, tls.cipherList)
         if let method = request.method {
             switch method {
+            // A GET with a body (http_client_get) is still a GET: without CUSTOMREQUEST,
+            // curl turns a request with POSTFIELDS into a POST.
+            case "GET" where request.body != nil: set(CURLOPT_CUSTOMREQUEST, "GET")
             case "GET": set(CURLOPT_HTTPGET, 1)
             case "HEAD": set(CURLOPT_NOBODY, 1)
             case "POST": set(CURLOPT_POST, 1)
@@ -124,9 +131,16 @@ final class CurlTransfer {
         if rc_info_string(handle, CURLINFO_REDIRECT_URL, &text) == CURLE_OK, let text { response.redirectURL = String(cString: text) }
         text = nil
         if rc_info_string(handle, CURLINFO_CONTENT_TYPE, &text) == CURLE_OK, let text { response.contentType = String(cString: text) }
+        var redirects = 0
+        _ = rc_info_long(handle, CURLINFO_REDIRECT_COUNT, &redirects)
+        response.redirects = redirects
+        response.truncated = body.truncate != 0 && body.overflowed != 0
         if code != CURLE_OK { response.error = failure(code) }
         return response
     }
+
+    /// Response buffers larger than this are given back before the next request.
+    static let keptBufferBytes = 1 << 20
 
     private func failure(_ code: CURLcode) -> HTTPFailure {
         let detail = errorText[0] != 0 ? String(cString: errorText) : String(cString: curl_easy_strerror(code))

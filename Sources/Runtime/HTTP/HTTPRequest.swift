@@ -15,6 +15,10 @@ struct HTTPRequest: Equatable, Sendable {
     var followRedirects = false
     /// Response bodies longer than this end the transfer with an error (0: no cap).
     var maxDataSize: Int = 0
+    /// Keep the first `maxDataSize` bytes of a longer body and read the rest to the end
+    /// without keeping it, instead of failing (http_client's behaviour, as Kamailio's);
+    /// `HTTPResponse.truncated` tells it happened.
+    var truncateBody = false
     var userAgent: String?
     var tls = HTTPTLSSettings()
     /// CURLAUTH_* bits (1 basic, 2 digest, 4 negotiate, 8 NTLM...); used with `username`.
@@ -55,9 +59,13 @@ struct HTTPResponse: Sendable {
     var effectiveURL = ""
     /// Where the last response pointed (its Location), when it was a redirect not followed.
     var redirectURL: String?
+    /// How many redirects were followed.
+    var redirects = 0
     var contentType: String?
     /// Why the exchange failed, nil when a response arrived in full.
     var error: HTTPFailure?
+    /// The body was cut at the request's `maxDataSize` (`truncateBody`).
+    var truncated = false
 
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 

@@ -19,6 +19,8 @@ public final class ProcessContext {
     var async: AsyncMachinery?
     /// http_async_client's table, queue and `$http_req` settings (nil when not loaded).
     var httpAsync: HTTPAsyncClient?
+    /// http_client's curl handles and last results (made on first use).
+    var httpClient: HTTPClientProcess?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
