@@ -47,6 +47,7 @@ bench: deps
 	  .build/release/respite-bench-sip; \
 	  Benchmarks/compare/run.sh; \
 	  Benchmarks/compare/async.sh; \
+	  Benchmarks/http/http.sh; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs

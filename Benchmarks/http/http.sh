@@ -7,8 +7,9 @@
 # For each: the highest clean INVITE rate (respite-stress --find-max, every INVITE answered
 # 200 within 2 s), then a run at 80% of it for RUN_SECONDS with the server's CPU per
 # request (its whole process group, /proc ticks), an OPTIONS probe's latency meanwhile
-# (PROBE_RATE/s, answered by sl in the receivers), and for Respite the arena bytes per
-# pending query (held bytes over the idle server's, divided by the queries pending then).
+# (PROBE_RATE/s, answered by sl in the receivers). For Respite also the arena bytes per
+# pending query: HOLD_COUNT INVITEs to a second service that answers after 2.5 s, and the
+# bytes the arena holds while they all wait, over the idle server's, per query.
 # Loopback only; every process started here is stopped here; about 1.5 minutes per server.
 # Needs a release build (make bench); Kamailio is skipped with a line when missing.
 set -u
@@ -45,12 +46,17 @@ pids+=("$!")
 for _ in $(seq 50); do [ -s "$work/http.port" ] && break; sleep 0.1; done
 http_port=$(head -n1 "$work/http.port")
 [ -n "$http_port" ] || { echo "http service did not start: $(cat "$work/http.err")" >&2; exit 1; }
+setsid python3 slow_http_server.py 2500 > "$work/hold.port" 2> "$work/hold.err" &
+pids+=("$!")
+for _ in $(seq 50); do [ -s "$work/hold.port" ] && break; sleep 0.1; done
+hold_port=$(head -n1 "$work/hold.port")
+HOLD_COUNT=${HOLD_COUNT:-2000}
 
 start() { # server config: starts it in its own process group; sets srv (empty on failure)
     local server=$1 cfg=$2 log
     port=$((port + 1))
     runs=$((runs + 1))
-    sed "s/HTTPPORT/$http_port/; s/PORT/$port/" "$cfg" > "$work/$runs.cfg"
+    sed "s/HTTPPORT/$http_port/; s/HOLDPORT/$hold_port/; s/PORT/$port/" "$cfg" > "$work/$runs.cfg"
     log="$work/$runs.$server.log"
     if [ "$server" = kamailio ]; then
         setsid /usr/sbin/kamailio -f "$work/$runs.cfg" -DD -E -m 1024 -M 8 > "$log" 2>&1 &
@@ -111,7 +117,6 @@ measure() { # server scenario config
     max=$(field max_rate "$out")
     rate=$(python3 -c "print(max(10, int(float('$max') * 0.8)))" 2> /dev/null || echo 10)
     sleep 3
-    [ "$server" = respite ] && idle=$(held)
     t0=$(ticks "$srv")
     "$STRESS" --target "127.0.0.1:$port" --ruri "sip:probe@127.0.0.1:$port" --rate "$PROBE_RATE" \
         --duration "$RUN_SECONDS" --quiet > "$work/probe.out" 2>&1 &
@@ -119,8 +124,6 @@ measure() { # server scenario config
     "$STRESS" --target "127.0.0.1:$port" --method INVITE --expect 200 --rate "$rate" --duration "$RUN_SECONDS" \
         --quiet > "$work/load.out" 2>&1 &
     local load_pid=$!
-    sleep $((RUN_SECONDS / 2))
-    [ "$server" = respite ] && busy=$(held)
     wait "$load_pid" "$probe_pid"
     t1=$(ticks "$srv")
     out=$(cat "$work/load.out")
@@ -130,10 +133,18 @@ measure() { # server scenario config
     [[ $answered =~ ^[0-9]+$ ]] && [ "$answered" -gt 0 ] && cpu=$(((t1 - t0) * 1000000 / TICK / (answered + $(field answered "$probe"))))
     echo "compare scenario=$scen server=$server probe=run rate=$rate cpu_us_per_req=$cpu ${out#stress }"
     echo "compare scenario=$scen server=$server probe=options rate=$PROBE_RATE ${probe#stress }"
-    if [ "$server" = respite ]; then
+    if [ "$server" = respite ] && [ "$scen" = http-async ]; then
+        sleep 6 # finished transactions leave (wt_timer)
+        idle=$(held)
+        "$STRESS" --target "127.0.0.1:$port" --method INVITE --ruri "sip:hold@127.0.0.1:$port" --expect 200 \
+            --rate 2000 --count "$HOLD_COUNT" --timeout 8000 --quiet > "$work/hold.out" 2>&1 &
+        local hold_pid=$!
+        sleep $((HOLD_COUNT / 2000 + 1))
+        busy=$(held)
+        wait "$hold_pid"
         set -- $idle $busy
         if [[ ${4:-} =~ ^[0-9]+$ ]] && [ "${5:-0}" -gt 0 ]; then
-            echo "compare scenario=$scen server=respite probe=arena pending=$5 held_idle=$1 held_busy=$4 bytes_per_pending=$((($4 - $1) / $5)) entry_bytes=$6"
+            echo "compare scenario=$scen server=respite probe=arena pending=$5 held_idle=$1 held_busy=$4 bytes_per_pending=$((($4 - $1) / $5)) entry_bytes=$6 $(sed 's/^stress //' "$work/hold.out" | grep -o 'answered=[0-9]* lost=[0-9]*')"
         fi
     fi
     stop

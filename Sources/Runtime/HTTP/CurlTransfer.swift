@@ -150,7 +150,8 @@ final class CurlTransfer {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return HTTPFailure(kind: .connectFailed, curlCode: Int(code.rawValue), message: detail)
         case CURLE_FILESIZE_EXCEEDED:
-            return HTTPFailure(kind: .tooLarge, curlCode: Int(code.rawValue), message: detail)
+            return HTTPFailure(kind: .tooLarge, curlCode: Int(code.rawValue),
+                               message: "the response is larger than maxdatasize (\(body.max) bytes): \(detail)")
         case CURLE_WRITE_ERROR where body.overflowed != 0:
             return HTTPFailure(kind: .tooLarge, curlCode: Int(CURLE_FILESIZE_EXCEEDED.rawValue),
                                message: "the response is larger than maxdatasize (\(body.max) bytes)")

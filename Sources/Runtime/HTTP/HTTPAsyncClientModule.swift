@@ -16,6 +16,10 @@ enum HTTPAsyncClientModule {
                 if case .int(let n) = v, !(1...1_048_576).contains(n) { return "max_pending must be between 1 and 1048576" }
                 return nil
             },
+            ModuleParamSpec("maxdatasize", .int, default: .int(16 << 20)) { v in
+                if case .int(let n) = v, n < 1 { return "maxdatasize must be at least 1 byte" }
+                return nil
+            },
             ModuleParamSpec("hash_size", .int, default: .int(2048), validate: nonNegative),
             ModuleParamSpec("tls_version", .int, default: .int(0), validate: nonNegative),
             ModuleParamSpec("tls_verify_host", .int, default: .int(2), validate: nonNegative),

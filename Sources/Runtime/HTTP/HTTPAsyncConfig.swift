@@ -13,6 +13,9 @@ struct HTTPAsyncConfig: Sendable {
     var timeoutMs = 500
     /// `max_pending` (Respite's own): entries of the pending-query table.
     var maxPending = 4096
+    /// `maxdatasize` (Respite's own): a longer response body fails the exchange, so a huge
+    /// or lying Content-Length never fills a worker's memory.
+    var maxDataSize = 16 << 20
     /// Transfers one worker runs at once; the rest wait in the queue.
     var maxTransfersPerWorker = 1024
     var tls = HTTPTLSSettings()
@@ -28,6 +31,7 @@ struct HTTPAsyncConfig: Sendable {
         workers = settings.modparamInt(m, "workers") ?? 1
         timeoutMs = settings.modparamInt(m, "connection_timeout") ?? 500
         maxPending = settings.modparamInt(m, "max_pending") ?? 4096
+        maxDataSize = settings.modparamInt(m, "maxdatasize") ?? (16 << 20)
         tls.version = settings.modparamInt(m, "tls_version") ?? 0
         tls.verifyHost = settings.modparamInt(m, "tls_verify_host") ?? 2
         tls.verifyPeer = (settings.modparamInt(m, "tls_verify_peer") ?? 1) != 0
@@ -49,6 +53,7 @@ struct HTTPAsyncConfig: Sendable {
     func defaultRequest() -> HTTPRequest {
         var request = HTTPRequest(url: "")
         request.timeoutMs = timeoutMs
+        request.maxDataSize = maxDataSize
         request.tls = tls
         return request
     }
