@@ -87,9 +87,10 @@ struct ModuleExtensionTests {
         #expect(
             found == [
                 "t.cfg:4:28: warning: prefix again after 'A'",
-                "t.cfg:7:15: error: $fU is read-only",
-                "t.cfg:8:15: error: argument 2 of echo must name a writable variable (\"$avp(name)\", \"$var(name)\"...), found \"plain\"",
-                "t.cfg:9:15: error: cannot assign to a transformed variable $(avp(x){s.len})",
+                // Inside a quoted argument the column is the variable's own `$`.
+                "t.cfg:7:16: error: $fU is read-only",
+                "t.cfg:8:15: error: argument 2 of echo must be the variable to write to, found \"plain\"",
+                "t.cfg:9:16: error: cannot assign to a transformed variable $(avp(x){s.len})",
                 "bang.txt:1:1: error: no '!' here",
             ], "\(found)")
         #expect(r.diagnostics.rendered().contains("bang.txt:1:1: error: no '!' here\n    oh!\n    ^\n"))
