@@ -10,6 +10,7 @@ struct rc_multi {
     CURLM *curl;
     int epoll_fd;
     int doorbell_fd;
+    int watching_doorbell;
     long timer_ms;          ///< curl's last timer request: -1 none, else ms from timer_set_at
     long long timer_set_at; ///< monotonic ms when curl asked
 };
@@ -56,6 +57,7 @@ rc_multi *rc_multi_new(int doorbell_fd) {
     if (!m->curl || m->epoll_fd < 0) goto fail;
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = doorbell_fd};
     if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, doorbell_fd, &ev) != 0) goto fail;
+    m->watching_doorbell = 1;
     curl_multi_setopt(m->curl, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(m->curl, CURLMOPT_SOCKETDATA, m);
     curl_multi_setopt(m->curl, CURLMOPT_TIMERFUNCTION, on_timer);
@@ -69,6 +71,13 @@ fail:
     if (m->epoll_fd >= 0) close(m->epoll_fd);
     free(m);
     return NULL;
+}
+
+void rc_multi_watch_doorbell(rc_multi *m, int on) {
+    if (!on == !m->watching_doorbell) return;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = m->doorbell_fd};
+    epoll_ctl(m->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, m->doorbell_fd, &ev);
+    m->watching_doorbell = on ? 1 : 0;
 }
 
 CURLMcode rc_multi_add(rc_multi *m, CURL *easy) { return curl_multi_add_handle(m->curl, easy); }

@@ -23,8 +23,30 @@ cs_httpq_entry *cs_httpq_entry_at(cs_httpq_table *table, uint32_t index) {
     return index < table->capacity ? &table->entries[index] : NULL;
 }
 
-uint32_t cs_httpq_claim(cs_httpq_table *table, uint64_t now_ms) {
-    cs_lock_acquire(&table->lock);
+// After a holder died inside the lock: the free list and `used` are rebuilt from the
+// entries' states (release links an entry before it marks it free, so a FREE entry off the
+// list is the only inconsistency a death can leave).
+static void rebuild(cs_httpq_table *table) {
+    uint32_t used = 0;
+    table->free_head = CS_HTTPQ_NONE;
+    for (uint32_t i = table->capacity; i-- > 0;) {
+        cs_httpq_entry *e = &table->entries[i];
+        if (e->state == CS_HTTPQ_FREE) {
+            e->next_free = table->free_head;
+            table->free_head = i;
+        } else {
+            used++;
+        }
+    }
+    table->used = used;
+}
+
+static void lock_table(cs_httpq_table *table) {
+    if (cs_lock_acquire(&table->lock) == CS_LOCK_RECOVERED) rebuild(table);
+}
+
+uint32_t cs_httpq_claim(cs_httpq_table *table, uint64_t now_ms, int32_t owner_slot) {
+    lock_table(table);
     uint32_t index = table->free_head;
     if (index == CS_HTTPQ_NONE) {
         cs_lock_release(&table->lock);
@@ -35,32 +57,32 @@ uint32_t cs_httpq_claim(cs_httpq_table *table, uint64_t now_ms) {
     table->used++;
     if (table->used > table->high_water) table->high_water = table->used;
     uint64_t id = table->next_id++;
-    cs_lock_release(&table->lock);
     e->next_free = CS_HTTPQ_NONE;
+    e->worker_slot = owner_slot;
+    __atomic_store_n(&e->state, CS_HTTPQ_QUEUED, __ATOMIC_RELEASE);
+    cs_lock_release(&table->lock);
     e->tx_index = e->tx_label = 0;
-    e->worker_slot = -1;
     e->timeout_ms = 0;
     e->queued_ms = now_ms;
     e->started_ms = 0;
     e->url_len = 0;
     e->method[0] = 0;
     e->url[0] = 0;
-    __atomic_store_n(&e->id, id, __ATOMIC_RELAXED);
-    __atomic_store_n(&e->state, CS_HTTPQ_QUEUED, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
     return index;
 }
 
 void cs_httpq_release(cs_httpq_table *table, uint32_t index) {
     if (index >= table->capacity) return;
     cs_httpq_entry *e = &table->entries[index];
-    cs_lock_acquire(&table->lock);
+    lock_table(table);
     if (e->state != CS_HTTPQ_FREE) {
-        __atomic_store_n(&e->state, CS_HTTPQ_FREE, __ATOMIC_RELEASE);
         e->id = 0;
         e->worker_slot = -1;
         e->next_free = table->free_head;
         table->free_head = index;
         table->used--;
+        __atomic_store_n(&e->state, CS_HTTPQ_FREE, __ATOMIC_RELEASE);
     }
     cs_lock_release(&table->lock);
 }
@@ -69,7 +91,7 @@ uint32_t cs_httpq_release_worker(cs_httpq_table *table, int32_t slot) {
     uint32_t released = 0;
     for (uint32_t i = 0; i < table->capacity; i++) {
         cs_httpq_entry *e = &table->entries[i];
-        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == CS_HTTPQ_RUNNING && e->worker_slot == slot) {
+        if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != CS_HTTPQ_FREE && e->worker_slot == slot) {
             cs_httpq_release(table, i);
             released++;
         }

@@ -38,5 +38,6 @@ CURLcode rc_info_string(CURL *handle, CURLINFO info, const char **value);
 CURLcode rc_info_pointer(CURL *handle, CURLINFO info, void **value);
 
 /// A non-blocking, close-on-exec eventfd (Glibc's module map leaves eventfd out): the
-/// doorbell that wakes an Http Worker out of curl_multi_poll. -1 with errno on failure.
+/// doorbell that wakes an Http Worker out of its epoll wait (rc_multi.h). -1 with errno
+/// on failure.
 int rc_eventfd(void);

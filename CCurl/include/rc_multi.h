@@ -17,5 +17,8 @@ CURLMcode rc_multi_remove(rc_multi *multi, CURL *easy);
 /// Sleeps until a socket is ready, curl's timer is due, the doorbell rings or `max_ms`
 /// passes, and lets curl act on what happened. Returns 1 when the doorbell rang.
 int rc_multi_wait(rc_multi *multi, int max_ms);
+/// Stops (0) or starts again (1) watching the doorbell: a worker that takes no more work
+/// leaves it to the others instead of waking on every ring.
+void rc_multi_watch_doorbell(rc_multi *multi, int on);
 /// The next finished transfer (its result in *code), or NULL when none is left.
 CURL *rc_multi_next_done(rc_multi *multi, CURLcode *code);

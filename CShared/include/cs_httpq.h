@@ -43,7 +43,8 @@ typedef struct cs_httpq_entry {
     uint64_t id;             ///< the query's id ($http_req_id), never 0 while in use
     uint32_t tx_index;       ///< the suspended transaction (tx_label 0: none, not suspended)
     uint32_t tx_label;
-    int32_t worker_slot;     ///< process-table slot of the worker running it, -1 while queued
+    int32_t worker_slot;     ///< process-table slot of whoever answers for it: the producer
+                             ///< until its task is queued, -1 while queued, then the worker
     uint32_t timeout_ms;
     uint64_t queued_ms;      ///< monotonic milliseconds when it was accepted
     uint64_t started_ms;     ///< when a worker took it (0: not yet)
@@ -74,12 +75,15 @@ _Static_assert(sizeof(cs_httpq_entry) == 256, "httpq entry layout is read by res
 
 uint64_t cs_httpq_table_bytes(uint32_t capacity);
 void cs_httpq_init(cs_httpq_table *table, uint32_t capacity);
-/// Takes a free entry, fills id and queued state; its index, or CS_HTTPQ_NONE when full.
-uint32_t cs_httpq_claim(cs_httpq_table *table, uint64_t now_ms);
+/// Takes a free entry for the process at `owner_slot` (under the lock: a death right after
+/// leaves an entry the master can find), fills id and queued state; its index, or
+/// CS_HTTPQ_NONE when full.
+uint32_t cs_httpq_claim(cs_httpq_table *table, uint64_t now_ms, int32_t owner_slot);
 /// Returns entry `index` to the free list.
 void cs_httpq_release(cs_httpq_table *table, uint32_t index);
 cs_httpq_entry *cs_httpq_entry_at(cs_httpq_table *table, uint32_t index);
-/// Releases every entry that worker `slot` was running; how many.
+/// Releases every entry the process at `slot` answered for (a producer that died before
+/// queueing, a worker that died running it); how many.
 uint32_t cs_httpq_release_worker(cs_httpq_table *table, int32_t slot);
 
 #ifdef __cplusplus

@@ -42,9 +42,10 @@ public struct HTTPQueryTable: @unchecked Sendable {
     public var used: Int { Int(cs_atomic_load_u32(&raw.pointee.used)) }
 
     /// Takes an entry for a new query and records what it asks for; nil when every entry
-    /// is in use.
-    public func claim(_ query: Description) -> Claim? {
-        let index = cs_httpq_claim(raw, MonotonicClock.nowMs)
+    /// is in use. The process at `ownerSlot` answers for it (the master frees it if that
+    /// process dies) until `queued` hands it to the queue.
+    public func claim(_ query: Description, ownerSlot: Int32) -> Claim? {
+        let index = cs_httpq_claim(raw, MonotonicClock.nowMs, ownerSlot)
         guard index != CS_HTTPQ_NONE, let e = cs_httpq_entry_at(raw, index) else { return nil }
         e.pointee.timeout_ms = UInt32(clamping: query.timeoutMs)
         if let tx = query.transaction {
@@ -56,6 +57,13 @@ public struct HTTPQueryTable: @unchecked Sendable {
         withUnsafeMutableBytes(of: &e.pointee.url) { copyTerminated(url, into: $0) }
         withUnsafeMutableBytes(of: &e.pointee.method) { copyTerminated(Array((query.method ?? "").utf8), into: $0) }
         return Claim(index: index, id: e.pointee.id)
+    }
+
+    /// The query's task is in the queue: no process answers for the entry until a worker
+    /// takes it.
+    public func queued(_ claim: Claim) {
+        guard let e = cs_httpq_entry_at(raw, claim.index), e.pointee.id == claim.id else { return }
+        e.pointee.worker_slot = -1
     }
 
     /// A worker took the query: it is running in the process at `slot`. False when the
@@ -74,7 +82,8 @@ public struct HTTPQueryTable: @unchecked Sendable {
         cs_httpq_release(raw, claim.index)
     }
 
-    /// Frees the entries a dead worker was running (the master, after reaping it); how many.
+    /// Frees the entries a dead process answered for (the master, after reaping it): a
+    /// producer's not yet queued, a worker's running; how many.
     public func releaseEntries(ofWorker slot: Int32) -> Int {
         Int(cs_httpq_release_worker(raw, slot))
     }

@@ -232,6 +232,7 @@ import Glibc
             ("request_route {\n  http_async_query(\"http://h/x\", \"NOPE\");\n}\n", "NOPE"),
             ("request_route {\n  $http_req(colour) = 1;\n}\n", "unknown $http_req(colour)"),
             ("modparam(\"http_async_client\", \"workers\", 0)\nrequest_route { exit; }\n", "workers must be between 1 and 64"),
+            ("modparam(\"http_async_client\", \"connection_timeout\", 0)\nrequest_route { exit; }\n", "at least 1"),
         ]
         let dir = try Spawn.scratchDirectory("http-load")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -34,9 +34,7 @@ final class CurlTransfer {
         curl_easy_reset(handle)
         curl_slist_free_all(headerList)
         headerList = nil
-        // A buffer a big response grew is not kept for the life of the process.
-        if body.capacity > Self.keptBufferBytes { rc_buffer_free(&body) }
-        if head.capacity > Self.keptBufferBytes { rc_buffer_free(&head) }
+        trimBuffers()
         rc_buffer_reset(&body)
         rc_buffer_reset(&head)
         body.max = request.maxDataSize > 0 ? request.maxDataSize : 0
@@ -62,6 +60,11 @@ final class CurlTransfer {
         set(CURLOPT_USERAGENT, request.userAgent)
         set(CURLOPT_FORBID_REUSE, request.forbidReuse ? 1 : 0)
         set(CURLOPT_INTERFACE, request.netInterface)
+        if request.tcpKeepAlive {
+            set(CURLOPT_TCP_KEEPALIVE, 1)
+            if request.tcpKeepIdle > 0 { set(CURLOPT_TCP_KEEPIDLE, request.tcpKeepIdle) }
+            if request.tcpKeepInterval > 0 { set(CURLOPT_TCP_KEEPINTVL, request.tcpKeepInterval) }
+        }
         if let proxy = request.proxy {
             set(CURLOPT_PROXY, proxy)
             if request.proxyPort > 0 { set(CURLOPT_PROXYPORT, request.proxyPort) }
@@ -137,6 +140,12 @@ final class CurlTransfer {
         response.truncated = body.truncate != 0 && body.overflowed != 0
         if code != CURLE_OK { response.error = failure(code) }
         return response
+    }
+
+    /// A buffer a big response grew is not kept for the life of the process.
+    func trimBuffers() {
+        if body.capacity > Self.keptBufferBytes { rc_buffer_free(&body) }
+        if head.capacity > Self.keptBufferBytes { rc_buffer_free(&head) }
     }
 
     /// Response buffers larger than this are given back before the next request.

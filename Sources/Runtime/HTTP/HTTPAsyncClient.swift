@@ -50,6 +50,7 @@ extension MessageContext {
         client.resetSettings()
         request.url = url
         guard !url.isEmpty else {
+            client.table.count(.refused)
             p.log.error("http_async_client", "http_async_query: empty URL")
             return -1
         }
@@ -59,6 +60,7 @@ extension MessageContext {
             case .suspended(let tx): suspended = tx
             case .absorbed: return 0
             case .failed:
+                client.table.count(.refused)
                 p.log.error("http_async_client", "http_async_query: the transaction could not be suspended")
                 return -1
             }
@@ -71,7 +73,7 @@ extension MessageContext {
         }
         let description = HTTPQueryTable.Description(method: request.method, url: url, timeoutMs: request.timeoutMs,
                                                       transaction: suspended?.id)
-        guard let claim = client.table.claim(description) else {
+        guard let claim = client.table.claim(description, ownerSlot: p.slot) else {
             return refuse("\(client.table.capacity) queries are already pending (max_pending)")
         }
         let query = HTTPAsyncQuery(claim: claim, transaction: suspended?.id, route: route, request: request)
@@ -84,6 +86,7 @@ extension MessageContext {
             client.table.release(claim)
             return refuse("no shared memory for the query")
         }
+        client.table.queued(claim)
         client.doorbell.ring()
         client.lastQueryID = claim.id
         return suspended == nil ? 1 : 0

@@ -2,7 +2,8 @@ import Script
 
 extension HTTPAsyncClientModule {
     static let requestKeys = ["all", "hdr", "body", "method", "timeout", "tls_client_cert", "tls_client_key",
-                              "tls_ca_path", "authmethod", "username", "password", "suspend"]
+                              "tls_ca_path", "authmethod", "username", "password", "suspend",
+                              "keepalive", "ka-idle", "ka-interval"]
 
     /// `$http_req(key) = value`: shapes this process's next query; `$null` puts the key
     /// back to the module's default (`$http_req(all) = $null` resets them all).
@@ -48,9 +49,19 @@ extension HTTPAsyncClientModule {
                 client.next.method = s
             }
         case "timeout":
-            if null { client.next.timeoutMs = defaults.timeoutMs } else { guard let n = int() else { return false }; client.next.timeoutMs = max(n, 0) }
+            // 0 or less would let a silent service hold the query for ever: the default.
+            if null { client.next.timeoutMs = defaults.timeoutMs } else {
+                guard let n = int() else { return false }
+                client.next.timeoutMs = n > 0 ? n : defaults.timeoutMs
+            }
         case "authmethod":
-            if null { client.next.authMethod = 3 } else { guard let n = int() else { return false }; client.next.authMethod = n }
+            if null { client.next.authMethod = defaults.authMethod } else { guard let n = int() else { return false }; client.next.authMethod = n }
+        case "keepalive":
+            if null { client.next.tcpKeepAlive = defaults.tcpKeepAlive } else { guard let n = int() else { return false }; client.next.tcpKeepAlive = n != 0 }
+        case "ka-idle":
+            if null { client.next.tcpKeepIdle = defaults.tcpKeepIdle } else { guard let n = int() else { return false }; client.next.tcpKeepIdle = max(n, 0) }
+        case "ka-interval":
+            if null { client.next.tcpKeepInterval = defaults.tcpKeepInterval } else { guard let n = int() else { return false }; client.next.tcpKeepInterval = max(n, 0) }
         case "suspend":
             if null { client.suspendNext = true } else { guard let n = int() else { return false }; client.suspendNext = n != 0 }
         case "username", "password", "tls_client_cert", "tls_client_key", "tls_ca_path":

@@ -11,7 +11,14 @@ enum HTTPAsyncClientModule {
                 if case .int(let n) = v, !(1...64).contains(n) { return "workers must be between 1 and 64" }
                 return nil
             },
-            ModuleParamSpec("connection_timeout", .int, default: .int(500), validate: nonNegative),
+            ModuleParamSpec("connection_timeout", .int, default: .int(500)) { v in
+                if case .int(let n) = v, n < 1 { return "connection_timeout is in milliseconds, at least 1" }
+                return nil
+            },
+            ModuleParamSpec("authmethod", .int, default: .int(3), validate: nonNegative),
+            ModuleParamSpec("tcp_keepalive", .int, default: .int(0), validate: nonNegative),
+            ModuleParamSpec("tcp_ka_idle", .int, default: .int(0), validate: nonNegative),
+            ModuleParamSpec("tcp_ka_interval", .int, default: .int(0), validate: nonNegative),
             ModuleParamSpec("max_pending", .int, default: .int(4096)) { v in
                 if case .int(let n) = v, !(1...1_048_576).contains(n) { return "max_pending must be between 1 and 1048576" }
                 return nil

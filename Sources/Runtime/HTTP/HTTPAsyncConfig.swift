@@ -19,6 +19,11 @@ struct HTTPAsyncConfig: Sendable {
     /// Transfers one worker runs at once; the rest wait in the queue.
     var maxTransfersPerWorker = 1024
     var tls = HTTPTLSSettings()
+    var authMethod = 3
+    /// `tcp_keepalive`, `tcp_ka_idle`, `tcp_ka_interval` (seconds; 0: the system's).
+    var keepAlive = false
+    var keepIdle = 0
+    var keepInterval = 0
     var verbose = false
     /// Params set that change nothing in Respite, for the start-up warning.
     var ignored: [String] = []
@@ -33,7 +38,12 @@ struct HTTPAsyncConfig: Sendable {
         maxPending = settings.modparamInt(m, "max_pending") ?? 4096
         maxDataSize = settings.modparamInt(m, "maxdatasize") ?? (16 << 20)
         tls.version = settings.modparamInt(m, "tls_version") ?? 0
-        tls.verifyHost = settings.modparamInt(m, "tls_verify_host") ?? 2
+        // As Kamailio: any non-zero value checks the name (curl's 2).
+        tls.verifyHost = (settings.modparamInt(m, "tls_verify_host") ?? 2) != 0 ? 2 : 0
+        authMethod = settings.modparamInt(m, "authmethod") ?? 3
+        keepAlive = (settings.modparamInt(m, "tcp_keepalive") ?? 0) != 0
+        keepIdle = settings.modparamInt(m, "tcp_ka_idle") ?? 0
+        keepInterval = settings.modparamInt(m, "tcp_ka_interval") ?? 0
         tls.verifyPeer = (settings.modparamInt(m, "tls_verify_peer") ?? 1) != 0
         verbose = (settings.modparamInt(m, "curl_verbose") ?? 0) != 0
         tls.clientCert = Self.nonEmpty(settings.modparam(m, "tls_client_cert"))
@@ -55,6 +65,10 @@ struct HTTPAsyncConfig: Sendable {
         request.timeoutMs = timeoutMs
         request.maxDataSize = maxDataSize
         request.tls = tls
+        request.authMethod = authMethod
+        request.tcpKeepAlive = keepAlive
+        request.tcpKeepIdle = keepIdle
+        request.tcpKeepInterval = keepInterval
         return request
     }
 }

@@ -23,10 +23,11 @@ struct HTTPAsyncQuery: Equatable {
         w.u64(UInt64(r.headers.count))
         for h in r.headers { w.string(h) }
         w.optional(r.body.map { String(decoding: $0, as: UTF8.self) })
-        for n in [r.timeoutMs, r.connectTimeoutMs, r.maxDataSize, r.authMethod, r.tls.verifyHost, r.tls.version] {
+        for n in [r.timeoutMs, r.connectTimeoutMs, r.maxDataSize, r.authMethod, r.tls.verifyHost, r.tls.version,
+                  r.tcpKeepIdle, r.tcpKeepInterval] {
             w.u64(UInt64(bitPattern: Int64(n)))
         }
-        w.u64((r.followRedirects ? 1 : 0) | (r.tls.verifyPeer ? 2 : 0))
+        w.u64((r.followRedirects ? 1 : 0) | (r.tls.verifyPeer ? 2 : 0) | (r.tcpKeepAlive ? 4 : 0))
         for s in [r.username, r.password, r.tls.clientCert, r.tls.clientKey, r.tls.caPath, r.tls.caCertFile] { w.optional(s) }
         return w.bytes
     }
@@ -56,15 +57,17 @@ struct HTTPAsyncQuery: Equatable {
         guard let body = r.optional() else { return nil }
         request.body = body.map { Array($0.utf8) }
         var numbers: [Int] = []
-        for _ in 0..<6 {
+        for _ in 0..<8 {
             guard let n = r.u64() else { return nil }
             numbers.append(Int(Int64(bitPattern: n)))
         }
         (request.timeoutMs, request.connectTimeoutMs, request.maxDataSize) = (numbers[0], numbers[1], numbers[2])
         (request.authMethod, request.tls.verifyHost, request.tls.version) = (numbers[3], numbers[4], numbers[5])
+        (request.tcpKeepIdle, request.tcpKeepInterval) = (numbers[6], numbers[7])
         guard let bits = r.u64() else { return nil }
         request.followRedirects = bits & 1 != 0
         request.tls.verifyPeer = bits & 2 != 0
+        request.tcpKeepAlive = bits & 4 != 0
         var strings: [String?] = []
         for _ in 0..<6 {
             guard let s = r.optional() else { return nil }

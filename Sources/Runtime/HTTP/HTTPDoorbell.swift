@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// Wakes the Http Workers when a query is queued: an eventfd the master creates before it
-/// forks, so every process has it. A worker sleeps in curl's poll with it as an extra
-/// descriptor, so a new query and a socket event wake it alike.
+/// forks, so every process has it. A worker sleeps in epoll on it and on curl's sockets
+/// (rc_multi.h), so a new query and a socket event wake it alike.
 struct HTTPDoorbell: Sendable {
     let fd: Int32
 

@@ -29,6 +29,11 @@ struct HTTPRequest: Equatable, Sendable {
     var proxyPort: Int = 0
     /// Close the connection after the exchange instead of keeping it for the next one.
     var forbidReuse = false
+    /// TCP keepalive probes on the connection, after `tcpKeepIdle` seconds idle, every
+    /// `tcpKeepInterval` seconds (0: the system's).
+    var tcpKeepAlive = false
+    var tcpKeepIdle = 0
+    var tcpKeepInterval = 0
     /// The local interface or address to send from (curl's CURLOPT_INTERFACE).
     var netInterface: String?
 }

@@ -21,6 +21,10 @@ struct HTTPWorker {
     /// connections; the easy handles are only reused to save their set-up).
     var spare: [CurlTransfer] = []
     var serial: UInt64 = 0
+    /// Transfers in flight at once (the config's, bounded by the descriptor limit).
+    var maxTransfers = 1024
+    /// Finished transfers kept for reuse at most.
+    static let maxSpare = 64
 
     init?(process: ProcessContext, client: HTTPAsyncClient) {
         CurlGlobal.initialize()
@@ -32,21 +36,40 @@ struct HTTPWorker {
     }
 
     mutating func run() -> Never {
+        maxTransfers = Self.raiseDescriptorLimit(wanted: client.config.maxTransfersPerWorker)
         var rang = true
         while true {
             // Drained before the queue is read: a query queued after the read rings again.
-            if rang { client.doorbell.drain() }
+            // A worker at capacity leaves the doorbell to the others (and to itself later).
+            let hasRoom = running.count < maxTransfers
+            rc_multi_watch_doorbell(multi, hasRoom ? 1 : 0)
+            if rang && hasRoom { client.doorbell.drain() }
             takeQueries()
             finishDone()
-            // At most a second asleep: the loop also notices the master's death that way.
+            // At most a second asleep (the master's death ends this process by PDEATHSIG).
             rang = rc_multi_wait(multi, 1000) != 0
             finishDone()
         }
     }
 
+    /// Transfers in flight at once: each holds a socket, and curl keeps idle connections
+    /// too, so the soft descriptor limit goes up to the hard one and bounds the transfers.
+    static func raiseDescriptorLimit(wanted: Int) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return min(wanted, 256) }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        // Half for transfers, the rest for connections curl keeps and the process's own.
+        let usable = Int(clamping: limit.rlim_cur) / 2 - 32
+        return max(16, min(wanted, usable))
+    }
+
     /// Starts every queued query this worker has room for.
     mutating func takeQueries() {
-        while running.count < client.config.maxTransfersPerWorker {
+        while running.count < maxTransfers {
             switch client.queue.tryTake(arena: client.arena) {
             case .nothing: return
             case .malformed(let kind): process.log.error("http_async_client", "unknown task kind \(kind) in the http queue")
@@ -69,15 +92,19 @@ struct HTTPWorker {
             return
         }
         if let failure = transfer.configure(query.request) {
-            spare.append(transfer)
+            recycle(transfer)
             finish(query, HTTPResponse(error: failure))
             return
         }
         // (After configure: its reset clears every option.)
         if client.config.verbose { _ = rc_easy_long(transfer.handle, CURLOPT_VERBOSE, 1) }
         client.table.count(.requests)
+        guard rc_multi_add(multi, transfer.handle) == CURLM_OK else {
+            recycle(transfer)
+            finish(query, HTTPResponse(error: HTTPFailure(kind: .other, curlCode: 0, message: "curl refused the transfer")))
+            return
+        }
         running[transfer.handle] = (query, transfer)
-        _ = rc_multi_add(multi, transfer.handle)
     }
 
     /// Collects the exchanges curl has finished and runs their routes.
@@ -87,9 +114,17 @@ struct HTTPWorker {
             guard let (query, transfer) = running.removeValue(forKey: handle) else { continue }
             let response = transfer.response(code)
             _ = rc_multi_remove(multi, handle)
-            spare.append(transfer)
+            recycle(transfer)
             finish(query, response)
         }
+    }
+
+    /// Keeps a finished transfer for the next query (its large buffers given back), up to
+    /// `maxSpare`.
+    mutating func recycle(_ transfer: CurlTransfer) {
+        guard spare.count < Self.maxSpare else { return }
+        transfer.trimBuffers()
+        spare.append(transfer)
     }
 
     /// Counts the outcome, runs the route, frees the query's entry.
