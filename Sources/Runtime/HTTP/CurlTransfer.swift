@@ -126,7 +126,9 @@ final class CurlTransfer {
         var status = 0
         _ = rc_info_long(handle, CURLINFO_RESPONSE_CODE, &status)
         response.status = status
-        if head.length > 0 { response.parseHead(String(cString: head.data)) }
+        if head.length > 0 {
+            response.parseHead(UnsafeBufferPointer(start: UnsafeRawPointer(head.data).assumingMemoryBound(to: UInt8.self), count: head.length))
+        }
         if body.length > 0 { response.body = Array(UnsafeBufferPointer(start: UnsafeRawPointer(body.data).assumingMemoryBound(to: UInt8.self), count: body.length)) }
         var text: UnsafePointer<CChar>?
         if rc_info_string(handle, CURLINFO_EFFECTIVE_URL, &text) == CURLE_OK, let text { response.effectiveURL = String(cString: text) }

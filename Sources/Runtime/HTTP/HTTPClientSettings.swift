@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Script
 
 /// http_client's module parameters as they stand at one point of the config. A connection
