@@ -17,6 +17,7 @@
 # Needs a release build (make bench); Kamailio is skipped with a line when missing.
 set -u
 cd "$(dirname "$0")"
+. ../lib/process-group.sh
 BIN=../../.build/release
 STRESS="$BIN/respite-stress"
 SHM_TOOL="$BIN/respite-shm"
@@ -107,17 +108,6 @@ stop() { # the current server's whole process group
     for p in "${pids[@]}"; do [ "$p" = "$srv" ] || keep+=("$p"); done
     pids=("${keep[@]}")
     srv=""
-}
-
-ticks() { # pgid: utime+stime of every process in the group, clock ticks
-    local g=$1 total=0 p f
-    for p in $(pgrep -g "$g"); do
-        f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        f=${f##*) }
-        set -- $f
-        total=$((total + ${12} + ${13}))
-    done
-    echo "$total"
 }
 
 runtime_ns() { # pgid: time on CPU of every process in the group, from schedstat, ns

@@ -14,6 +14,7 @@
 # Needs a release build (make bench); Kamailio is skipped with a line when missing.
 set -u
 cd "$(dirname "$0")"
+. ../lib/process-group.sh
 BIN=../../.build/release
 STRESS="$BIN/respite-stress"
 DELAY_MS=${DELAY_MS:-100}
@@ -81,17 +82,6 @@ stop() {
     kill -KILL -- "-$srv" 2>/dev/null
     wait "$srv" 2>/dev/null
     srv=""
-}
-
-ticks() { # pgid: utime+stime of every process in the group, clock ticks
-    local total=0 p f
-    for p in $(pgrep -g "$1"); do
-        f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-        f=${f##*) }
-        set -- $f
-        total=$((total + ${12} + ${13}))
-    done
-    echo "$total"
 }
 
 field() { # key text: the number after key= in text
