@@ -224,6 +224,37 @@ import Glibc
         _ = server.stop()
     }
 
+    /// An Http Worker killed while it runs queries: the master restarts it and frees their
+    /// entries, fr_timer answers their transactions, and the new worker serves new queries.
+    @Test func aKilledHttpWorkerLeavesNothingPending() throws {
+        let http = try HTTPTestServer()
+        let server = try ServerProcess(config: Self.config(http: http).replacingOccurrences(
+            of: "modparam(\"tm\", \"fr_timer\", 10000)", with: "modparam(\"tm\", \"fr_timer\", 1500)"))
+        let client = try SIPTestClient(server: server.port)
+        for i in 0..<3 { client.send(client.request("OPTIONS", user: "get", headers: ["X-Path: slow/4000"], callID: "doomed-\(i)@test")) }
+        var running = 0
+        #expect(waitUntil(timeout: 3) {
+            let q = (try? server.arenaSample().object["httpQueries"] as? [String: Any]) ?? [:]
+            running = (q["pending"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "running" }.count
+            return running == 3
+        }, "\(running) running")
+        let workers = try server.processes().filter { $0.role == "http worker" }
+        try #require(workers.count == 2)
+        for w in workers { kill(w.pid, SIGKILL) }
+        // fr_timer (1.5 s) answers every doomed transaction: 408.
+        var answered = 0
+        while answered < 3, let m = client.receive(timeout: 4) {
+            if m.statusCode == 408 && m.callID.hasPrefix("doomed-") { answered += 1 }
+        }
+        #expect(answered == 3)
+        let q = try #require(server.arenaSample().object["httpQueries"] as? [String: Any])
+        #expect(q["used"] as? Int == 0 && q["settled"] as? Int == 3, "\(q)")
+        #expect(waitUntil(timeout: 5) { (try? server.processes().filter { $0.role == "http worker" && $0.alive }.count) == 2 })
+        let after = try #require(client.exchange(client.request("OPTIONS", user: "get", headers: ["X-Path: ok"]), timeout: 5))
+        #expect(after.statusCode == 200 && after.reasonPhrase.hasPrefix("rs=200"), "\(after.reasonPhrase)")
+        _ = server.stop()
+    }
+
     @Test func badLiteralsAreLoadErrors() throws {
         let base = "#!KAMAILIO\nloadmodule \"tm.so\"\nloadmodule \"pv.so\"\nloadmodule \"http_async_client.so\"\n"
         let cases: [(String, String)] = [
