@@ -1,6 +1,6 @@
 /// Why a message could not be parsed, where, and how (or whether) to answer it.
 ///
-/// Per RFC 3261 and `spec/SEMANTICS.md` §11: a malformed *request* whose Via, From, To,
+/// Per RFC 3261 (and unlike Kamailio, which drops them): a malformed *request* whose Via, From, To,
 /// Call-ID and CSeq parse is answerable, and `partial` then holds those essentials so
 /// `ReplyBuilder` can write `replyStatus`/`replyReason`; anything else (responses, requests
 /// missing an essential, unrecognisable bytes) is to be dropped.

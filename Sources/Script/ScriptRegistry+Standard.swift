@@ -37,7 +37,7 @@ extension ScriptRegistry {
         return nil
     }
 
-    /// Kamailio's names for the core parameters SCRIPT.md lists, with Kamailio's defaults.
+    /// The core parameters Respite accepts, under Kamailio's names and with Kamailio's defaults.
     static let standardCoreParams: [CoreParamSpec] = [
         CoreParamSpec("listen", .raw, repeatable: true),
         CoreParamSpec("alias", .raw, repeatable: true),

@@ -20,7 +20,7 @@ struct AsyncConfig: Sendable {
     var returnCode = 0
     var mode = 0
     var msQueueMax = 100_000
-    /// The group and event route of async_tkv_emit (SEMANTICS 9: Respite's defaults).
+    /// The group and event route of async_tkv_emit (Respite's defaults: docs/async.md#tkv-events).
     var tkvGroup: String?
     var tkvRoute = "core:tkv"
     /// Whether the config loads the async module.

@@ -1,6 +1,6 @@
 import Script
 
-/// Load-time checks (SEMANTICS.md 2): a function whose machinery is off, or a static group
+/// Load-time checks (docs/async.md#load-time-checks): a function whose machinery is off, or a static group
 /// that does not exist, is a config error naming what is missing.
 extension AsyncModule {
     enum Need {

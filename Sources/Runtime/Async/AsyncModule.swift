@@ -1,8 +1,8 @@
 import Script
 import Shared
 
-/// The async module: the nine functions of the user's document, `$async(...)`, and the
-/// load-time checks of SEMANTICS.md section 2.
+/// The async module: the nine functions (docs/async.md#functions), `$async(...)`, and
+/// their load-time checks (docs/async.md#load-time-checks).
 enum AsyncModule {
     static var spec: ModuleSpec {
         let suspending: RouteTypeSet = [.request, .failure]

@@ -69,8 +69,8 @@ struct AsyncWorker {
     }
 }
 
-/// The request data and tkv routes run on: a local OPTIONS (SEMANTICS.md 7 leaves the
-/// text to Respite), from 127.0.0.1; its Call-ID and branch carry the worker's pid and a
+/// The request data and tkv routes run on: a local OPTIONS of Respite's own
+/// (docs/async.md#data-tasks), from 127.0.0.1; its Call-ID and branch carry the worker's pid and a
 /// serial number, so that a route calling tm on it gets a transaction of its own.
 enum FakedRequest {
     static func text(_ id: String) -> String {

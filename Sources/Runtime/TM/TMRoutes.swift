@@ -39,7 +39,7 @@ extension TransactionManager {
     /// All branches of `tx` have a final answer and none is 2xx: run the failure route if
     /// one is armed, else (or if it neither replies nor adds a branch) send the best reply
     /// upstream. `timedOut`: a suspended wait ran out of time, and its 408 wins over what
-    /// earlier branches answered (SEMANTICS.md 5).
+    /// earlier branches answered (docs/async.md#while-suspended).
     func decideFinal(_ tx: borrowing LockedTransaction, _ process: ProcessContext, _ exec: inout ExecContext,
                      timedOut: Bool = false) {
         guard !tx.contains(.replied) else { return }

@@ -16,7 +16,7 @@ extension ResumeTarget {
 }
 
 extension MessageContext {
-    /// Suspends this request's transaction, creating it if needed (SEMANTICS.md 3), in one
+    /// Suspends this request's transaction, creating it if needed (docs/async.md#suspending), in one
     /// step under its lock: the script's edits, `flags`, `target` and `wait` are saved with
     /// it, its final-response timer (fr_timer, every method) starts, and an INVITE gets
     /// tm's 100 when it is new.
@@ -50,7 +50,7 @@ extension MessageContext {
 }
 
 extension ProcessContext {
-    /// Resumes a suspended transaction in this process (SEMANTICS.md 4): holds its reply
+    /// Resumes a suspended transaction in this process (docs/async.md#resuming): holds its reply
     /// lock for the whole route, runs it with failure-route rules on the request rebuilt
     /// from the shared copy, and answers 500 when the route leaves no reply and no branch.
     /// Returns false when there was nothing to resume (gone, answered, timed out,
