@@ -338,7 +338,7 @@ class Server:
         """The server must refuse the config: exit non-zero within 10 s, log matching."""
         cmd = self.command()
         if self.kind == "respite":
-            cmd.append("-c")  # respite -c runs every load-time check (SCRIPT.md)
+            cmd.append("-c")  # respite -c runs every load-time check (docs/async.md#load-time-checks)
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
