@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The async module's benchmarks (TARGETS.md): Respite against Kamailio 5.6 on the same
+# The async module's benchmarks (README.md, "How it compares"): Respite against Kamailio 5.6 on the same
 # config files, same machine, one run. Loopback only; every server started here runs in
 # its own process group and is stopped here; bounded (about 2.5 minutes per server). One
 # `compare scenario=... server=...` line per result:

@@ -2,7 +2,7 @@ import Glibc
 import Shared
 
 /// `--find-max`: runs steps of fixed rate, each `stepFactor` faster than the one before
-/// (TARGETS.md measures with +10% every 8 s), until a step loses a request or gets an
+/// (e.g. +10% every 8 s), until a step loses a request or gets an
 /// unexpected reply, and reports the last clean rate.
 ///
 /// A step whose achieved rate falls short of its target by more than 3% also ends the

@@ -12,7 +12,7 @@ extension RunResult {
         }
     }
 
-    /// The result's fields in print order: the ones named in TARGETS.md first, then the
+    /// The result's fields in print order: the benchmark's headline figures first, then the
     /// detail behind `unexpected` and the client's own health.
     func fields(extra: [(String, FieldValue)] = []) -> [(String, FieldValue)] {
         var f: [(String, FieldValue)] = [
