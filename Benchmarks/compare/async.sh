@@ -42,11 +42,7 @@ runs=0
 
 cleanup() {
     [ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null
-    for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-    [ ${#pids[@]} -gt 0 ] && sleep 1
-    for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
-    rm -f /dev/shm"$shm_prefix"-* 2>/dev/null
-    rm -rf "$work"
+    cleanup_groups
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -31,14 +31,7 @@ srv=""
 port=5480
 runs=0
 
-cleanup() {
-    for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
-    [ ${#pids[@]} -gt 0 ] && sleep 1
-    for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
-    rm -f /dev/shm"$shm_prefix"-* 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap cleanup_groups EXIT
 trap 'exit 130' INT TERM
 
 # The HTTP service, in its own process group.

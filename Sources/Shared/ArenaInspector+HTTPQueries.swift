@@ -37,21 +37,14 @@ extension ArenaReport {
 
 extension ArenaInspector {
     func readHTTPQueries(_ s: RawSection, _ problems: inout [String]) -> ArenaReport.HTTPQueries? {
-        let bounds = s.offset..<(s.offset + s.size)
-        guard let table = load(cs_httpq_table.self, at: s.offset, in: bounds) else {
-            problems.append("http query table header out of bounds")
-            return nil
-        }
-        let stride = MemoryLayout<cs_httpq_entry>.stride
-        let fits = (s.size - MemoryLayout<cs_httpq_table>.size) / stride
-        let capacity = min(Int(table.capacity), fits)
-        if Int(table.capacity) > capacity { problems.append("http query table claims \(table.capacity) entries; \(capacity) fit") }
+        guard let (table, capacity, entryAt) = headerAndRows(s, cs_httpq_table.self, cs_httpq_entry.self,
+                                                             what: "http query table", claimed: { Int($0.capacity) }, &problems)
+        else { return nil }
         let now = cs_now_ms()
         var pending: [ArenaReport.PendingQuery] = []
         var inUse = 0
         for i in 0..<capacity {
-            guard let e = load(cs_httpq_entry.self, at: s.offset + MemoryLayout<cs_httpq_table>.size + i * stride, in: bounds),
-                  e.state != CS_HTTPQ_FREE.rawValue else { continue }
+            guard let e = entryAt(i), e.state != CS_HTTPQ_FREE.rawValue else { continue }
             inUse += 1
             let url = withUnsafeBytes(of: e.url) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             let method = withUnsafeBytes(of: e.method) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -68,7 +61,7 @@ extension ArenaInspector {
         return ArenaReport.HTTPQueries(
             capacity: table.capacity, used: table.used, highWater: table.high_water, requests: table.requests,
             replies: table.replies, errors: table.errors, timeouts: table.timeouts, refused: table.refused,
-            orphaned: table.orphaned, settled: table.settled, entryBytes: stride,
+            orphaned: table.orphaned, settled: table.settled, entryBytes: MemoryLayout<cs_httpq_entry>.stride,
             pending: Array(pending.prefix(maxTransactions)))
     }
 }

@@ -23,19 +23,12 @@ extension ArenaReport {
 
 extension ArenaInspector {
     func readHolds(_ s: RawSection, _ problems: inout [String]) -> ArenaReport.Holds? {
-        let bounds = s.offset..<(s.offset + s.size)
-        guard let table = load(cs_txhold_table.self, at: s.offset, in: bounds) else {
-            problems.append("transaction holds header out of bounds")
-            return nil
-        }
-        let stride = MemoryLayout<cs_txhold_row>.stride
-        let fits = (s.size - MemoryLayout<cs_txhold_table>.size) / stride
-        let rows = min(Int(table.rows), fits)
-        if Int(table.rows) > rows { problems.append("transaction holds claim \(table.rows) rows; \(rows) fit") }
+        guard let (table, rows, rowAt) = headerAndRows(s, cs_txhold_table.self, cs_txhold_row.self,
+                                                       what: "transaction holds", claimed: { Int($0.rows) }, &problems)
+        else { return nil }
         var held: [ArenaReport.HeldByProcess] = []
         for slot in 0..<rows {
-            guard let row = load(cs_txhold_row.self, at: s.offset + MemoryLayout<cs_txhold_table>.size + slot * stride,
-                                 in: bounds) else { continue }
+            guard let row = rowAt(slot) else { continue }
             let entries = withUnsafeBytes(of: row.entries) { Array($0.bindMemory(to: UInt64.self)) }
             let transactions = entries.filter { $0 & 1 == 1 }.map { $0 & ~1 }
             let taken = entries.filter { $0 != 0 && $0 & 1 == 0 }.count
@@ -48,5 +41,27 @@ extension ArenaInspector {
             held.append(.init(slot: slot, transactions: transactions, takenTimers: taken, overflow: row.overflow))
         }
         return ArenaReport.Holds(rows: table.rows, settled: table.settled, held: held)
+    }
+}
+
+extension ArenaInspector {
+    /// A section laid out as a header and then an array of rows (txholds, httpq): the
+    /// header, how many rows to read (what the header claims, bounded by what fits; a larger
+    /// claim is a problem) and a reader of row `i`. nil (a problem) when the header is
+    /// out of bounds.
+    func headerAndRows<Header, Row>(
+        _ s: RawSection, _ header: Header.Type, _ row: Row.Type, what: String,
+        claimed: (Header) -> Int, _ problems: inout [String]
+    ) -> (header: Header, count: Int, row: (Int) -> Row?)? {
+        let bounds = s.offset..<(s.offset + s.size)
+        guard let h = load(Header.self, at: s.offset, in: bounds) else {
+            problems.append("\(what) header out of bounds")
+            return nil
+        }
+        let stride = MemoryLayout<Row>.stride, first = s.offset + MemoryLayout<Header>.size
+        let fits = max(0, (s.size - MemoryLayout<Header>.size) / stride)
+        let count = min(claimed(h), fits)
+        if claimed(h) > count { problems.append("\(what) claims \(claimed(h)) rows; \(count) fit") }
+        return (h, count, { i in self.load(Row.self, at: first + i * stride, in: bounds) })
     }
 }
