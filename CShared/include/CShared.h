@@ -17,6 +17,8 @@
 #include "cs_proctable.h"
 #include "cs_queue.h"
 #include "cs_shv.h"
+#include "cs_epoll.h"
+#include "cs_tcp.h"
 #include "cs_tx.h"
 #include "cs_txhold.h"
 #include "cs_wheel.h"

@@ -29,6 +29,8 @@ typedef enum cs_proc_role {
     CS_ROLE_ASYNC_MS_TIMER = 6,///< ASYNC MOD MS TIMER
     CS_ROLE_HELPER = 7,        ///< benchmarks and test helpers
     CS_ROLE_HTTP_WORKER = 8,   ///< Http Worker (http_async_client)
+    CS_ROLE_TCP_MAIN = 9,      ///< tcp main process: every TCP descriptor and its I/O
+    CS_ROLE_TCP_RECEIVER = 10, ///< tcp receiver (generic) child=N: runs the script for TCP messages
 } cs_proc_role;
 
 typedef enum cs_proc_state {

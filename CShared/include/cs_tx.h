@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define CS_TX_MAX_BRANCHES 4
-#define CS_TX_VERSION 1u
+#define CS_TX_VERSION 2u
 
 /// Transaction flags.
 enum {
@@ -77,11 +77,33 @@ enum {
     CS_RESUME_ACTION = 2,   ///< run the rest of action list `resume_block` from `resume_action`
 };
 
+/// Transports, as a peer records them (the numbers Kamailio's $proto uses).
+enum {
+    CS_PROTO_UDP = 1,
+    CS_PROTO_TCP = 2,
+    CS_PROTO_TLS = 3,
+};
+
+/// One end of a SIP hop: the peer's address and port, the transport, our listen socket,
+/// and for a connection-oriented transport the connection (section "tcpconn"; 0: none
+/// known, the TCP main finds or opens one by address).
+typedef struct cs_peer {
+    uint8_t addr[16];        ///< network order; an IPv4 address fills the first 4 bytes
+    uint16_t port;
+    uint8_t family;          ///< 4 or 6
+    uint8_t proto;           ///< CS_PROTO_*
+    uint16_t socket_index;   ///< which of our listen sockets (the server's listen order)
+    uint16_t reserved;
+    uint32_t conid;          ///< connection id (cs_tcp.h), 0 none
+} cs_peer;
+
+_Static_assert(sizeof(cs_peer) == 28, "peer layout is read by respite-shm");
+
 /// A client branch: where the request went and what came back.
 typedef struct cs_tx_branch {
-    uint32_t dest_ip;        ///< host byte order
-    uint16_t dest_port;
+    cs_peer dest;            ///< where the request went, and how
     uint16_t flags;          ///< CS_BR_*
+    uint16_t reserved_flags;
     uint32_t last_status;    ///< highest status received (0 none)
     uint32_t retransmits;
     uint32_t retr_interval_ms;
@@ -118,9 +140,8 @@ typedef struct cs_tx {
     uint32_t uas_status;     ///< last status sent upstream (0 none)
     uint64_t created_ms;     ///< monotonic
     cs_lock lock;            ///< the reply lock (recursive)
-    uint32_t src_ip;         ///< where the request came from (host byte order)
-    uint16_t src_port;
-    uint16_t socket_index;   ///< which listen socket received it
+    cs_peer src;             ///< where the request came from (the port replies go to),
+                             ///< over what, on which listen socket and connection
     uint32_t reply_len;      ///< last reply sent upstream, for retransmissions
     uint32_t uas_retransmits;
     uint64_t reply_off;

@@ -107,9 +107,8 @@ extension ArenaInspector {
         withUnsafeBytes(of: tx.branches) { raw in
             for i in 0..<min(Int(tx.branch_count), Int(CS_TX_MAX_BRANCHES)) {
                 let br = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<cs_tx_branch>.stride, as: cs_tx_branch.self)
-                let ip = br.dest_ip
                 branches.append(.init(
-                    destination: "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255):\(br.dest_port)",
+                    destination: SIPPeer(br.dest)?.description ?? "(damaged address)",
                     lastStatus: br.last_status, flags: Self.words(UInt32(br.flags), Self.branchFlagWords),
                     retransmits: br.retransmits))
             }
@@ -123,6 +122,7 @@ extension ArenaInspector {
         }
         return ArenaReport.Transaction(
             index: tx.index, label: tx.label, method: method, callID: callID,
+            source: SIPPeer(tx.src)?.description ?? "(damaged address)",
             flags: Self.words(tx.flags, Self.txFlagWords), uasStatus: tx.uas_status,
             ageMs: Self.delta(now, tx.created_ms), refcount: tx.refcount, requestBytes: tx.request_len,
             branches: branches, resume: resume, lockHolderPID: tx.lock.holder_pid == 0 ? nil : tx.lock.holder_pid)

@@ -42,6 +42,8 @@ extension ArenaReport {
         public var label: UInt32
         public var method: String
         public var callID: String
+        /// Where its request came from: "udp:1.2.3.4:5060", "tcp:[::1]:5060#7" (connection 7).
+        public var source: String
         /// CS_TX_* flags as words ("invite", "suspended", ...).
         public var flags: [String]
         /// Last status sent upstream, 0 = none.
@@ -59,7 +61,7 @@ extension ArenaReport {
 
     /// One client branch.
     public struct Branch: Codable, Sendable {
-        /// "a.b.c.d:port".
+        /// "udp:1.2.3.4:5060", "tcp:[::1]:5060#7" (connection 7; none: found or opened by address).
         public var destination: String
         /// Highest status received, 0 = none.
         public var lastStatus: UInt32

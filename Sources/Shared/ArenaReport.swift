@@ -142,6 +142,7 @@ public struct ArenaReport: Codable, Sendable {
     public var holds: Holds?
     /// http_async_client's pending queries (section "httpq").
     public var httpQueries: HTTPQueries?
+    public var tcpConnections: TCPConnections?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

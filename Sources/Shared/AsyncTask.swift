@@ -11,6 +11,9 @@ public enum AsyncTask: Equatable, Sendable {
     case tkv(type: Int, key: String, value: String)
     /// An http_async_client query for an Http Worker (the runtime's encoding).
     case http(payload: [UInt8])
+    /// A message for the TCP transport (the runtime's encoding): a framed message for a
+    /// tcp receiver, or bytes (or a request) for the tcp main.
+    case tcp(payload: [UInt8])
 
     /// cs_task.kind values.
     enum Kind: UInt32 {
@@ -23,6 +26,8 @@ public enum AsyncTask: Equatable, Sendable {
         case tkv = 3
         /// words: 0, payload block offset, payload length.
         case http = 4
+        /// words: 0, payload block offset, payload length.
+        case tcp = 5
     }
 }
 
@@ -57,6 +62,9 @@ extension TaskQueueRef {
             if block == nil { arena.freeTask(slot); return .noMemory }
         case .http(let payload):
             block = Self.storePayload(payload, kind: .http, first: 0, in: slot, arena: arena)
+            if block == nil { arena.freeTask(slot); return .noMemory }
+        case .tcp(let payload):
+            block = Self.storePayload(payload, kind: .tcp, first: 0, in: slot, arena: arena)
             if block == nil { arena.freeTask(slot); return .noMemory }
         }
         guard push(slot, nonblocking: nonblocking) == .queued else {
@@ -111,6 +119,9 @@ extension TaskQueueRef {
         case .http?:
             guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
             return .task(.http(payload: payload))
+        case .tcp?:
+            guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
+            return .task(.tcp(payload: payload))
         case nil:
             return .malformed(kind: slot.pointee.kind)
         }

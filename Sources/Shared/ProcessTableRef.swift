@@ -52,6 +52,10 @@ public enum ProcessRole: UInt32, Sendable {
     case helper = 7
     /// `Http Worker`: http_async_client's queries.
     case httpWorker = 8
+    /// `tcp main process`: accepts, reads, frames and writes every TCP connection.
+    case tcpMain = 9
+    /// `tcp receiver (generic) child=N`: runs the script for messages that came over TCP.
+    case tcpReceiver = 10
 }
 
 /// A process's state in the table (cs_proc_state).

@@ -103,6 +103,7 @@ enum ReportFormatter {
             }
         }
         if let q = r.httpQueries { out += httpQueries(q) }
+        if let t = r.tcpConnections { out += tcpConnections(t) }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
@@ -129,7 +130,7 @@ enum ReportFormatter {
         for x in t.shown {
             let flags = x.flags.isEmpty ? "-" : x.flags.joined(separator: ",")
             let lock = x.lockHolderPID.map { "  locked by \($0)" } ?? ""
-            out.append("  \(pad("\(x.index):\(x.label)", 12)) \(pad(x.method, 9)) status \(x.uasStatus)  age \(x.ageMs) ms  refs \(x.refcount)  [\(flags)]  call-id \(x.callID)\(lock)")
+            out.append("  \(pad("\(x.index):\(x.label)", 12)) \(pad(x.method, 9)) status \(x.uasStatus)  age \(x.ageMs) ms  refs \(x.refcount)  [\(flags)]  call-id \(x.callID)  from \(x.source)\(lock)")
             for (i, b) in x.branches.enumerated() {
                 out.append("      branch \(i) -> \(b.destination)  last status \(b.lastStatus)  retransmits \(b.retransmits)  [\(b.flags.joined(separator: ","))]")
             }
@@ -194,6 +195,21 @@ extension ReportFormatter {
             let tx = p.transaction.map { "tx \($0)" } ?? "no transaction"
             let worker = p.workerSlot.map { "  worker slot \($0)" } ?? ""
             out.append("  #\(p.id) \(pad(p.state, 7)) age \(p.ageMs) ms  timeout \(p.timeoutMs) ms  \(tx)\(worker)  \(p.method) \(url)")
+        }
+        return out
+    }
+}
+
+extension ReportFormatter {
+    /// TCP: the table's load and counters, then one line per open connection.
+    static func tcpConnections(_ t: ArenaReport.TCPConnections) -> [String] {
+        var out = ["", "tcp connections  open \(t.used)/\(t.capacity) (\(t.slotBytes) B each in the arena)  most at once \(t.highWater)  accepted \(t.accepted)  connected out \(t.connected)  refused (full) \(t.refused)  connect failures \(t.connectFailed)",
+                   "  closed: by peer \(t.closedByPeer)  idle \(t.closedIdle)  read timeout \(t.closedReadTimeout)  bad input \(t.closedBadInput)  by script \(t.closedByScript)  send error \(t.closedSendError)",
+                   "  messages in \(t.messagesIn) (\(t.bytesIn) B)  out \(t.messagesOut) (\(t.bytesOut) B)  sends to closed connections \(t.sendFailed)  queue full \(t.queueFull)"]
+        for c in t.connections {
+            let aliases = c.aliasPorts.isEmpty ? "" : "  aliases \(c.aliasPorts.map(String.init).joined(separator: ","))"
+            let pending = c.pendingOut > 0 ? "  pending out \(c.pendingOut) B" : ""
+            out.append("  #\(c.id) \(pad(c.state, 10)) \(c.direction)  \(c.peer)  sock \(c.socket)  age \(c.ageMs) ms  idle \(c.idleMs) ms  in \(c.messagesIn)/\(c.bytesIn) B  out \(c.messagesOut)/\(c.bytesOut) B\(pending)\(aliases)\(c.keepalive ? "  keepalive" : "")")
         }
         return out
     }

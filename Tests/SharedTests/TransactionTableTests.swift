@@ -117,11 +117,13 @@ import Testing
             #expect(Self.refcount(firstTx) == 2, "the second finder's reference went with it")
 
             let other = try Self.required(Self.create(table, 2) { locked in
-                locked.setOrigin(sourceIP: 0x0a00_0001, sourcePort: 5070, socketIndex: 2, isInvite: true)
+                locked.setOrigin(SIPPeer(transport: .tcp, address: SocketAddress(ipv4: 0x0a00_0001, port: 5070),
+                                         socketIndex: 2, connection: 0x0010_0003), isInvite: true)
             }, "other")
             let (otherCreated, otherTx) = (other.created, other.reference.transaction)
             #expect(otherCreated && otherTx != firstTx)
-            #expect(otherTx.sourceIP == 0x0a00_0001 && otherTx.sourcePort == 5070 && otherTx.socketIndex == 2)
+            #expect(otherTx.source == SIPPeer(transport: .tcp, address: SocketAddress(ipv4: 0x0a00_0001, port: 5070),
+                                              socketIndex: 2, connection: 0x0010_0003))
             #expect(otherTx.isInvite && !firstTx.isInvite)
             // Same hash, other key: same bucket, still a different transaction.
             let clash = try Self.required(Self.create(table, 3, hash: Self.hash(Self.key(1))), "clash")

@@ -33,7 +33,8 @@ import Testing
             for n in 0..<6 {
                 let found = try TransactionTableTests.required(
                     TransactionTableTests.create(table, n, method: n == 0 ? "INVITE" : "OPTIONS") { locked in
-                        locked.setOrigin(sourceIP: 0x7f00_0001, sourcePort: 5060, socketIndex: 0, isInvite: n == 0)
+                        locked.setOrigin(SIPPeer(transport: .udp, address: SocketAddress(ipv4: 0x7f00_0001, port: 5060),
+                                                 socketIndex: 0), isInvite: n == 0)
                     }, "transaction \(n)")
                 held.append(TransactionTableTests.Held(found.take()))
             }

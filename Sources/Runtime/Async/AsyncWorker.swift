@@ -50,8 +50,8 @@ struct AsyncWorker {
             guard let context = FakedRequest.context(process, serial: &serial) else { return }
             context.async.data = String(decoding: data, as: UTF8.self)
             runFaked(context, route: route, as: .request)
-        case .http:
-            process.log.error("async", "an http query in a task group's queue (only Http Workers take those)")
+        case .http, .tcp:
+            process.log.error("async", "a transport's task in a task group's queue (only its own processes take those)")
         case .tkv(let type, let key, let value):
             guard let context = FakedRequest.context(process, serial: &serial),
                   let route = process.program.routeIndex(async.config.tkvRoute, in: .event) else { return }
@@ -85,7 +85,7 @@ enum FakedRequest {
     static func context(_ process: ProcessContext, serial: inout UInt64) -> MessageContext? {
         serial += 1
         guard let message = try? SIPMessage.parse(Array(text("\(getpid())-\(serial)").utf8)) else { return nil }
-        return MessageContext(process: process, message: message, source: SocketAddress(ip: 0x7F00_0001, port: 5060),
-                              socket: process.defaultSocket)
+        return MessageContext(process: process, message: message,
+                              peer: SIPPeer(transport: .udp, address: SocketAddress(ipv4: 0x7F00_0001, port: 5060), socketIndex: 0))
     }
 }

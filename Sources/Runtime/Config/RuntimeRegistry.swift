@@ -16,6 +16,7 @@ public enum RuntimeRegistry {
             if case .int(let n) = value, !(1...64).contains(n) { return "children must be between 1 and 64" }
             return nil
         })
+        for param in TCPSettings.params { r.register(param) }
         r.register(CoreParamSpec("log_facility", .raw, default: .string("LOG_DAEMON")) { value in
             ServerLog.facility(named: value.text) == nil ? "unknown syslog facility '\(value.text)' (LOG_DAEMON, LOG_USER, LOG_LOCAL0..7)" : nil
         })

@@ -28,8 +28,12 @@ public struct ServerOptions: Sendable {
 
 /// The server's settings: the config's core parameters with the command line on top.
 public struct ServerSettings: Sendable {
-    public var listen: [SocketAddress]
+    /// The listen sockets, one per transport (a `listen=` without one is on UDP and TCP),
+    /// in the order the config names them: a socket's index is its place here.
+    public var listen: [ListenSpec]
     public var children: Int
+    /// The TCP transport's parameters.
+    public var tcp: TCPSettings
     public var logLevel: LogLevel
     public var logToStandardError: Bool
     public var logPrefix: String

@@ -7,7 +7,7 @@ final class HTTPAsyncClient {
     let config: HTTPAsyncConfig
     let table: HTTPQueryTable
     let queue: TaskQueueRef
-    let doorbell: HTTPDoorbell
+    let doorbell: EventDoorbell
     let arena: ArenaRef
     /// `$http_req(...)`: what the next query sends; back to the defaults after each query.
     var next: HTTPRequest
@@ -16,7 +16,7 @@ final class HTTPAsyncClient {
     /// `$http_req_id` after http_async_query() in this process.
     var lastQueryID: UInt64?
 
-    init(config: HTTPAsyncConfig, table: HTTPQueryTable, queue: TaskQueueRef, doorbell: HTTPDoorbell, arena: ArenaRef) {
+    init(config: HTTPAsyncConfig, table: HTTPQueryTable, queue: TaskQueueRef, doorbell: EventDoorbell, arena: ArenaRef) {
         self.config = config
         self.table = table
         self.queue = queue

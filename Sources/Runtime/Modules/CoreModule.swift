@@ -29,12 +29,12 @@ enum CoreModule {
             return -1
         }
         do {
-            try m.buildForward()
+            try m.buildForward(to: destination)
         } catch {
             m.process.log.error("core", "forward: \(error)")
             return -1
         }
-        guard m.socket.send(m.process.outBuffer.bytes, to: destination) else { return -1 }
+        guard m.process.send(m.process.outBuffer.bytes, to: destination) else { return -1 }
         m.process.count(.forwarded)
         return 1
     }
@@ -64,10 +64,13 @@ extension MessageContext {
         host = host.trimmingCharacters(in: "[]")
         var port = next.port ?? 5060
         if case .value(let p) = next.rport { port = p }
-        guard let destination = SocketAddress.resolve(host: host, port: port, family: socket.address.family) else {
+        let transport = SIPTransport(name: next.transport) ?? .udp
+        guard let address = SocketAddress.resolve(host: host, port: port),
+              let out = process.outputSocket(transport, family: address.family, preferring: socket.index) else {
             return false
         }
-        guard socket.send(Self.removingTopVia(message), to: destination) else { return false }
+        let destination = SIPPeer(transport: transport, address: address, socketIndex: out.index)
+        guard process.send(Self.removingTopVia(message), to: destination) else { return false }
         process.count(.forwarded)
         return true
     }

@@ -57,17 +57,27 @@ extension MessageContext {
         headers.append((name: "Server", value: process.settings.serverHeader))
         ReplyBuilder.reply(to: message, status: code, reason: reason, tagSeed: process.tagSeed,
                            extraHeaders: headers, into: &process.outBuffer)
-        let ok = socket.send(process.outBuffer.bytes, to: replyDestination)
+        let ok = process.send(process.outBuffer.bytes, to: replyPeer)
         if ok {
             process.count(.repliesOut)
             if code >= 200 { replied = true }
         } else {
-            process.log.error("sl", "could not send reply \(code) to \(replyDestination)")
+            process.log.error("sl", "could not send reply \(code) to \(replyPeer)")
         }
         return ok
     }
 
-    /// Where replies go (RFC 3261 18.2.2 with RFC 3581): the source address, at the
+    /// Where replies go and how: over a connection, back on the connection the request
+    /// came on (RFC 3261 18.2.2; when it has closed, the send fails and is logged: the
+    /// client that would read the reply is gone); over UDP to `replyDestination`.
+    public var replyPeer: SIPPeer {
+        guard !peer.transport.isReliable else { return peer }
+        var out = peer
+        out.address = replyDestination
+        return out
+    }
+
+    /// Where UDP replies go (RFC 3261 18.2.2 with RFC 3581): the source address, at the
     /// source port when the top Via asks for rport, else at the Via's port.
     public var replyDestination: SocketAddress {
         let via = message.topVia

@@ -127,9 +127,13 @@ struct Master {
         let async = AsyncConfig(program.settings)
         let http = HTTPAsyncConfig(program.settings)
         var httpShared: HTTPShared?
-        let sockets: [ListenSocket]
+        var tcpShared: TCPShared?
+        let sockets: [LocalSocket]
+        let listensOnTCP = settings.listen.contains { $0.transport == .tcp }
+        let tcpChildren = listensOnTCP ? settings.tcp.children ?? settings.children : 0
         do {
-            let receivers = settings.listen.count * settings.children
+            let receivers = settings.listen.filter { $0.transport == .udp }.count * settings.children
+                + (listensOnTCP ? 1 + tcpChildren : 0)
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
             let httpWorkers = http.moduleLoaded ? http.workers : 0
             var queues = async.groups.map {
@@ -139,6 +143,12 @@ struct Master {
             if http.moduleLoaded {
                 queues.append(ArenaLayout.Queue(name: HTTPAsyncConfig.queueName, maxDepth: http.maxPending,
                                                 workers: http.workers, nonblocking: true))
+            }
+            if listensOnTCP {
+                queues.append(ArenaLayout.Queue(name: TCPShared.inboundQueue, maxDepth: Master.taskQueueDepth,
+                                                workers: tcpChildren, nonblocking: true))
+                queues.append(ArenaLayout.Queue(name: TCPShared.outboundQueue, maxDepth: 4 * Master.taskQueueDepth,
+                                                workers: 1, nonblocking: true))
             }
             sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + 16,
                                                      queues: queues))
@@ -161,11 +171,21 @@ struct Master {
             }
             if http.moduleLoaded {
                 let table = try arena.installHTTPQueries(capacity: http.maxPending)
-                guard let doorbell = HTTPDoorbell() else { throw SystemCallError("eventfd", errno: errno) }
+                guard let doorbell = EventDoorbell() else { throw SystemCallError("eventfd", errno: errno) }
                 httpShared = HTTPShared(config: http, table: table, doorbell: doorbell)
                 for param in http.ignored { log.warning("http_async_client", "modparam \(param) has no effect in Respite") }
             }
-            sockets = try settings.listen.map { address throws(SystemCallError) in try ListenSocket(binding: address) }
+            if listensOnTCP, let inbound = sections.queue(named: TCPShared.inboundQueue),
+               let outbound = sections.queue(named: TCPShared.outboundQueue) {
+                let table = try arena.installTCPConnections(capacity: settings.tcp.maxConnections)
+                guard let doorbell = EventDoorbell() else { throw SystemCallError("eventfd", errno: errno) }
+                tcpShared = TCPShared(table: table, inbound: inbound, outbound: outbound, doorbell: doorbell)
+            }
+            var bound: [LocalSocket] = []
+            for (index, spec) in settings.listen.enumerated() {
+                bound.append(try LocalSocket(index: index, spec: spec))
+            }
+            sockets = bound
         } catch {
             log.critical("core", "cannot start: \(error)")
             return 1
@@ -181,7 +201,7 @@ struct Master {
         if let slot = sections.processes.claim(role: .main, rank: 0, description: "main process - attendant") {
             sections.processes.started(slot: slot, pid: getpid())
         }
-        for socket in sockets {
+        for socket in sockets where socket.transport == .udp {
             for child in 0..<settings.children {
                 let description = "udp receiver child=\(child) sock=\(socket.address)"
                 guard let slot = sections.processes.claim(role: .udpReceiver, rank: child, description: description) else {
@@ -189,6 +209,15 @@ struct Master {
                     return 1
                 }
                 workers.append(WorkerSlot(slot: slot, description: description, kind: .udpReceiver(socket)))
+            }
+        }
+        if tcpShared != nil {
+            guard let slot = sections.processes.claim(role: .tcpMain, rank: 0, description: "tcp main process") else { return 1 }
+            workers.append(WorkerSlot(slot: slot, description: "tcp main process", kind: .tcpMain))
+            for child in 0..<tcpChildren {
+                let description = "tcp receiver (generic) child=\(child)"
+                guard let slot = sections.processes.claim(role: .tcpReceiver, rank: child, description: description) else { return 1 }
+                workers.append(WorkerSlot(slot: slot, description: description, kind: .tcpReceiver))
             }
         }
         if usesTM {
@@ -203,12 +232,12 @@ struct Master {
             }
             workers.append(WorkerSlot(slot: slot, description: "Http Worker", kind: .httpWorker))
         }
-        log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map { "udp:\($0.address)" }.joined(separator: ", ")), \(workers.count) worker processes")
+        log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map(\.name).joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
         let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
                                     transactions: transactions, asyncShared: asyncShared, http: httpShared,
-                                    sockets: sockets, log: log)
+                                    tcp: tcpShared, sockets: sockets, log: log)
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }
         }

@@ -2,23 +2,41 @@ import SIP
 import Script
 import Shared
 
-/// A UDP receiver: reads datagrams from one listen socket (shared with the other
-/// receivers of that socket) and runs the script for each message.
+/// A receiver: runs the script for each message that arrives. A UDP receiver reads
+/// datagrams from one listen socket (shared with the other receivers of that socket); a
+/// tcp receiver takes the messages the tcp main framed from the "tcp" queue.
 struct Receiver {
     let process: ProcessContext
-    let socket: ListenSocket
     var exec: ExecContext
-    /// Bounds the lines about malformed datagrams (each one is still counted).
+    /// Bounds the lines about malformed messages (each one is still counted).
     var malformedLog = LogRateLimiter()
 
-    init(process: ProcessContext, socket: ListenSocket) {
+    init(process: ProcessContext) {
         self.process = process
-        self.socket = socket
         self.exec = process.makeExecContext()
     }
 
-    /// Serves until the process is told to stop (SIGTERM ends it by default action).
-    mutating func run() -> Never {
+    /// Serves messages over TCP until the process is told to stop.
+    mutating func run(tcp queue: TaskQueueRef) -> Never {
+        while true {
+            let taken = queue.take(arena: process.arena, timeoutNanoseconds: malformedLog.summaryDueNs == nil ? -1 : 1_000_000_000)
+            if let due = malformedLog.summaryDueNs, MonotonicClock.nowNs >= due {
+                writeMalformedSummary(malformedLog.closeWindow(nowNs: MonotonicClock.nowNs))
+            }
+            guard case .task(.tcp(let payload)) = taken else { continue }
+            guard let envelope = TCPEnvelope(decoding: payload), envelope.operation == .message else {
+                process.log.error("tcp", "a malformed message in the tcp queue (dropped)")
+                continue
+            }
+            handle(Array(envelope.bytes), from: envelope.peer)
+        }
+    }
+
+    /// Serves datagrams of `udp` until the process is told to stop (SIGTERM ends it by
+    /// default action).
+    mutating func run(udp local: LocalSocket) -> Never {
+        let socket = local.udp!
+        let peer = SIPPeer(transport: .udp, address: local.address, socketIndex: local.index)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
         while true {
             // A window that held lines back ends with its summary, even if nothing more
@@ -34,11 +52,13 @@ struct Receiver {
                 waiting = false
             }
             guard let (count, from) = socket.receive(into: scratch, waiting: waiting) else { continue }
-            handle(Array(scratch[0..<count]), from: from)
+            var source = peer
+            source.address = from
+            handle(Array(scratch[0..<count]), from: source)
         }
     }
 
-    mutating func handle(_ bytes: [UInt8], from source: SocketAddress) {
+    mutating func handle(_ bytes: [UInt8], from source: SIPPeer) {
         let message: SIPMessage
         do {
             message = try SIPMessage.parse(bytes)
@@ -46,7 +66,7 @@ struct Receiver {
             reject(error, bytes: bytes, from: source)
             return
         }
-        let context = MessageContext(process: process, message: message, source: source, socket: socket)
+        let context = MessageContext(process: process, message: message, peer: source)
         exec.host = context
         exec.flags = 0
         if message.isRequest {
@@ -85,11 +105,11 @@ struct Receiver {
     /// From, To, Call-ID and CSeq parsed, otherwise dropped. Each is counted
     /// (`parseErrors`, and `dropped`); its log line is written within `malformedLog`'s
     /// limit, and counted in `logSuppressed` and the next summary line beyond it.
-    mutating func reject(_ error: SIPParseError, bytes: [UInt8], from source: SocketAddress) {
+    mutating func reject(_ error: SIPParseError, bytes: [UInt8], from source: SIPPeer) {
         process.count(.parseErrors)
         var answered: Int?
         if let partial = error.partial, partial.isRequest {
-            let context = MessageContext(process: process, message: partial, source: source, socket: socket)
+            let context = MessageContext(process: process, message: partial, peer: source)
             let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
             context.sendReply(error.replyStatus, reason)
             answered = error.replyStatus
@@ -97,7 +117,7 @@ struct Receiver {
             process.count(.dropped)
         }
         guard process.log.enabled(.notice) else { return }
-        let verdict = malformedLog.admit(source, nowNs: MonotonicClock.nowNs)
+        let verdict = malformedLog.admit(source.address, nowNs: MonotonicClock.nowNs)
         writeMalformedSummary(verdict.summary)
         guard verdict.write else {
             process.count(.logSuppressed)

@@ -1,3 +1,4 @@
+import CShared
 import Shared
 #if canImport(Glibc)
 import Glibc
@@ -60,6 +61,11 @@ extension Master {
             // suspended is answered by its fr_timer.
             if let released = context.http?.table.releaseEntries(ofWorker: worker.slot), released > 0 {
                 log.notice("http_async_client", "\(worker.description) was running \(released) queries (dropped; their transactions end at fr_timer)")
+            }
+            // Its connections died with the tcp main's descriptors: their ids stop naming
+            // anything (a waiting transaction's reply fails cleanly) before a new one starts.
+            if case .tcpMain = worker.kind, let released = context.tcp.map({ cs_tcp_release_all($0.table.raw) }), released > 0 {
+                log.notice("tcp", "\(released) TCP connections closed with the tcp main")
             }
             let now = MonotonicClock.nowNs
             workers[index].recentStarts.removeAll { now - $0 > Master.restartWindowNanos }

@@ -17,7 +17,9 @@ struct WorkerContext {
     let asyncShared: AsyncSharedState?
     /// http_async_client's table and doorbell, when the config loads it.
     let http: HTTPShared?
-    let sockets: [ListenSocket]
+    /// The TCP transport's table, queues and doorbell, when the server listens on TCP.
+    let tcp: TCPShared?
+    let sockets: [LocalSocket]
     let log: ServerLog
     /// The master's pid, taken when the master builds this context (before any fork): a
     /// child compares its parent with it to notice a master that died before the child
@@ -28,7 +30,11 @@ struct WorkerContext {
 /// One worker process the master keeps running.
 struct WorkerSlot {
     enum Kind {
-        case udpReceiver(ListenSocket)
+        case udpReceiver(LocalSocket)
+        /// `tcp main process`.
+        case tcpMain
+        /// `tcp receiver (generic) child=N`.
+        case tcpReceiver
         /// tm's `timer` process.
         case tmTimer
         /// `Async Task Worker - <group>`.
@@ -85,10 +91,24 @@ extension WorkerSlot {
             process.httpAsync = HTTPAsyncClient(config: http.config, table: http.table, queue: queue,
                                                 doorbell: http.doorbell, arena: context.arena)
         }
+        if let tcp = context.tcp {
+            process.tcp = TCPSender(table: tcp.table, queue: tcp.outbound, doorbell: tcp.doorbell, arena: context.arena)
+        }
         switch kind {
         case .udpReceiver(let socket):
-            var receiver = Receiver(process: process, socket: socket)
-            receiver.run()
+            var receiver = Receiver(process: process)
+            receiver.run(udp: socket)
+        case .tcpReceiver:
+            var receiver = Receiver(process: process)
+            receiver.run(tcp: context.tcp!.inbound)
+        case .tcpMain:
+            let tcp = context.tcp!
+            guard var main = TCPMain(process: process, settings: context.settings.tcp, table: tcp.table,
+                                     inbound: tcp.inbound, outbound: tcp.outbound, doorbell: tcp.doorbell) else {
+                process.log.critical("tcp", "tcp main: no epoll descriptor")
+                _exit(1)
+            }
+            main.run()
         case .tmTimer:
             var timer = TMTimerProcess(process: process, manager: process.tm!)
             timer.run()
@@ -115,9 +135,23 @@ extension WorkerSlot {
     }
 }
 
+/// What the master makes for the TCP transport before it forks.
+struct TCPShared {
+    let table: TCPConnectionTable
+    /// "tcp:in": framed messages for the tcp receivers.
+    let inbound: TaskQueueRef
+    /// "tcp:out": bytes and requests for the tcp main.
+    let outbound: TaskQueueRef
+    /// Rings the tcp main when something is queued in `outbound`.
+    let doorbell: EventDoorbell
+
+    static let inboundQueue = "tcp:in"
+    static let outboundQueue = "tcp:out"
+}
+
 /// What the master makes for http_async_client before it forks.
 struct HTTPShared {
     let config: HTTPAsyncConfig
     let table: HTTPQueryTable
-    let doorbell: HTTPDoorbell
+    let doorbell: EventDoorbell
 }

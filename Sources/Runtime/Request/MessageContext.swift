@@ -7,9 +7,10 @@ import Shared
 public final class MessageContext {
     public unowned let process: ProcessContext
     public let message: SIPMessage
-    /// Who sent it, and on which of our sockets it arrived.
-    public let source: SocketAddress
-    public let socket: ListenSocket
+    /// Who sent it, over which transport and connection, and on which of our sockets.
+    public let peer: SIPPeer
+    /// The listen socket it arrived on.
+    public let socket: LocalSocket
     /// What the script changed (saved with the transaction when it has one).
     var edits = ScriptEdits()
     /// A final reply was sent for this request.
@@ -19,12 +20,15 @@ public final class MessageContext {
     /// In an async data task: `$async(data)`; in a tkv event: `$atkv(...)`.
     var async = RequestAsync()
 
-    public init(process: ProcessContext, message: SIPMessage, source: SocketAddress, socket: ListenSocket) {
+    public init(process: ProcessContext, message: SIPMessage, peer: SIPPeer) {
         self.process = process
         self.message = message
-        self.source = source
-        self.socket = socket
+        self.peer = peer
+        self.socket = process.sockets[peer.socketIndex < process.sockets.count ? peer.socketIndex : 0]
     }
+
+    /// The sender's address.
+    public var source: SocketAddress { peer.address }
 
     /// The Request-URI as the script now sees it.
     public var requestURI: String { edits.requestURI ?? message.requestURIString }

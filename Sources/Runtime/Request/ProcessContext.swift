@@ -24,7 +24,10 @@ public final class ProcessContext {
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
-    public let sockets: [ListenSocket]
+    /// Every listen socket, in the listen order (a transaction's `socket_index`).
+    public let sockets: [LocalSocket]
+    /// The way to the tcp main (nil when TCP is disabled).
+    var tcp: TCPSender?
     /// Reused for every reply and forwarded request this process builds.
     public var outBuffer = MessageBuffer(capacity: 4096)
     /// Mixed into generated To tags so that they cannot be guessed (same in every process
@@ -32,7 +35,7 @@ public final class ProcessContext {
     public var tagSeed: UInt64 { settings.tagSeed }
 
     public init(program: Program, settings: ServerSettings, arena: ArenaRef, sections: ArenaSections,
-                tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [ListenSocket]) {
+                tables: SharedTables?, slot: Int32, log: ServerLog, sockets: [LocalSocket]) {
         self.tables = tables
         self.program = program
         self.settings = settings
@@ -56,13 +59,43 @@ public final class ProcessContext {
         sections.processes.add(slot: slot, counter, delta)
     }
 
-    /// The socket to send from towards `destination`: the first listen socket (one
-    /// address family, loopback or not, is all Respite supports for now).
-    public var defaultSocket: ListenSocket { sockets[0] }
+    /// The socket a message over `transport` to an address of `family` leaves from: the
+    /// preferred one (the socket the request came on) when it matches, else the first of
+    /// that transport and family in the listen order (Kamailio's choice without mhomed).
+    public func outputSocket(_ transport: SIPTransport, family: SocketAddress.Family, preferring index: Int? = nil) -> LocalSocket? {
+        if let index, index < sockets.count, sockets[index].transport == transport, sockets[index].address.family == family {
+            return sockets[index]
+        }
+        return sockets.first { $0.transport == transport && $0.address.family == family }
+    }
+
+    /// Sends one SIP message to `peer`: over UDP from the peer's socket (or one of the
+    /// right family), over TCP through the tcp main. False, logged, when it cannot go:
+    /// no socket of that transport and family, a closed connection, a full queue.
+    @discardableResult
+    public func send(_ bytes: [UInt8], to peer: SIPPeer) -> Bool {
+        switch peer.transport {
+        case .udp:
+            guard let out = outputSocket(.udp, family: peer.address.family, preferring: peer.socketIndex)?.udp else {
+                log.error("core", "no UDP socket for \(peer.address) (listen on that address family)")
+                return false
+            }
+            return out.send(bytes, to: peer.address)
+        case .tcp:
+            guard let tcp else {
+                log.error("core", "cannot send to \(peer): TCP is disabled")
+                return false
+            }
+            return tcp.send(bytes, to: peer, log: log)
+        case .tls:
+            log.error("core", "cannot send to \(peer): TLS is not supported")
+            return false
+        }
+    }
 
     /// Whether `host:port` names one of our listen sockets (for Via and Route checks).
     public func isLocal(host: String, port: Int?) -> Bool {
         let p = port ?? 5060
-        return sockets.contains { $0.address.port == p && ($0.address.host == host || host == "localhost" && $0.address.isLoopback) }
+        return sockets.contains { $0.isNamed(host: host, port: p) }
     }
 }

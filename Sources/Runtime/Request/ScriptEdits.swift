@@ -10,6 +10,9 @@ struct ScriptEdits: Equatable {
     var requestURI: String?
     /// `$du`: where to send instead of the Request-URI.
     var destinationURI: String?
+    /// `$fs` (force_send_socket): the index of the listen socket relays leave from; nil:
+    /// chosen by the destination's transport and family.
+    var forceSocket: Int?
     /// `mf_process_maxfwd_header(n)` on a request without Max-Forwards: the value it gets
     /// when relayed.
     var maxForwardsToAdd: Int?
@@ -30,7 +33,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [2]
+        var out: [UInt8] = [3]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -67,6 +70,7 @@ struct ScriptEdits: Equatable {
                 for f in r { string(f.name); value(f.value) }
             }
         }
+        u32(forceSocket ?? -1)
         return out
     }
 
@@ -75,7 +79,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 2 else { return nil }
+        guard r.byte() == 3 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -106,6 +110,8 @@ struct ScriptEdits: Equatable {
             }
             xavps[name] = records
         }
+        guard let socket = r.u32() else { return nil }
+        forceSocket = socket == UInt32.max ? nil : Int(socket)
     }
 
     /// A bounds-checked reader over the encoded bytes.

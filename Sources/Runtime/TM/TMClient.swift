@@ -5,7 +5,7 @@ import Shared
 /// The client side: `t_relay` branches, their retransmissions, CANCEL.
 extension MessageContext {
     /// `t_relay([host, port])`. Returns the script code.
-    func relay(host: String?, port: Int?, _ exec: inout ExecContext) -> Int {
+    func relay(host: String?, port: Int?, transport: SIPTransport? = nil, _ exec: inout ExecContext) -> Int {
         let flags = exec.flags
         guard process.tm != nil else { return -1 }
         switch message.method {
@@ -16,7 +16,7 @@ extension MessageContext {
                 absorbAck(tx)
                 return 1
             }
-            return forwardStatelessly(host: host, port: port) ? 1 : -1
+            return forwardStatelessly(host: host, port: port, transport: transport) ? 1 : -1
         case .cancel:
             return relayCancel()
         default:
@@ -31,12 +31,13 @@ extension MessageContext {
         case .created: sendAutoTrying(tx)
         case .ours: break
         }
-        return addBranch(tx, host: host, port: port, &exec) ? 1 : -1
+        return addBranch(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1
     }
 
     /// Sends the request on a new branch of `tx` and starts its timers; `t_on_branch`'s
     /// route runs first and may `drop` the branch.
-    func addBranch(_ tx: Transaction, host: String?, port: Int?, _ exec: inout ExecContext) -> Bool {
+    func addBranch(_ tx: Transaction, host: String?, port: Int?, transport: SIPTransport? = nil,
+                   _ exec: inout ExecContext) -> Bool {
         let flags = exec.flags
         guard let manager = process.tm else { return false }
         return tx.withLock { locked in
@@ -50,19 +51,19 @@ extension MessageContext {
                 process.log.info("tm", "branch_route dropped the branch of \(message.callID)")
                 return false
             }
-            guard let destination = nextHop(overrideHost: host, overridePort: port) else {
+            guard let destination = nextHop(overrideHost: host, overridePort: port, transport: transport) else {
                 process.log.error("tm", "t_relay: cannot resolve \(edits.destinationURI ?? requestURI)")
                 return false
             }
             do throws(SIPBuildError) {
-                try buildForward(branch: TransactionManager.branchID(tx.id, b))
+                try buildForward(branch: TransactionManager.branchID(tx.id, b), to: destination)
             } catch {
                 if error == .maxForwardsExhausted { sendStatefulReply(tx, 483, "Too Many Hops") }
                 process.log.error("tm", "t_relay: \(error)")
                 return false
             }
             let bytes = process.outBuffer.bytes
-            guard locked.addBranch(ip: destination.ip, port: destination.port, request: bytes,
+            guard locked.addBranch(to: destination, request: bytes,
                                    retransmitIntervalMs: manager.settings.t1) != nil else {
                 process.log.error("tm", "t_relay: no shared memory for the branch")
                 return false
@@ -72,18 +73,21 @@ extension MessageContext {
             locked.store(edits.encoded(), in: .scriptState)
             // The branch's own timers take over from a suspended wait's.
             locked.disarm(.finalResponse)
-            if socket.send(bytes, to: destination) { process.count(.forwarded) }
-            locked.arm(.branchRetransmission(b), afterMs: manager.settings.t1)
+            if process.send(bytes, to: destination) { process.count(.forwarded) }
+            // Over a connection the transport retransmits, not tm (RFC 3261 §17.1.1.2).
+            if !destination.transport.isReliable {
+                locked.arm(.branchRetransmission(b), afterMs: manager.settings.t1)
+            }
             locked.arm(.branchTimeout(b), afterMs: locked.finalResponseTimeoutMs)
             tm.addedBranch = true
             return true
         }
     }
 
-    func forwardStatelessly(host: String?, port: Int?) -> Bool {
-        guard let destination = nextHop(overrideHost: host, overridePort: port) else { return false }
-        do { try buildForward() } catch { return false }
-        guard socket.send(process.outBuffer.bytes, to: destination) else { return false }
+    func forwardStatelessly(host: String?, port: Int?, transport: SIPTransport? = nil) -> Bool {
+        guard let destination = nextHop(overrideHost: host, overridePort: port, transport: transport) else { return false }
+        do { try buildForward(to: destination) } catch { return false }
+        guard process.send(process.outBuffer.bytes, to: destination) else { return false }
         process.count(.forwarded)
         return true
     }
@@ -129,6 +133,6 @@ extension MessageContext {
         var out = MessageBuffer(capacity: 512)
         guard (try? ClientRequestBuilder.cancel(for: sent, into: &out)) != nil else { return }
         branch.flags.insert(.canceled)
-        socket.send(out.bytes, to: SocketAddress(ip: branch.destinationIP, port: branch.destinationPort))
+        if let destination = branch.destination { process.send(out.bytes, to: destination) }
     }
 }

@@ -70,7 +70,6 @@ extension MessageContext {
         guard let sent = try? SIPMessage.parse(tx.bytes(.branchRequest(b))) else { return }
         var out = MessageBuffer(capacity: 512)
         guard (try? ClientRequestBuilder.ack(for: sent, response: message, into: &out)) != nil else { return }
-        let branch = tx.branch(b)
-        socket.send(out.bytes, to: SocketAddress(ip: branch.destinationIP, port: branch.destinationPort))
+        if let destination = tx.branch(b).destination { process.send(out.bytes, to: destination) }
     }
 }

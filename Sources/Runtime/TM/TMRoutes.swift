@@ -8,10 +8,8 @@ extension MessageContext {
     /// copy does not parse (it did when it arrived, so only a damaged arena does this).
     static func forTransaction(_ tx: Transaction, process: ProcessContext) -> MessageContext? {
         guard let request = try? SIPMessage.parse(tx.request) else { return nil }
-        let index = tx.socketIndex
-        let socket = index < process.sockets.count ? process.sockets[index] : process.defaultSocket
-        let context = MessageContext(process: process, message: request,
-                                     source: SocketAddress(ip: tx.sourceIP, port: tx.sourcePort), socket: socket)
+        guard let source = tx.source else { return nil }
+        let context = MessageContext(process: process, message: request, peer: source)
         context.tm.reference = tx.retain()
         context.tm.inTransactionRoute = true
         if let stored = tx.withLock({ $0.withBytes(.scriptState, ScriptEdits.init(decoding:)) }) { context.edits = stored }

@@ -2,11 +2,11 @@ import SIP
 import Shared
 
 extension ProcessContext {
-    /// Sends bytes to the source of a transaction, from the socket its request came in on.
+    /// Sends bytes to the source of a transaction, from the socket its request came in on
+    /// (over its connection, when it came over one).
     func sendUpstream(_ tx: Transaction, _ bytes: [UInt8]) {
-        let index = tx.socketIndex
-        let out = index < sockets.count ? sockets[index] : defaultSocket
-        if out.send(bytes, to: SocketAddress(ip: tx.sourceIP, port: tx.sourcePort)) { count(.repliesOut) }
+        guard let source = tx.source else { return }
+        if send(bytes, to: source) { count(.repliesOut) }
     }
 }
 
@@ -53,9 +53,12 @@ extension MessageContext {
             tx.free(.scriptState)
         }
         if negativeInvite {
-            // Timer G: retransmit until the ACK comes; timer H ends it after 64*T1.
+            // Timer G: retransmit until the ACK comes (over UDP only: a connection
+            // delivers it, RFC 3261 §17.2.1); timer H ends it after 64*T1.
             tx.uasRetransmits = 0
-            tx.arm(.replyRetransmission, afterMs: manager.settings.t1)
+            if tx.transaction.source?.transport.isReliable != true {
+                tx.arm(.replyRetransmission, afterMs: manager.settings.t1)
+            }
             manager.scheduleDeletion(tx, afterMs: 64 * manager.settings.t1)
         } else {
             manager.scheduleDeletion(tx)

@@ -68,8 +68,7 @@ struct TMTimerProcess {
         let branch = tx.branch(b)
         let flags = branch.flags
         guard !flags.contains(.final), !(tx.isInvite && flags.contains(.provisional)) else { return }
-        process.defaultSocket.send(tx.bytes(.branchRequest(b)),
-                                   to: SocketAddress(ip: branch.destinationIP, port: branch.destinationPort))
+        if let destination = branch.destination { process.send(tx.bytes(.branchRequest(b)), to: destination) }
         branch.retransmits += 1
         var interval = branch.retransmitIntervalMs * 2
         if !tx.isInvite || flags.contains(.provisional) { interval = min(interval, manager.settings.t2) }

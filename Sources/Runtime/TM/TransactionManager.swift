@@ -68,13 +68,11 @@ extension MessageContext {
         if let tx = transaction { return (tx, .ours) }
         guard let manager = process.tm else { return nil }
         let key = TransactionKey(request: message)
-        let socketIndex = process.sockets.firstIndex { $0.fd == socket.fd } ?? 0
         guard let found = manager.table.findOrCreate(
             TransactionTable.Key(hash: key.hash, bytes: key.bytes), request: message.bytes,
             callIDRange: message.callIDRange, methodLength: message.methodRange.upperBound,
             initialize: { tx in
-                tx.setOrigin(sourceIP: source.ip, sourcePort: replyDestination.port, socketIndex: socketIndex,
-                             isInvite: message.method == .invite)
+                tx.setOrigin(replyPeer, isInvite: message.method == .invite)
                 tx.finalResponseTimeoutMs = tm.frTimeout ?? manager.settings.frTimer
                 tx.inviteTimeoutMs = tm.frInvTimeout ?? manager.settings.frInvTimer
                 tx.messageFlags = tm.flagsForTransaction

@@ -85,10 +85,8 @@ public struct LockedTransaction: ~Copyable {
     /// Fills in what a new transaction fixes for its life: where its request came from,
     /// on which listen socket, and whether it is an INVITE. For `findOrCreate`'s
     /// `initialize`.
-    public func setOrigin(sourceIP: UInt32, sourcePort: UInt16, socketIndex: Int, isInvite: Bool) {
-        raw.pointee.src_ip = sourceIP
-        raw.pointee.src_port = sourcePort
-        raw.pointee.socket_index = UInt16(clamping: socketIndex)
+    public func setOrigin(_ source: SIPPeer, isInvite: Bool) {
+        raw.pointee.src = source.raw
         if isInvite { raw.pointee.flags |= UInt32(CS_TX_INVITE) }
     }
 
@@ -155,18 +153,17 @@ public struct LockedTransaction: ~Copyable {
         (0..<branchCount).count { !branch($0).flags.contains(.final) }
     }
 
-    /// Adds a branch sent to `ip:port` (IPv4, host byte order) with `request` as its
-    /// message. Returns its index; nil when the transaction has `maxBranches` already or
-    /// the arena has no room for the request copy (nothing changes then).
-    public func addBranch(ip: UInt32, port: UInt16, request: [UInt8], retransmitIntervalMs: Int) -> Int? {
+    /// Adds a branch sent to `destination` with `request` as its message. Returns its
+    /// index; nil when the transaction has `maxBranches` already or the arena has no room
+    /// for the request copy (nothing changes then).
+    public func addBranch(to destination: SIPPeer, request: [UInt8], retransmitIntervalMs: Int) -> Int? {
         let b = branchCount
         guard b < Self.maxBranches else { return nil }
         let br = branchPointer(b)
         guard request.withUnsafeBufferPointer({
             cs_tx_store(table.arena.header, &br.pointee.request_off, &br.pointee.request_len, $0.baseAddress, UInt32($0.count))
         }) == 0 else { return nil }
-        br.pointee.dest_ip = ip
-        br.pointee.dest_port = port
+        br.pointee.dest = destination.raw
         br.pointee.flags = UInt16(CS_BR_USED)
         br.pointee.last_status = 0
         br.pointee.retransmits = 0
@@ -321,9 +318,8 @@ public struct LockedTransaction: ~Copyable {
 public struct TransactionBranch {
     let raw: UnsafeMutablePointer<cs_tx_branch>
 
-    /// Where the request went (IPv4, host byte order).
-    public var destinationIP: UInt32 { raw.pointee.dest_ip }
-    public var destinationPort: UInt16 { raw.pointee.dest_port }
+    /// Where the request went, and how (nil only in a damaged arena).
+    public var destination: SIPPeer? { SIPPeer(raw.pointee.dest) }
 
     public var flags: BranchFlags {
         get { BranchFlags(rawValue: raw.pointee.flags) }

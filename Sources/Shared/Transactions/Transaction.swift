@@ -26,11 +26,10 @@ public struct Transaction: Equatable, @unchecked Sendable {
         Array(UnsafeBufferPointer(start: cs_tx_request(raw), count: Int(raw.pointee.request_len)))
     }
 
-    /// Where the request came from (IPv4, host byte order) and the port replies go to.
-    public var sourceIP: UInt32 { raw.pointee.src_ip }
-    public var sourcePort: UInt16 { raw.pointee.src_port }
-    /// Which of the server's listen sockets received it.
-    public var socketIndex: Int { Int(raw.pointee.socket_index) }
+    /// Where the request came from (the port replies go to), over which transport and
+    /// connection, and which of the server's listen sockets received it. nil only in a
+    /// damaged arena.
+    public var source: SIPPeer? { SIPPeer(raw.pointee.src) }
 
     /// Takes the transaction's lock (tm's reply lock; recursive) for `body`. Changes are
     /// only possible in here. A lock whose last holder died inside it goes through the

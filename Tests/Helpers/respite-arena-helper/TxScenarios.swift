@@ -163,7 +163,8 @@ func holdTransactions(_ options: Options) throws {
         let input = txRequest(n, method: method)
         guard let found = table.findOrCreate(.init(hash: fnv64(input.key), bytes: input.key), request: input.request,
                                              callIDRange: input.callID, methodLength: method.utf8.count,
-                                             initialize: { $0.setOrigin(sourceIP: 0, sourcePort: 0, socketIndex: 0,
+                                             initialize: { $0.setOrigin(SIPPeer(transport: .udp, address: SocketAddress(ipv4: 0x7F00_0001, port: 5060),
+                                                                                socketIndex: 0),
                                                                         isInvite: method == "INVITE") })
         else { throw ArenaError.outOfMemory(requested: input.request.count) }
         return found.take()
@@ -205,8 +206,11 @@ func holdTransactions(_ options: Options) throws {
     relayed.transaction.withLock { tx in
         tx.insert(.relayed)
         let request = Array("INVITE sip:x SIP/2.0\r\n\r\n".utf8)
-        _ = tx.addBranch(ip: 10 << 24 | 1, port: 5060, request: request, retransmitIntervalMs: 500)
-        _ = tx.addBranch(ip: 192 << 24 | 168 << 16 | 7, port: 5070, request: request, retransmitIntervalMs: 500)
+        _ = tx.addBranch(to: SIPPeer(transport: .udp, address: SocketAddress(ipv4: 10 << 24 | 1, port: 5060), socketIndex: 0),
+                         request: request, retransmitIntervalMs: 500)
+        _ = tx.addBranch(to: SIPPeer(transport: .tcp, address: SocketAddress(ipv4: 192 << 24 | 168 << 16 | 7, port: 5070),
+                                     socketIndex: 1, connection: 7),
+                         request: request, retransmitIntervalMs: 500)
         tx.branch(0).lastStatus = 180
         tx.branch(0).flags.insert(.provisional)
         tx.arm(.branchRetransmission(1), afterMs: 500)

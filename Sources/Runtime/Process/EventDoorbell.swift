@@ -3,10 +3,11 @@ import CCurl
 import Glibc
 #endif
 
-/// Wakes the Http Workers when a query is queued: an eventfd the master creates before it
-/// forks, so every process has it. A worker sleeps in epoll on it and on curl's sockets
-/// (rc_multi.h), so a new query and a socket event wake it alike.
-struct HTTPDoorbell: Sendable {
+/// Wakes a process that sleeps in epoll when work is queued for it: an eventfd the master
+/// creates before it forks, so every process has it. The Http Workers sleep on one beside
+/// curl's sockets (rc_multi.h), the tcp main beside its connections, so new work and a
+/// socket event wake them alike.
+struct EventDoorbell: Sendable {
     let fd: Int32
 
     /// nil (with errno set) when the kernel refuses an eventfd.
@@ -16,13 +17,13 @@ struct HTTPDoorbell: Sendable {
         self.fd = fd
     }
 
-    /// Called after a query is queued.
+    /// Called after work is queued.
     func ring() {
         var one: UInt64 = 1
         _ = write(fd, &one, 8)
     }
 
-    /// Called by a worker that woke, before it looks at the queue (so a ring that comes
+    /// Called by the sleeper once it woke, before it looks at the queue (so a ring that comes
     /// after the look leaves the descriptor readable and the next poll returns at once).
     func drain() {
         var value: UInt64 = 0

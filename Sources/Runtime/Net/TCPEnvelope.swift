@@ -1,0 +1,96 @@
+import CShared
+import Shared
+
+/// What travels in the TCP transport's two queues, as one payload: a 4-byte operation,
+/// the peer as a transaction records it (`cs_peer`, 28 bytes), then the bytes. The
+/// "tcp" queue carries `.message` (a framed SIP message a peer sent, for a tcp receiver);
+/// "tcp-out" carries the rest, for the tcp main.
+struct TCPEnvelope {
+    enum Operation: UInt32 {
+        /// A whole SIP message read from connection `peer.connection`.
+        case message = 1
+        /// Send `bytes` to `peer`: on connection `peer.connection` when not 0 (failing if
+        /// it closed), else on a connection to `peer.address` (opened when there is none).
+        case send = 2
+        /// Close connection `peer.connection` (tcp_close_connection).
+        case close = 3
+        /// Make connection `peer.connection` also serve port `peer.address.port` of its
+        /// peer's address (force_tcp_alias, a Via `;alias`).
+        case alias = 4
+        /// Turn TCP keepalive on for `peer.connection`: bytes = idle, interval, count
+        /// (three little-endian UInt32).
+        case keepalive = 5
+    }
+
+    var operation: Operation
+    var peer: SIPPeer
+    var bytes: ArraySlice<UInt8>
+
+    static let headerBytes = 4 + MemoryLayout<cs_peer>.size
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.headerBytes + bytes.count)
+        withUnsafeBytes(of: operation.rawValue.littleEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: peer.raw) { out.append(contentsOf: $0) }
+        out.append(contentsOf: bytes)
+        return out
+    }
+
+    /// nil for a payload this codec did not write.
+    init?(decoding payload: [UInt8]) {
+        guard payload.count >= Self.headerBytes else { return nil }
+        let (op, raw) = payload.withUnsafeBytes {
+            (UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)), $0.loadUnaligned(fromByteOffset: 4, as: cs_peer.self))
+        }
+        guard let operation = Operation(rawValue: op), let peer = SIPPeer(raw) else { return nil }
+        self.operation = operation
+        self.peer = peer
+        bytes = payload[Self.headerBytes...]
+    }
+
+    init(_ operation: Operation, peer: SIPPeer, bytes: ArraySlice<UInt8> = []) {
+        self.operation = operation
+        self.peer = peer
+        self.bytes = bytes
+    }
+}
+
+/// Every process's way to the TCP transport: it checks a connection in the arena table
+/// before it queues bytes for it, and hands the bytes to the tcp main through "tcp-out".
+struct TCPSender {
+    let table: TCPConnectionTable
+    let queue: TaskQueueRef
+    let doorbell: EventDoorbell
+    let arena: ArenaRef
+
+    /// Queues `bytes` for `peer`. False, logged, when the connection the peer names has
+    /// closed (or now belongs to another peer: its slot was reused), or the queue is full.
+    func send(_ bytes: [UInt8], to peer: SIPPeer, log: ServerLog) -> Bool {
+        if peer.connection != 0 {
+            guard let c = table.connection(peer.connection), c.peer.address.host == peer.address.host else {
+                table.countSendFailed()
+                log.error("tcp", "cannot send \(bytes.count) bytes to \(peer): the connection is closed")
+                return false
+            }
+        }
+        return request(TCPEnvelope(.send, peer: peer, bytes: bytes[...]), log: log)
+    }
+
+    /// Queues a request for the tcp main; false, logged, when the queue is full or the
+    /// arena has no room.
+    func request(_ envelope: TCPEnvelope, log: ServerLog) -> Bool {
+        switch queue.push(.tcp(payload: envelope.encoded()), arena: arena, nonblocking: true) {
+        case .queued:
+            doorbell.ring()
+            return true
+        case .full:
+            table.countQueueFull()
+            log.error("tcp", "the tcp main's queue is full: \(envelope.operation) for \(envelope.peer) dropped")
+            return false
+        case .noMemory:
+            log.error("tcp", "no shared memory to queue \(envelope.bytes.count) bytes for \(envelope.peer)")
+            return false
+        }
+    }
+}

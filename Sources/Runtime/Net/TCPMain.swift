@@ -1,0 +1,505 @@
+import CShared
+import SIP
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `tcp main process`: the one process that holds TCP descriptors. It accepts
+/// connections, reads them, cuts the byte streams into SIP messages and hands each to
+/// the tcp receivers through the "tcp" queue; it takes bytes to send from anyone through
+/// "tcp-out" and writes them, opening outgoing connections on demand; it closes idle,
+/// stalled and misbehaving connections. It runs no script, so a slow route never delays
+/// another connection's reads. Every connection is mirrored in the arena table (section
+/// "tcpconn"), which only this process writes.
+struct TCPMain {
+    let process: ProcessContext
+    let settings: TCPSettings
+    let table: TCPConnectionTable
+    let inbound: TaskQueueRef
+    let outbound: TaskQueueRef
+    let doorbell: EventDoorbell
+    let arena: ArenaRef
+    let epoll: Int32
+    /// Listening descriptors and the sockets they serve.
+    var listeners: [Int32: LocalSocket] = [:]
+    var connections: [Int32: TCPConnection] = [:]
+    var byID: [UInt32: Int32] = [:]
+    /// Open connections by the peer address they reach (and their aliases).
+    var byAddress: [SocketAddress: Int32] = [:]
+    var eventLog = LogRateLimiter()
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+    var nextSweepMs: UInt64 = 0
+
+    init?(process: ProcessContext, settings: TCPSettings, table: TCPConnectionTable, inbound: TaskQueueRef,
+          outbound: TaskQueueRef, doorbell: EventDoorbell) {
+        let epoll = cs_epoll_create()
+        guard epoll >= 0 else { return nil }
+        self.process = process
+        self.settings = settings
+        self.table = table
+        self.inbound = inbound
+        self.outbound = outbound
+        self.doorbell = doorbell
+        self.arena = process.arena
+        self.epoll = epoll
+        TCPMain.raiseDescriptorLimit(to: settings.maxConnections + 64)
+        _ = cs_epoll_watch(epoll, doorbell.fd, UInt32(CS_EPOLL_IN), 1)
+        for socket in process.sockets where socket.transport == .tcp && socket.listenerFD >= 0 {
+            listeners[socket.listenerFD] = socket
+            _ = cs_epoll_watch(epoll, socket.listenerFD, UInt32(CS_EPOLL_IN), 1)
+        }
+    }
+
+    /// The soft limit on descriptors, raised towards what `tcp_max_connections` needs
+    /// (within the hard limit).
+    static func raiseDescriptorLimit(to wanted: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let target = min(rlim_t(wanted), limit.rlim_max)
+        if limit.rlim_cur < target {
+            limit.rlim_cur = target
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+    }
+
+    mutating func run() -> Never {
+        var fds = [Int32](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        while true {
+            let n = fds.withUnsafeMutableBufferPointer { f in
+                events.withUnsafeMutableBufferPointer { e in cs_epoll_wait(epoll, f.baseAddress, e.baseAddress, 256, 250) }
+            }
+            for i in 0..<Int(max(n, 0)) {
+                let fd = fds[i], bits = events[i]
+                if fd == doorbell.fd {
+                    doorbell.drain()
+                } else if let socket = listeners[fd] {
+                    acceptAll(fd, socket)
+                } else if connections[fd] != nil {
+                    handle(fd, bits)
+                }
+            }
+            takeRequests()
+            let now = MonotonicClock.nowMs
+            if now >= nextSweepMs {
+                sweep(now)
+                nextSweepMs = now + 250
+            }
+        }
+    }
+
+    // MARK: accepting
+
+    mutating func acceptAll(_ listener: Int32, _ socket: LocalSocket) {
+        while true {
+            let accepted: (fd: Int32, peer: SocketAddress)?
+            do {
+                accepted = try StreamSocket.accept(listener)
+            } catch {
+                logEvent(socket.address, "accept on \(socket.name) failed: \(error)")
+                return
+            }
+            guard let (fd, address) = accepted else { return }
+            guard table.used < settings.maxConnections, let slot = cs_tcp_claim(table.raw) else {
+                table.raw.pointee.refused += 1
+                StreamSocket.abort(fd)
+                logEvent(address, "connection from \(address) refused: \(table.used) connections open (tcp_max_connections \(settings.maxConnections))")
+                continue
+            }
+            table.raw.pointee.accepted += 1
+            StreamSocket.disableNagle(fd)
+            if settings.keepalive {
+                StreamSocket.enableKeepalive(fd, idle: settings.keepIdle, interval: settings.keepInterval, count: settings.keepCount)
+            }
+            let peer = SIPPeer(transport: .tcp, address: address, socketIndex: socket.index, connection: slot.pointee.id)
+            adopt(fd, slot, peer, outgoing: false, state: CS_TCP_OPEN)
+            if let c = connections[fd] { watch(c, adding: true) }
+        }
+    }
+
+    /// Records a new connection here and in its arena slot, then publishes the slot.
+    mutating func adopt(_ fd: Int32, _ slot: UnsafeMutablePointer<cs_tcp_conn>, _ peer: SIPPeer, outgoing: Bool,
+                        state: cs_tcp_state) {
+        let now = MonotonicClock.nowMs
+        slot.pointee.fd = fd
+        slot.pointee.peer = peer.raw
+        slot.pointee.owner_pid = getpid()
+        slot.pointee.created_ms = now
+        slot.pointee.last_activity_ms = now
+        var flags: UInt32 = outgoing ? UInt32(CS_TCPF_OUTGOING) : 0
+        if settings.keepalive { flags |= UInt32(CS_TCPF_KEEPALIVE) }
+        slot.pointee.flags = flags
+        cs_tcp_publish(slot, state.rawValue)
+        let connection = TCPConnection(fd: fd, slot: slot, peer: peer, nowMs: now)
+        connection.connecting = state == CS_TCP_CONNECTING
+        connections[fd] = connection
+        byID[peer.connection] = fd
+        byAddress[peer.address] = fd
+    }
+
+    // MARK: events on a connection
+
+    mutating func handle(_ fd: Int32, _ bits: UInt32) {
+        guard let c = connections[fd] else { return }
+        if c.connecting {
+            guard bits & UInt32(CS_EPOLL_OUT | CS_EPOLL_ERR | CS_EPOLL_HUP) != 0 else { return }
+            let error = StreamSocket.connectResult(fd)
+            guard error == 0 else {
+                table.raw.pointee.connect_failed += 1
+                close(c, reason: "connect to \(c.peer.address) failed: \(String(cString: strerror(error)))", counter: nil)
+                return
+            }
+            c.connecting = false
+            cs_tcp_publish(c.slot, CS_TCP_OPEN.rawValue)
+            table.raw.pointee.connected += 1
+            flush(c)
+            guard connections[fd] != nil else { return }
+            watch(c)
+            return
+        }
+        if bits & UInt32(CS_EPOLL_OUT) != 0 {
+            flush(c)
+            guard connections[fd] != nil else { return }
+        }
+        if bits & UInt32(CS_EPOLL_IN | CS_EPOLL_ERR | CS_EPOLL_HUP | CS_EPOLL_RDHUP) != 0 {
+            read(c)
+        }
+    }
+
+    /// Reads what the connection has, then hands every whole message on.
+    mutating func read(_ c: TCPConnection) {
+        switch StreamSocket.read(c.fd, into: scratch) {
+        case .wouldBlock:
+            return
+        case .closed:
+            close(c, reason: nil, counter: \.closed_by_peer)
+            return
+        case .failed(let error):
+            close(c, reason: nil, counter: \.closed_by_peer, detail: String(cString: strerror(error)))
+            return
+        case .bytes(let count):
+            let now = MonotonicClock.nowMs
+            if c.input.isEmpty { c.messageStartedMs = now }
+            c.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+            c.slot.pointee.bytes_in += UInt64(count)
+            c.slot.pointee.last_activity_ms = now
+            c.lastActivityMs = now
+            table.raw.pointee.bytes_in += UInt64(count)
+        }
+        frameMessages(c)
+    }
+
+    mutating func frameMessages(_ c: TCPConnection) {
+        var consumed = 0
+        defer {
+            if consumed > 0 {
+                // An idle connection keeps no buffer.
+                if consumed == c.input.count { c.input = [] } else { c.input.removeFirst(consumed) }
+                c.messageStartedMs = c.input.isEmpty ? nil : MonotonicClock.nowMs
+            }
+        }
+        while consumed < c.input.count {
+            let frame = c.input.withUnsafeBytes {
+                TCPFraming.next(UnsafeRawBufferPointer(rebasing: $0[consumed...]), maxBytes: TCPSettings.maxMessageBytes,
+                                acceptNoContentLength: settings.acceptNoContentLength)
+            }
+            switch frame {
+            case .incomplete:
+                return
+            case .keepalive(let length, let ping):
+                consumed += length
+                if ping { queueOutput(c, [0x0D, 0x0A]) }
+            case .message(let length):
+                let message = c.input[consumed..<(consumed + length)]
+                consumed += length
+                c.slot.pointee.msgs_in += 1
+                table.raw.pointee.msgs_in += 1
+                deliver(TCPEnvelope(.message, peer: c.peer, bytes: message))
+            case .bad(let reason, let tooLarge):
+                if tooLarge { answerTooLarge(c, Array(c.input[consumed...])) }
+                consumed = c.input.count
+                close(c, reason: reason, counter: \.closed_bad_input)
+                return
+            }
+        }
+    }
+
+    /// Hands a message to the tcp receivers. A full queue is waited on briefly (the
+    /// receivers drain it fast); a queue that stays full drops the message, logged and
+    /// counted, as an overloaded UDP socket would.
+    func deliver(_ envelope: TCPEnvelope) {
+        let payload = envelope.encoded()
+        for attempt in 0..<50 {
+            switch inbound.push(.tcp(payload: payload), arena: arena, nonblocking: true) {
+            case .queued: return
+            case .noMemory:
+                process.log.error("tcp", "no shared memory for a \(envelope.bytes.count)-byte message from \(envelope.peer): dropped")
+                return
+            case .full:
+                if attempt == 0 { table.countQueueFull() }
+                usleep(1000)
+            }
+        }
+        process.log.error("tcp", "the tcp receivers' queue stayed full: a message from \(envelope.peer) was dropped")
+    }
+
+    /// 413 for a request whose head parses (its body would not fit), before the connection
+    /// closes.
+    func answerTooLarge(_ c: TCPConnection, _ head: [UInt8]) {
+        let message: SIPMessage
+        do {
+            message = try SIPMessage.parse(head)
+        } catch {
+            guard let partial = error.partial else { return }
+            message = partial
+        }
+        guard message.isRequest, message.method != .ack else { return }
+        var out = MessageBuffer(capacity: 512)
+        ReplyBuilder.reply(to: message, status: 413, reason: "Request Entity Too Large", tagSeed: process.tagSeed,
+                           extraHeaders: [(name: "Server", value: process.settings.serverHeader)], into: &out)
+        _ = out.bytes.withUnsafeBytes { StreamSocket.write(c.fd, $0) }
+    }
+
+    // MARK: writing
+
+    /// Requests from other processes: bytes to send, connections to close, aliases.
+    mutating func takeRequests() {
+        while true {
+            switch outbound.tryTake(arena: arena) {
+            case .nothing: return
+            case .malformed(let kind): process.log.error("tcp", "unknown task kind \(kind) in the tcp-out queue")
+            case .task(.tcp(let payload)):
+                guard let envelope = TCPEnvelope(decoding: payload) else {
+                    process.log.error("tcp", "a malformed request in the tcp-out queue (dropped)")
+                    continue
+                }
+                perform(envelope)
+            case .task:
+                process.log.error("tcp", "a task that is not for the tcp main in the tcp-out queue (dropped)")
+            }
+        }
+    }
+
+    mutating func perform(_ envelope: TCPEnvelope) {
+        let peer = envelope.peer
+        switch envelope.operation {
+        case .send:
+            if let c = connection(for: peer) {
+                queueOutput(c, envelope.bytes)
+            } else if peer.connection != 0 {
+                table.countSendFailed()
+                process.log.error("tcp", "cannot send \(envelope.bytes.count) bytes to \(peer): the connection closed")
+            } else {
+                connect(peer, first: envelope.bytes)
+            }
+        case .close:
+            if let fd = byID[peer.connection], let c = connections[fd] {
+                close(c, reason: "closed by the script", counter: \.closed_by_script)
+            }
+        case .alias:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            let port = peer.address.port
+            let count = Int(c.slot.pointee.alias_count)
+            let existing = withUnsafeBytes(of: c.slot.pointee.alias_ports) { Array($0.bindMemory(to: UInt16.self).prefix(count)) }
+            guard port != c.peer.address.port, !existing.contains(port) else { return }
+            byAddress[c.peer.address.withPort(port)] = fd
+            guard count < Int(CS_TCP_MAX_ALIASES) else { return }
+            withUnsafeMutableBytes(of: &c.slot.pointee.alias_ports) { $0.bindMemory(to: UInt16.self)[count] = port }
+            c.slot.pointee.alias_count = UInt16(count + 1)
+        case .keepalive:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            let words = envelope.bytes.count >= 12 ? (0..<3).map { i in
+                envelope.bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            } : [0, 0, 0]
+            StreamSocket.enableKeepalive(fd, idle: words[0], interval: words[1], count: words[2])
+            c.slot.pointee.flags |= UInt32(CS_TCPF_KEEPALIVE)
+        case .message:
+            process.log.error("tcp", "a received message in the tcp-out queue (dropped)")
+        }
+    }
+
+    /// The connection a send goes on: the one it names (when that still leads to the same
+    /// peer address), else an open one to the peer's address or alias.
+    func connection(for peer: SIPPeer) -> TCPConnection? {
+        if peer.connection != 0 {
+            guard let fd = byID[peer.connection], let c = connections[fd], c.peer.address.host == peer.address.host else { return nil }
+            return c
+        }
+        return byAddress[peer.address].flatMap { connections[$0] }
+    }
+
+    /// Opens a connection to `peer.address` from our socket and queues `first` on it.
+    mutating func connect(_ peer: SIPPeer, first: ArraySlice<UInt8>) {
+        let local = peer.socketIndex < process.sockets.count ? process.sockets[peer.socketIndex] : nil
+        guard table.used < settings.maxConnections, let slot = cs_tcp_claim(table.raw) else {
+            table.raw.pointee.refused += 1
+            process.log.error("tcp", "cannot open a connection to \(peer.address): \(table.used) connections open (tcp_max_connections)")
+            return
+        }
+        let opened: (fd: Int32, done: Bool)
+        do {
+            opened = try StreamSocket.connect(to: peer.address, from: local?.address)
+        } catch {
+            table.raw.pointee.connect_failed += 1
+            cs_tcp_release(table.raw, slot)
+            process.log.error("tcp", "cannot connect to \(peer.address): \(error)")
+            return
+        }
+        StreamSocket.disableNagle(opened.fd)
+        if settings.keepalive {
+            StreamSocket.enableKeepalive(opened.fd, idle: settings.keepIdle, interval: settings.keepInterval, count: settings.keepCount)
+        }
+        var connected = peer
+        connected.connection = slot.pointee.id
+        adopt(opened.fd, slot, connected, outgoing: true, state: opened.done ? CS_TCP_OPEN : CS_TCP_CONNECTING)
+        guard let c = connections[opened.fd] else { return }
+        c.connectDeadlineMs = MonotonicClock.nowMs + UInt64(settings.connectTimeoutSeconds) * 1000
+        if opened.done { table.raw.pointee.connected += 1 }
+        queueOutput(c, first)
+        if connections[opened.fd] != nil { watch(c, adding: true) }
+    }
+
+    /// Writes `bytes` now if nothing waits before them, else queues them behind; a queue
+    /// beyond `tcp_conn_wq_max` closes the connection.
+    mutating func queueOutput(_ c: TCPConnection, _ bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        if bytes.count > 2 {
+            c.slot.pointee.msgs_out += 1
+            table.raw.pointee.msgs_out += 1
+        }
+        if c.output.isEmpty && !c.connecting {
+            switch bytes.withUnsafeBytes({ StreamSocket.write(c.fd, $0) }) {
+            case .success(let n):
+                noteWritten(c, n)
+                guard n < bytes.count else { return }
+                c.output.append(contentsOf: bytes[(bytes.startIndex + n)...])
+            case .failure(let error):
+                close(c, reason: "\(error)", counter: \.closed_send_error)
+                return
+            }
+        } else {
+            c.output.append(contentsOf: bytes)
+        }
+        if c.output.count > settings.connectionQueueMaxBytes {
+            close(c, reason: "\(c.output.count) bytes wait to be written (tcp_conn_wq_max \(settings.connectionQueueMaxBytes))",
+                  counter: \.closed_send_error)
+            return
+        }
+        if c.outputSince == nil { c.outputSince = MonotonicClock.nowMs }
+        c.slot.pointee.pending_out = UInt32(clamping: c.output.count)
+        if !c.connecting { watch(c) }
+    }
+
+    /// Writes what waits, as far as the socket takes it.
+    mutating func flush(_ c: TCPConnection) {
+        guard !c.output.isEmpty else { return }
+        switch c.output.withUnsafeBytes({ StreamSocket.write(c.fd, $0) }) {
+        case .success(let n):
+            noteWritten(c, n)
+            c.output.removeFirst(n)
+            c.slot.pointee.pending_out = UInt32(clamping: c.output.count)
+            if c.output.isEmpty {
+                c.output = []
+                c.outputSince = nil
+                watch(c)
+            } else if n > 0 {
+                c.outputSince = MonotonicClock.nowMs
+            }
+        case .failure(let error):
+            close(c, reason: "\(error)", counter: \.closed_send_error)
+        }
+    }
+
+    func noteWritten(_ c: TCPConnection, _ n: Int) {
+        guard n > 0 else { return }
+        let now = MonotonicClock.nowMs
+        c.slot.pointee.bytes_out += UInt64(n)
+        c.slot.pointee.last_activity_ms = now
+        c.lastActivityMs = now
+        table.raw.pointee.bytes_out += UInt64(n)
+    }
+
+    /// Watches for reads, and for room to write while bytes wait (or a connect finishes).
+    func watch(_ c: TCPConnection, adding: Bool = false) {
+        var bits = UInt32(CS_EPOLL_IN | CS_EPOLL_RDHUP)
+        if c.connecting || !c.output.isEmpty { bits |= UInt32(CS_EPOLL_OUT) }
+        guard adding || bits != c.watched else { return }
+        _ = cs_epoll_watch(epoll, c.fd, bits, adding ? 1 : 0)
+        c.watched = bits
+    }
+
+    // MARK: closing
+
+    /// Closes a connection: its descriptor, its entries here and its arena slot (its id
+    /// names nothing from now on). `reason` is logged; `counter` counts it.
+    mutating func close(_ c: TCPConnection, reason: String?, counter: WritableKeyPath<cs_tcp_table, UInt64>?,
+                        detail: String? = nil) {
+        if let counter { table.raw.pointee[keyPath: counter] += 1 }
+        if let reason { logEvent(c.peer.address, "connection #\(c.peer.connection) with \(c.peer.address) closed: \(reason)") }
+        if let detail { process.log.debug("tcp", "connection #\(c.peer.connection) with \(c.peer.address): \(detail)") }
+        _ = cs_epoll_forget(epoll, c.fd)
+        if reason != nil && counter == \.closed_bad_input { StreamSocket.abort(c.fd) } else { Posix.close(c.fd) }
+        connections[c.fd] = nil
+        byID[c.peer.connection] = nil
+        for (address, fd) in byAddress where fd == c.fd { byAddress[address] = nil }
+        cs_tcp_release(table.raw, c.slot)
+    }
+
+    /// Closes what has been idle past `tcp_connection_lifetime`, a message started and
+    /// not finished within `tcp_msg_read_timeout`, a connect past `tcp_connect_timeout`,
+    /// and bytes that could not be written for `tcp_send_timeout`.
+    mutating func sweep(_ now: UInt64) {
+        let lifetime = UInt64(settings.lifetimeSeconds) * 1000
+        let readTimeout = UInt64(settings.messageReadTimeoutSeconds) * 1000
+        let sendTimeout = UInt64(settings.sendTimeoutSeconds) * 1000
+        for c in Array(connections.values) {
+            if c.connecting, now >= c.connectDeadlineMs {
+                table.raw.pointee.connect_failed += 1
+                close(c, reason: "connect timed out after \(settings.connectTimeoutSeconds) s", counter: nil)
+            } else if let since = c.messageStartedMs, now - since >= readTimeout {
+                close(c, reason: "a message started \(now - since) ms ago and is not complete (tcp_msg_read_timeout)",
+                      counter: \.closed_read_timeout)
+            } else if let since = c.outputSince, now - since >= sendTimeout {
+                close(c, reason: "\(c.output.count) bytes could not be written for \(now - since) ms (tcp_send_timeout)",
+                      counter: \.closed_send_error)
+            } else if now - c.lastActivityMs >= lifetime {
+                close(c, reason: nil, counter: \.closed_idle)
+                process.log.debug("tcp", "connection #\(c.peer.connection) with \(c.peer.address) closed after \(settings.lifetimeSeconds) s without traffic")
+            }
+        }
+    }
+
+    /// A line about a connection event, within the rate limit per peer host.
+    mutating func logEvent(_ peer: SocketAddress, _ line: String) {
+        let verdict = eventLog.admit(peer, nowNs: MonotonicClock.nowNs)
+        if let summary = verdict.summary { process.log.notice("tcp", "connection events: \(summary)") }
+        if verdict.write { process.log.notice("tcp", line) } else { process.count(.logSuppressed) }
+    }
+}
+
+/// What the tcp main keeps for one connection besides its arena slot: the descriptor, the
+/// bytes read and not yet framed, the bytes waiting to be written, and its clocks.
+final class TCPConnection {
+    let fd: Int32
+    let slot: UnsafeMutablePointer<cs_tcp_conn>
+    let peer: SIPPeer
+    var input: [UInt8] = []
+    var output: [UInt8] = []
+    var connecting = false
+    var connectDeadlineMs: UInt64 = 0
+    var lastActivityMs: UInt64
+    /// When the first byte of the message being read arrived (nil: between messages).
+    var messageStartedMs: UInt64?
+    /// When the output queue last stopped draining (nil: empty).
+    var outputSince: UInt64?
+    /// The epoll bits registered.
+    var watched: UInt32 = 0
+
+    init(fd: Int32, slot: UnsafeMutablePointer<cs_tcp_conn>, peer: SIPPeer, nowMs: UInt64) {
+        self.fd = fd
+        self.slot = slot
+        self.peer = peer
+        lastActivityMs = nowMs
+    }
+}
