@@ -9,6 +9,11 @@ extension Resolver {
         case .variable(let v): return compileVariable(v)
         case .call(let c):
             if c.name == "route" { return routeTarget(c).map { .route($0) } }
+            if c.args.isEmpty, let keyword = registry.keywords[c.name] {
+                return .variable(CompiledVariable(spec: keyword, name: VariableName(name: nil, index: nil),
+                                                  dynamicName: nil, text: c.name))
+            }
+            if c.args.isEmpty, let constant = registry.keywordConstants[c.name] { return .constant(constant) }
             guard let call = compileCall(c, inExpression: true) else { return nil }
             return .call(call.compiled)
         case .unary(let op, let inner, _):

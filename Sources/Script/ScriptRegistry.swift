@@ -20,6 +20,13 @@ public struct ScriptRegistry: Sendable {
     public mutating func register(_ module: ModuleSpec) { modules[module.name] = module }
     public mutating func register(coreFunction f: FunctionSpec) { coreFunctions[f.name] = f }
     public mutating func register(coreVariable v: VariableClassSpec) { coreVariables[v.name] = v }
+    /// The core's bare words in expressions (`proto`, `af`, `src_port`): read like a
+    /// variable without a name (`proto == TCP`).
+    public private(set) var keywords: [String: VariableClassSpec] = [:]
+    /// The constants those words compare with (`TCP`, `INET6`).
+    public private(set) var keywordConstants: [String: Value] = [:]
+    public mutating func register(keyword v: VariableClassSpec) { keywords[v.name] = v }
+    public mutating func register(keywordConstant name: String, _ value: Value) { keywordConstants[name] = value }
 
     /// Adds functions, variables or parameters to a module already registered (or creates it).
     public mutating func extend(module name: String, _ change: (inout ModuleSpec) -> Void) {

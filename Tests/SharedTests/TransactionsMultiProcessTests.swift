@@ -62,7 +62,8 @@ import Testing
                          "walked 34: suspended 2  replied 1  relayed 1  canceled 0  timed out 0",
                          "\(suspendedName)", "[invite,suspended]", "call-id c1@10.0.0.1", "resumes: route 3  group 1  due in ",
                          "MESSAGE", "resumes: block 7 from action 2", "status 200", "[replied]",
-                         "branch 0 -> 10.0.0.1:5060  last status 180", "[used,provisional]", "branch 1 -> 192.168.0.7:5070",
+                         "branch 0 -> udp:10.0.0.1:5060  last status 180", "[used,provisional]", "branch 1 -> tcp:192.168.0.7:5070#7",
+                         "from udp:127.0.0.1:5060",
                          "... 14 more", "timer wheels (1)", "tm               tick 100 ms  slots 256  armed 2  armed-total 2  fired-total 0  next due"] {
             #expect(text.stdout.contains(expected), "missing: \(expected)")
         }

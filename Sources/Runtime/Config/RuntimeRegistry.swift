@@ -8,6 +8,7 @@ public enum RuntimeRegistry {
     public static func make(sharedNames: SharedNameCollector = SharedNameCollector()) -> ScriptRegistry {
         var r = ScriptRegistry.standard()
         CoreModule.register(&r)
+        TransportVariables.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
             if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
             return nil
@@ -30,7 +31,7 @@ public enum RuntimeRegistry {
         })
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
-                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec] {
+                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec] {
             r.register(module)
         }
         r.register(HTTPClientModule.spec)

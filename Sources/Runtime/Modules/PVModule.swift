@@ -14,7 +14,8 @@ enum PVModule {
                 do throws(SpecError) { _ = try ShvsetSpec.parse(value.text) } catch { return error.message }
                 return nil
             },
-        ], variables: messageVariables + storageVariables + processVariables + [sharedVariable(sharedNames)])
+        ], variables: messageVariables + storageVariables + processVariables + TransportVariables.variables
+            + [sharedVariable(sharedNames)])
     }
 
     /// A read-only variable computed from the message context.
@@ -70,8 +71,6 @@ enum PVModule {
         readOnly("sp") { m in .int(Int(m.source.port)) },
         readOnly("Ri") { m in .string(m.socket.address.host) },
         readOnly("Rp") { m in .int(Int(m.socket.address.port)) },
-        readOnly("pr") { _ in .string("udp") },
-        readOnly("proto") { _ in .string("udp") },
         readOnly("ua") { m in text(m.message.headerValue("User-Agent")) },
         readOnly("ml") { m in .int(m.message.bytes.count) },
         readOnly("mb") { m in .string(String(decoding: m.message.bytes, as: UTF8.self)) },

@@ -124,9 +124,9 @@ struct Receiver {
             return
         }
         if let answered {
-            process.log.notice("core", "malformed request from \(source) answered \(answered): \(error)")
+            process.log.notice("core", "malformed request from \(source.address) answered \(answered): \(error)")
         } else {
-            process.log.notice("core", "malformed message from \(source) (\(bytes.count) bytes) dropped: \(error)")
+            process.log.notice("core", "malformed message from \(source.address) (\(bytes.count) bytes) dropped: \(error)")
         }
     }
 

@@ -4,6 +4,14 @@ import Shared
 
 /// tm's and tmx's script functions and variables.
 enum TMModule {
+    /// `t_relay_to_udp` / `t_relay_to_tcp([host, port])`: t_relay over that transport (to
+    /// the Request-URI or `$du` without arguments).
+    static func relay(over transport: SIPTransport, _ args: CallArgs, _ ctx: inout ExecContext) -> Int {
+        let host = args.count > 0 ? args.string(0, &ctx) : nil
+        let port = args.count > 1 ? args.int(1, &ctx) : nil
+        return ctx.message.relay(host: host, port: port, transport: transport, &ctx)
+    }
+
     static var spec: ModuleSpec {
         ModuleSpec(name: "tm", params: TMSettings.params, functions: [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
@@ -12,6 +20,12 @@ enum TMModule {
                 let host = args.count > 0 ? args.string(0, &ctx) : nil
                 let port = args.count > 1 ? args.int(1, &ctx) : nil
                 return ctx.message.relay(host: host, port: port, &ctx)
+            },
+            FunctionSpec("t_relay_to_udp", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
+                relay(over: .udp, args, &ctx)
+            },
+            FunctionSpec("t_relay_to_tcp", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
+                relay(over: .tcp, args, &ctx)
             },
             FunctionSpec("t_reply", args: [.int, .string], allowedRoutes: [.request, .failure], fixup: SLModule.checkCode) { ctx, args in
                 guard let tx = ctx.message.transaction ?? ctx.message.lookupTransaction() else {
