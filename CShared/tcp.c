@@ -29,7 +29,6 @@ cs_tcp_conn *cs_tcp_claim(cs_tcp_table *table) {
     table->free_head = c->next_free;
     if (table->free_head == CS_TCP_NONE) table->free_tail = CS_TCP_NONE;
     c->next_free = CS_TCP_NONE;
-    c->generation = (c->generation + 1) & CS_TCP_GENERATION_MASK;
     uint32_t id = (c->generation << CS_TCP_INDEX_BITS) | (index + 1);
     c->state = CS_TCP_FREE;
     c->flags = 0;
@@ -57,6 +56,7 @@ void cs_tcp_release(cs_tcp_table *table, cs_tcp_conn *conn) {
     if (index >= table->capacity || conn->id == 0) return;
     __atomic_store_n(&conn->id, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&conn->state, CS_TCP_FREE, __ATOMIC_RELEASE);
+    conn->generation = (conn->generation + 1) & CS_TCP_GENERATION_MASK;
     conn->fd = -1;
     conn->next_free = CS_TCP_NONE;
     if (table->free_tail == CS_TCP_NONE) {

@@ -10,7 +10,8 @@
 // such as closing a connection) from anyone to the tcp main.
 //
 // A connection is named by its id (`$conid`): (generation << CS_TCP_INDEX_BITS) | (index
-// + 1). The generation of a slot grows each time the slot is reused, and the free list is
+// + 1), so the first connection is 1 as in Kamailio. The generation of a slot grows each
+// time the slot is freed, and the free list is
 // first in, first out, so an id held by a waiting transaction cannot name a newer
 // connection until its slot went through 2^11 reuses, after every other free slot was
 // used in turn; a send also checks the peer address, so a reply never reaches another peer.
@@ -59,7 +60,7 @@ typedef struct cs_tcp_conn {
     uint32_t state;          ///< cs_tcp_state
     uint32_t flags;          ///< CS_TCPF_*
     uint32_t next_free;      ///< free list link (CS_TCP_NONE: end)
-    uint32_t generation;     ///< grows at each reuse of the slot (kept while free)
+    uint32_t generation;     ///< grows each time the slot is freed (kept while free)
     int32_t fd;              ///< the descriptor in the tcp main (-1 while free)
     cs_peer peer;            ///< the other end; socket_index: our listen socket; conid: id
     uint16_t alias_ports[CS_TCP_MAX_ALIASES]; ///< more ports of the peer's address this connection serves

@@ -37,10 +37,10 @@ import TestSupport
         if ($rU == "relay") { async_task_route("RELAY"); exit; }
         if ($rU == "later") { async_route("LATE", 1); exit; }
         if (proto == TCP && af == INET) {
-            sl_send_reply("200", "OK $pr $af $conid");
+            sl_send_reply("200", "OK $pr $af(name) $conid");
             exit;
         }
-        sl_send_reply("200", "OK $pr $af");
+        sl_send_reply("200", "OK $pr $af(name)");
     }
     route[ANSWER] { t_reply("200", "From a task worker over $pr"); }
     route[LATE] { t_reply("200", "Late"); }
@@ -77,7 +77,7 @@ import TestSupport
             + Self.request("OPTIONS", user: "p", port: server.port, callID: "pipe-1")
             + Self.request("OPTIONS", user: "p", port: server.port, callID: "pipe-2")
         #expect(tcp.send(three))
-        #expect(tcp.read(timeout: 5) { _ in tcp.count("SIP/2.0 200 OK tcp INET ") == 3 }, "\(String(decoding: tcp.received, as: UTF8.self))")
+        #expect(tcp.read(timeout: 5) { _ in tcp.count("SIP/2.0 200 OK tcp IPv4 ") == 3 }, "\(String(decoding: tcp.received, as: UTF8.self))")
         for id in ["big-1", "pipe-1", "pipe-2"] { #expect(tcp.count("Call-ID: \(id)") == 1) }
         let shm = try server.arenaSample().object["tcpConnections"] as? [String: Any]
         #expect(shm?["messagesIn"] as? Int == 3, "\(shm ?? [:])")
@@ -105,7 +105,7 @@ import TestSupport
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         let reply = String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self)
-        #expect(reply.hasPrefix("SIP/2.0 200 OK udp INET6"), "\(reply)")
+        #expect(reply.hasPrefix("SIP/2.0 200 OK udp IPv6"), "\(reply)")
         _ = server.stop()
     }
 

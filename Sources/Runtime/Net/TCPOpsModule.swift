@@ -86,11 +86,22 @@ enum TransportVariables {
         }
     }
 
-    /// `$pr`, `$proto`, `$af`, `$conid`, `$fs`, `$RAi`, `$RAp`, for the pv module.
+    static func uri(_ address: SocketAddress, _ transport: SIPTransport) -> String {
+        "sip:\(address)" + (transport == .udp ? "" : ";transport=\(transport.name)")
+    }
+
+    /// `$pr`, `$proto`, `$af`, `$conid`, `$fs`, `$RAi`, `$RAp`, `$Ru`, `$su`, for the pv module.
     static let variables: [VariableClassSpec] = [
         PVModule.readOnly("pr") { m in .string(m.peer.transport.name) },
         PVModule.readOnly("proto") { m in .string(m.peer.transport.name) },
-        PVModule.readOnly("af") { m in .string(m.source.family == .ipv4 ? "INET" : "INET6") },
+        // As Kamailio's: `$af(id)` is 2 or 10 (AF_INET, AF_INET6), `$af(name)` IPv4 or IPv6.
+        VariableClassSpec("af", nameRule: .required, validateName: { $0 == "id" || $0 == "name" ? nil : "expects id or name" }) { ctx, name in
+            let v4 = ctx.message.source.family == .ipv4
+            return name.name == "name" ? .string(v4 ? "IPv4" : "IPv6") : .int(v4 ? 2 : 10)
+        },
+        // `$Ru`, `$su`: our socket and the sender as URIs, `;transport=` when not UDP.
+        PVModule.readOnly("Ru") { m in .string(uri(m.socket.address, m.socket.transport)) },
+        PVModule.readOnly("su") { m in .string(uri(m.source, m.peer.transport)) },
         PVModule.readOnly("conid") { m in m.peer.connection == 0 ? .null : .int(Int(m.peer.connection)) },
         PVModule.readOnly("RAi") { m in .string(m.socket.advertise?.host ?? m.socket.address.host) },
         PVModule.readOnly("RAp") { m in .int(m.socket.viaPort) },
