@@ -12,6 +12,17 @@ enum CoreModule {
         r.register(coreFunction: forward)
         r.register(coreFunction: sleep)
         r.register(coreFunction: usleepFunction)
+        r.register(coreFunction: forceTCPAlias)
+    }
+
+    /// `force_tcp_alias([port])`: the connection this request came on also serves its
+    /// sender's address at `port` (default: the top Via's port), so that requests routed to
+    /// that address, as a registered Contact names it, reuse the connection (RFC 5923's
+    /// aim). False on UDP or when the connection is gone.
+    static let forceTCPAlias = FunctionSpec("force_tcp_alias", args: [.int], minArgs: 0, allowedRoutes: [.request]) { ctx, args in
+        let m = ctx.message
+        let port = args.count > 0 ? args.int(0, &ctx) : m.message.topVia.port ?? 5060
+        return m.addTCPAlias(port: port) ? 1 : -1
     }
 
     static var cfgutils: ModuleSpec { ModuleSpec(name: "cfgutils", functions: [sleep, usleepFunction]) }
@@ -54,6 +65,16 @@ enum CoreModule {
 }
 
 extension MessageContext {
+    /// Asks the tcp main to make this message's connection serve `port` of its peer's
+    /// address too. False on UDP, for a bad port, or when the connection is gone.
+    func addTCPAlias(port: Int?) -> Bool {
+        guard peer.transport == .tcp, let port, (1...65535).contains(port), let tcp = process.tcp,
+              tcp.table.connection(peer.connection) != nil else { return false }
+        var alias = peer
+        alias.address = source.withPort(UInt16(port))
+        return tcp.request(TCPEnvelope(.alias, peer: alias), log: process.log)
+    }
+
     /// Relays a reply statelessly: when the top Via is ours, drop it and send the reply to
     /// the next Via (its received/rport, else its sent-by).
     func forwardReply() -> Bool {

@@ -71,6 +71,10 @@ struct Receiver {
         exec.flags = 0
         if message.isRequest {
             process.count(.requests)
+            // RFC 5923: a Via `;alias` asks that the connection serve the Via's port too.
+            if source.transport == .tcp, process.settings.tcp.acceptAliases, message.topVia.params.contains("alias") {
+                _ = context.addTCPAlias(port: message.topVia.port ?? 5060)
+            }
             if let route = process.program.requestRoute {
                 exec.routeType = .request
                 _ = process.program.run(route: route, as: .request, &exec)
