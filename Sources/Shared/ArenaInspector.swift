@@ -53,6 +53,7 @@ public struct ArenaInspector {
             case CS_SECTION_ASYNC.rawValue: report.async = readAsync(s, &problems)
             case CS_SECTION_TXHOLDS.rawValue: report.holds = readHolds(s, &problems)
             case CS_SECTION_HTTPQ.rawValue: report.httpQueries = settle { readHTTPQueries(s, &$0) }
+            case CS_SECTION_DNSCACHE.rawValue: report.dnsCache = settle { readDNSCache(s, &$0) }
             default: break
             }
         }
@@ -99,6 +100,7 @@ public struct ArenaInspector {
                 case CS_SECTION_ASYNC.rawValue: kind = "async"
                 case CS_SECTION_TXHOLDS.rawValue: kind = "tx holds"
                 case CS_SECTION_HTTPQ.rawValue: kind = "http queries"
+                case CS_SECTION_DNSCACHE.rawValue: kind = "dns cache"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

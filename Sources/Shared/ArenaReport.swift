@@ -142,6 +142,8 @@ public struct ArenaReport: Codable, Sendable {
     public var holds: Holds?
     /// http_async_client's pending queries (section "httpq").
     public var httpQueries: HTTPQueries?
+    /// The core's DNS cache (section "dnscache").
+    public var dnsCache: DNSCache?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

@@ -103,6 +103,7 @@ enum ReportFormatter {
             }
         }
         if let q = r.httpQueries { out += httpQueries(q) }
+        if let d = r.dnsCache { out += dnsCache(d) }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
@@ -194,6 +195,21 @@ extension ReportFormatter {
             let tx = p.transaction.map { "tx \($0)" } ?? "no transaction"
             let worker = p.workerSlot.map { "  worker slot \($0)" } ?? ""
             out.append("  #\(p.id) \(pad(p.state, 7)) age \(p.ageMs) ms  timeout \(p.timeoutMs) ms  \(tx)\(worker)  \(p.method) \(url)")
+        }
+        return out
+    }
+}
+
+extension ReportFormatter {
+    /// The DNS cache: its load and statistics, then one line per entry shown.
+    static func dnsCache(_ d: ArenaReport.DNSCache) -> [String] {
+        var out = ["", "dns cache  entries \(d.used)/\(d.capacity) (\(d.entryBytes) B each)  most at once \(d.highWater)  lookups \(d.lookups)  hits \(d.hits) (negative \(d.negativeHits))  stale served \(d.staleServed)  resolving elsewhere \(d.busy)  misses \(d.misses)  stored \(d.stored)  queries \(d.queries)  timeouts \(d.timeouts)  errors \(d.errors)",
+                   "  evicted expired \(d.evictedExpired), live \(d.evictedLive)  no room \(d.full)  gc every \(d.gcIntervalMs / 1000) s: runs \(d.gcRuns), freed \(d.gcFreed)  flushes \(d.flushes)\(d.lockHolderPID != 0 ? "  lock held by pid \(d.lockHolderPID)" : "")"]
+        for e in d.entries {
+            let expires = e.expiresInSeconds.map { $0 >= 0 ? String(format: "expires in %.1f s", $0) : String(format: "expired %.1f s ago", -$0) } ?? "no answer yet"
+            let resolving = e.resolvingPID.map { "  resolving: pid \($0)" } ?? ""
+            out.append("  \(pad(e.type, 5)) \(e.name)  \(e.state)  ttl \(e.ttl) s  \(expires)  hits \(e.hits)\(resolving)")
+            for r in e.records { out.append("        \(r)") }
         }
         return out
     }
