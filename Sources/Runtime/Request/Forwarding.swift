@@ -20,16 +20,24 @@ extension MessageContext {
         return out
     }
 
-    /// Where the request goes: `$du` if set, else the Request-URI (host resolved from
-    /// /etc/hosts or DNS, in the family of the socket that sends it; no SRV yet). nil
-    /// when it cannot be resolved.
+    /// Where the request goes: the first of `nextHops` that the sending socket can reach
+    /// (UDP, its address family; while Respite has no TCP, a TCP or TLS target of that
+    /// family is sent over UDP as before). nil when nothing resolves.
     func nextHop(overrideHost: String? = nil, overridePort: Int? = nil) -> SocketAddress? {
         let family = socket.address.family
+        let hops = nextHops(overrideHost: overrideHost, overridePort: overridePort).filter { $0.address.family == family }
+        return (hops.first { $0.transport == .udp } ?? hops.first)?.address
+    }
+
+    /// Every target for the request, best first (RFC 3263 over the DNS cache: see
+    /// docs/dns.md): `overrideHost` (and port) if given, else `$du` if set, else the
+    /// Request-URI. The whole list is for DNS failover (`use_dns_failover`).
+    func nextHops(overrideHost: String? = nil, overridePort: Int? = nil) -> [SIPTarget] {
         if let host = overrideHost {
-            return SocketAddress.resolve(host: host, port: overridePort ?? 5060, family: family)
+            return process.dns.targets(host: host, port: overridePort, transport: nil)
         }
-        guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return nil }
-        return SocketAddress.resolve(host: uri.host, port: uri.port ?? 5060, family: family)
+        guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return [] }
+        return process.dns.targets(for: uri)
     }
 
     /// Writes the forwarded request into the process's buffer. Throws when Max-Forwards
