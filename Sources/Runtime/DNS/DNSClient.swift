@@ -83,6 +83,8 @@ final class DNSClient {
         case answer(DNSMessage)
         /// No usable answer before the deadline (timeouts, SERVFAIL, REFUSED, malformed).
         case noAnswer(timedOut: Bool)
+        /// The deadline had passed before anything was sent.
+        case notAsked
     }
 
     let config: ResolverConfig
@@ -113,17 +115,18 @@ final class DNSClient {
         guard let packet = try? DNSMessage.query(id: 0, name: name, type: type).encoded() else {
             return .noAnswer(timedOut: false)
         }
-        var timedOut = false
+        var timedOut = false, sent = false
         for _ in 0..<tries {
             for server in config.nameservers {
                 let now = MonotonicClock.nowMs
-                guard now < deadlineMs else { return .noAnswer(timedOut: true) }
+                guard now < deadlineMs else { return sent ? .noAnswer(timedOut: true) : .notAsked }
                 guard let box = socket(for: server.family) else { continue }
                 let id = UInt16.random(in: 0...UInt16.max)
                 var bytes = packet
                 bytes[0] = UInt8(id >> 8)
                 bytes[1] = UInt8(id & 0xFF)
                 counter?(.queries)
+                sent = true
                 guard case .done? = try? box.socket.send(bytes, to: server) else {
                     counter?(.errors)
                     continue
@@ -137,6 +140,7 @@ final class DNSClient {
                     } else {
                         counter?(.errors)
                     }
+                case .notAsked: continue
                 }
             }
         }

@@ -39,24 +39,37 @@ extension DNSResolver {
         let deadline = MonotonicClock.nowMs + budgetMs
         var scratch: [Key: [DNSCacheRecord]] = [:]
         var out: [SIPTarget] = []
+        // RFC 3263 4.2: A/AAAA on the default port only when no SRV record exists (SRV
+        // records whose targets have no address give no target at all).
         if let port {
             out = addresses(host, port: port, transport: chosen, srv: nil, deadlineMs: deadline, scratch: &scratch)
         } else if transport != nil || secure {
-            out = srvTargets(host, transport: chosen, secure: secure, deadlineMs: deadline, scratch: &scratch)
-            if out.isEmpty {
+            switch srvTargets(host, transport: chosen, secure: secure, deadlineMs: deadline, scratch: &scratch) {
+            case .found(let srv): out = srv
+            case .unavailable: out = []
+            case .absent:
                 out = addresses(host, port: Self.defaultPort(chosen), transport: chosen, srv: nil, deadlineMs: deadline, scratch: &scratch)
             }
         } else {
+            // A step the name servers did not answer (or another process is resolving)
+            // ends the resolution: falling through to the next would ask the same silent
+            // servers again and make every request wait.
+            var step = Step.absent
             if settings.tryNAPTR {
-                out = naptrTargets(host, secure: secure, deadlineMs: deadline, scratch: &scratch)
+                step = naptrTargets(host, secure: secure, deadlineMs: deadline, scratch: &scratch)
             }
-            if out.isEmpty {
+            if case .absent = step {
                 let order: [SIPTarget.Transport] = settings.tryNAPTR ? preferredTransports(secure: secure) : [defaultTransport]
-                for t in order where out.isEmpty {
-                    out = srvTargets(host, transport: t, secure: secure, deadlineMs: deadline, scratch: &scratch)
+                for t in order {
+                    step = srvTargets(host, transport: t, secure: secure, deadlineMs: deadline, scratch: &scratch)
+                    if case .absent = step { continue }
+                    break
                 }
             }
-            if out.isEmpty {
+            switch step {
+            case .found(let found): out = found
+            case .unavailable: out = []
+            case .absent:
                 out = addresses(host, port: Self.defaultPort(defaultTransport), transport: defaultTransport, srv: nil,
                                 deadlineMs: deadline, scratch: &scratch)
             }
@@ -94,10 +107,24 @@ extension DNSResolver {
         }
     }
 
+    /// What one step of the resolution (NAPTR, SRV) gave.
+    enum Step {
+        /// Records, resolved to these targets (maybe none: targets without addresses).
+        case found([SIPTarget])
+        /// No such records: go on to the next step.
+        case absent
+        /// No answer now (a timeout, or another process is resolving it).
+        case unavailable
+    }
+
     /// NAPTR (RFC 3403) records for SIP with the "s" flag, ordered, each followed into SRV.
-    func naptrTargets(_ host: String, secure: Bool, deadlineMs: UInt64, scratch: inout [Key: [DNSCacheRecord]]) -> [SIPTarget] {
-        guard case .records(let records) = lookup(host, type: DNSCacheRecord.typeNAPTR, deadlineMs: deadlineMs, scratch: &scratch)
-        else { return [] }
+    func naptrTargets(_ host: String, secure: Bool, deadlineMs: UInt64, scratch: inout [Key: [DNSCacheRecord]]) -> Step {
+        let records: [DNSCacheRecord]
+        switch lookup(host, type: DNSCacheRecord.typeNAPTR, deadlineMs: deadlineMs, scratch: &scratch) {
+        case .records(let r): records = r
+        case .none: return .absent
+        case .unavailable: return .unavailable
+        }
         var usable: [(transport: SIPTarget.Transport, order: UInt16, preference: UInt16, replacement: String, index: Int)] = []
         for (i, r) in records.enumerated() {
             guard case .naptr(let order, let pref, let flags, let service, _, let replacement) = r.data,
@@ -119,24 +146,31 @@ extension DNSResolver {
             if $0.preference != $1.preference { return $0.preference < $1.preference }
             return $0.index < $1.index
         }
+        guard !usable.isEmpty else { return .absent }
         var out: [SIPTarget] = []
         for n in usable {
-            out += srvRecordTargets(n.replacement, transport: n.transport, deadlineMs: deadlineMs, scratch: &scratch)
+            if case .found(let t) = srvRecordTargets(n.replacement, transport: n.transport, deadlineMs: deadlineMs, scratch: &scratch) {
+                out += t
+            }
         }
-        return out
+        return .found(out)
     }
 
     func srvTargets(_ host: String, transport: SIPTarget.Transport, secure: Bool, deadlineMs: UInt64,
-                    scratch: inout [Key: [DNSCacheRecord]]) -> [SIPTarget] {
+                    scratch: inout [Key: [DNSCacheRecord]]) -> Step {
         srvRecordTargets(Self.srvName(host, transport: secure ? .tls : transport), transport: secure ? .tls : transport,
                          deadlineMs: deadlineMs, scratch: &scratch)
     }
 
     /// The SRV records of `name` in RFC 2782 order, each resolved to its addresses.
     func srvRecordTargets(_ name: String, transport: SIPTarget.Transport, deadlineMs: UInt64,
-                          scratch: inout [Key: [DNSCacheRecord]]) -> [SIPTarget] {
-        guard case .records(let records) = lookup(name, type: DNSCacheRecord.typeSRV, deadlineMs: deadlineMs, scratch: &scratch)
-        else { return [] }
+                          scratch: inout [Key: [DNSCacheRecord]]) -> Step {
+        let records: [DNSCacheRecord]
+        switch lookup(name, type: DNSCacheRecord.typeSRV, deadlineMs: deadlineMs, scratch: &scratch) {
+        case .records(let r): records = r
+        case .none: return .absent
+        case .unavailable: return .unavailable
+        }
         let srvs = records.compactMap { r -> SRV? in
             guard case .srv(let p, let w, let port, let target) = r.data else { return nil }
             // A target of "." says the service is not offered there (RFC 2782).
@@ -147,7 +181,7 @@ extension DNSResolver {
             out += addresses(s.target, port: Int(s.port), transport: transport, srv: DNSResolver.normalized(name),
                              deadlineMs: deadlineMs, scratch: &scratch)
         }
-        return out
+        return .found(out)
     }
 
     struct SRV: Equatable {

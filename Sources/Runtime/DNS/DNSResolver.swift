@@ -124,6 +124,9 @@ public final class DNSResolver {
     private func ask(_ name: String, type: UInt16, deadlineMs: UInt64, scratch: inout [Key: [DNSCacheRecord]],
                      depth: Int, store: DNSCacheTable?) -> Answer {
         switch client.query(name, type: type, deadlineMs: deadlineMs) {
+        case .notAsked:
+            store?.release(name, type: type)
+            return .unavailable
         case .noAnswer(let timedOut):
             if let store {
                 if timedOut, settings.negativeTTL > 0 {
