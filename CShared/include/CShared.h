@@ -11,6 +11,7 @@
 #include "cs_arena.h"
 #include "cs_async.h"
 #include "cs_atomics.h"
+#include "cs_dnscache.h"
 #include "cs_htable.h"
 #include "cs_httpq.h"
 #include "cs_lock.h"

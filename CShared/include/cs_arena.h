@@ -46,6 +46,7 @@ typedef enum cs_section_kind {
     CS_SECTION_ASYNC = 9,        ///< cs_async_state: the async module's doorbells and counters
     CS_SECTION_TXHOLDS = 10,     ///< cs_txhold_table: the transaction references each process holds
     CS_SECTION_HTTPQ = 11,       ///< cs_httpq_table: http_async_client's pending queries
+    CS_SECTION_DNSCACHE = 12,    ///< cs_dns_cache: the core's DNS cache
     CS_SECTION_TCPCONN = 13,     ///< cs_tcp_table: TCP connections (12: the DNS cache)
 } cs_section_kind;
 

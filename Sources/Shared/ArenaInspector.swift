@@ -54,6 +54,7 @@ public struct ArenaInspector {
             case CS_SECTION_TXHOLDS.rawValue: report.holds = readHolds(s, &problems)
             case CS_SECTION_HTTPQ.rawValue: report.httpQueries = settle { readHTTPQueries(s, &$0) }
             case CS_SECTION_TCPCONN.rawValue: report.tcpConnections = settle { readTCPConnections(s, &$0) }
+            case CS_SECTION_DNSCACHE.rawValue: report.dnsCache = settle { readDNSCache(s, &$0) }
             default: break
             }
         }
@@ -101,6 +102,7 @@ public struct ArenaInspector {
                 case CS_SECTION_TXHOLDS.rawValue: kind = "tx holds"
                 case CS_SECTION_HTTPQ.rawValue: kind = "http queries"
                 case CS_SECTION_TCPCONN.rawValue: kind = "tcp connections"
+                case CS_SECTION_DNSCACHE.rawValue: kind = "dns cache"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

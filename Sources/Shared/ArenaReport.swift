@@ -143,6 +143,8 @@ public struct ArenaReport: Codable, Sendable {
     /// http_async_client's pending queries (section "httpq").
     public var httpQueries: HTTPQueries?
     public var tcpConnections: TCPConnections?
+    /// The core's DNS cache (section "dnscache").
+    public var dnsCache: DNSCache?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

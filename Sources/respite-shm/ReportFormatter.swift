@@ -104,6 +104,7 @@ enum ReportFormatter {
         }
         if let q = r.httpQueries { out += httpQueries(q) }
         if let t = r.tcpConnections { out += tcpConnections(t) }
+        if let d = r.dnsCache { out += dnsCache(d) }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
@@ -210,6 +211,19 @@ extension ReportFormatter {
             let aliases = c.aliasPorts.isEmpty ? "" : "  aliases \(c.aliasPorts.map(String.init).joined(separator: ","))"
             let pending = c.pendingOut > 0 ? "  pending out \(c.pendingOut) B" : ""
             out.append("  #\(c.id) \(pad(c.state, 10)) \(c.direction)  \(c.peer)  sock \(c.socket)  age \(c.ageMs) ms  idle \(c.idleMs) ms  in \(c.messagesIn)/\(c.bytesIn) B  out \(c.messagesOut)/\(c.bytesOut) B\(pending)\(aliases)\(c.keepalive ? "  keepalive" : "")")
+        }
+        return out
+    }
+
+    /// The DNS cache: its load and statistics, then one line per entry shown.
+    static func dnsCache(_ d: ArenaReport.DNSCache) -> [String] {
+        var out = ["", "dns cache  entries \(d.used)/\(d.capacity) (\(d.entryBytes) B each)  most at once \(d.highWater)  lookups \(d.lookups)  hits \(d.hits) (negative \(d.negativeHits))  stale served \(d.staleServed)  resolving elsewhere \(d.busy)  misses \(d.misses)  stored \(d.stored)  queries \(d.queries)  timeouts \(d.timeouts)  errors \(d.errors)",
+                   "  evicted expired \(d.evictedExpired), live \(d.evictedLive)  no room \(d.full)  gc every \(d.gcIntervalMs / 1000) s: runs \(d.gcRuns), freed \(d.gcFreed)  flushes \(d.flushes)\(d.lockHolderPID != 0 ? "  lock held by pid \(d.lockHolderPID)" : "")"]
+        for e in d.entries {
+            let expires = e.expiresInSeconds.map { $0 >= 0 ? String(format: "expires in %.1f s", $0) : String(format: "expired %.1f s ago", -$0) } ?? "no answer yet"
+            let resolving = e.resolvingPID.map { "  resolving: pid \($0)" } ?? ""
+            out.append("  \(pad(e.type, 5)) \(e.name)  \(e.state)  ttl \(e.ttl) s  \(expires)  hits \(e.hits)\(resolving)")
+            for r in e.records { out.append("        \(r)") }
         }
         return out
     }

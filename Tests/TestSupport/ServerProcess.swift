@@ -38,7 +38,7 @@ public final class ServerProcess {
     /// NAME is unique unless `shmName` gives one; a given name is the test's to remove.
     public init(
         config: String, children: Int = 2, extraArgs: [String] = [], shmName: String? = nil,
-        readiness: Readiness = .answersOptions, timeout: TimeInterval = 10
+        readiness: Readiness = .answersOptions, timeout: TimeInterval = 10, environment: [String: String] = [:]
     ) throws {
         port = try FreePort.udp()
         ownsShmName = shmName == nil
@@ -50,7 +50,11 @@ public final class ServerProcess {
             to: configURL, atomically: true, encoding: .utf8)
         let args =
             ["-f", configURL.path, "-DD", "-E", "-n", String(children), "--shm-name", self.shmName] + extraArgs
-        process = try Spawn.start(Products.path("respite"), args, stdoutPath: logURL.path, stderrPath: logURL.path)
+        // Variables for the server alone go through env(1), which execs it (same pid and group).
+        let binary = Products.path("respite")
+        let (path, argv) = environment.isEmpty ? (binary, args)
+            : ("/usr/bin/env", environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [binary] + args)
+        process = try Spawn.start(path, argv, stdoutPath: logURL.path, stderrPath: logURL.path)
         try awaitReady(readiness, timeout: timeout)
     }
 

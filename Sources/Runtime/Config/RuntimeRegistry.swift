@@ -29,6 +29,7 @@ public enum RuntimeRegistry {
             if case .int(let n) = value, !(8...65536).contains(n) { return "shm_mem_size is in MB, between 8 and 65536" }
             return nil
         })
+        for param in DNSSettings.paramSpecs { r.register(param) }
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
                        AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec] {

@@ -45,6 +45,8 @@ public struct ServerSettings: Sendable {
     public var serverHeader: String
     /// Mixed into generated To tags.
     public var tagSeed: UInt64
+    /// DNS resolution and the DNS cache (`dns_*`, `use_dns_*` core parameters).
+    public var dns = DNSSettings()
 
     /// The version `respite -V` prints and replies carry.
     public static let version = "0.1.0"

@@ -37,12 +37,14 @@ extension ServerSettings {
         }
         var prefix = ""
         if case .string(let p)? = settings.core("log_prefix") { prefix = p }
-        return .success(ServerSettings(
+        var server = ServerSettings(
             listen: listen, children: children, tcp: tcp, logLevel: level,
             logToStandardError: options.logToStandardError || settings.coreInt("log_stderror") == 1,
             logPrefix: prefix, sharedMemoryBytes: megabytes << 20, shmName: options.shmName,
             foreground: options.foreground, pidFile: options.pidFile, serverHeader: serverHeader,
-            tagSeed: UInt64.random(in: 1...UInt64.max)))
+            tagSeed: UInt64.random(in: 1...UInt64.max))
+        server.dns = DNSSettings(settings)
+        return .success(server)
     }
 
     public struct SettingsError: Error, Sendable { public var message: String }

@@ -175,6 +175,13 @@ struct Master {
                 httpShared = HTTPShared(config: http, table: table, doorbell: doorbell)
                 for param in http.ignored { log.warning("http_async_client", "modparam \(param) has no effect in Respite") }
             }
+            if settings.dns.cacheInit {
+                // Kamailio's dns_cache_init: the cache exists (and can be used) only when set.
+                _ = try arena.installDNSCache(bytes: settings.dns.cacheKilobytes << 10,
+                                              gcIntervalSeconds: settings.dns.gcIntervalSeconds,
+                                              staleSeconds: DNSSettings.staleSeconds,
+                                              deleteNonExpired: settings.dns.deleteNonExpired)
+            }
             if listensOnTCP, let inbound = sections.queue(named: TCPShared.inboundQueue),
                let outbound = sections.queue(named: TCPShared.outboundQueue) {
                 let table = try arena.installTCPConnections(capacity: settings.tcp.maxConnections)

@@ -20,34 +20,34 @@ extension MessageContext {
         return out
     }
 
-    /// Where the request goes, and how: `$du` if set, else the Request-URI; over the
-    /// transport `transport` names (t_relay_to_tcp), else the one `$fs` forces, else the
-    /// URI's `;transport=` (UDP without one), from our socket of that transport and the
-    /// destination's family. A name is resolved from /etc/hosts or DNS (A/AAAA), in the
-    /// family of the socket the request came on when it has one. nil when it cannot be
-    /// resolved or no socket of ours can reach it (both logged by the caller).
+    /// Where the request goes, and how: the first of `nextHops`.
     func nextHop(overrideHost: String? = nil, overridePort: Int? = nil, transport: SIPTransport? = nil) -> SIPPeer? {
-        var host = overrideHost
-        var port = overridePort
-        var wanted = transport
-        if host == nil {
-            guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return nil }
-            host = uri.host
-            port = uri.port
-            if wanted == nil, let t = uri.params.value("transport") { wanted = SIPTransport(name: t) ?? .udp }
-        }
-        guard let host else { return nil }
+        nextHops(overrideHost: overrideHost, overridePort: overridePort, transport: transport).first
+    }
+
+    /// Every target for the request, best first, each with the socket it leaves from:
+    /// `overrideHost` (and port) if given, else `$du` if set, else the Request-URI, resolved
+    /// by RFC 3263 over the DNS cache (docs/dns.md). The transport is `transport` when
+    /// given (t_relay_to_tcp), else the one of the socket `$fs` forces, else the URI's
+    /// `;transport=` or what NAPTR and SRV choose (UDP by default). A target no socket of
+    /// ours can reach (that transport and address family) is left out. The whole list is
+    /// for DNS failover (`use_dns_failover`).
+    func nextHops(overrideHost: String? = nil, overridePort: Int? = nil, transport: SIPTransport? = nil) -> [SIPPeer] {
         let forced = edits.forceSocket.flatMap { $0 < process.sockets.count ? process.sockets[$0] : nil }
-        let proto = wanted ?? forced?.transport ?? .udp
-        let bare = host.trimmingCharacters(in: "[]")
-        let defaultPort = proto == .tls ? 5061 : 5060
-        guard let address = SocketAddress.resolve(host: bare, port: port ?? defaultPort, family: forced?.address.family ?? socket.address.family)
-                ?? SocketAddress.resolve(host: bare, port: port ?? defaultPort)
-        else { return nil }
-        let out = forced.flatMap { $0.transport == proto && $0.address.family == address.family ? $0 : nil }
-            ?? process.outputSocket(proto, family: address.family, preferring: socket.index)
-        guard let out else { return nil }
-        return SIPPeer(transport: proto, address: address, socketIndex: out.index)
+        let wanted = transport ?? forced?.transport
+        let targets: [SIPTarget]
+        if let host = overrideHost {
+            targets = process.dns.targets(host: host, port: overridePort, transport: wanted)
+        } else {
+            guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return [] }
+            targets = wanted == nil ? process.dns.targets(for: uri)
+                : process.dns.targets(host: uri.host, port: uri.port, transport: wanted, secure: uri.isSecure)
+        }
+        return targets.compactMap { target in
+            let out = forced.flatMap { $0.transport == target.transport && $0.address.family == target.address.family ? $0 : nil }
+                ?? process.outputSocket(target.transport, family: target.address.family, preferring: socket.index)
+            return out.map { SIPPeer(transport: target.transport, address: target.address, socketIndex: $0.index) }
+        }
     }
 
     /// Writes the forwarded request, sent towards `destination`, into the process's

@@ -1,6 +1,9 @@
 import SIP
 import Script
 import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one server process owns after fork: the program, its sockets, the arena views, its
 /// log and reusable buffers. Created in the child (never shared between processes); every
@@ -21,6 +24,9 @@ public final class ProcessContext {
     var httpAsync: HTTPAsyncClient?
     /// http_client's curl handles and last results (made on first use).
     var httpClient: HTTPClientProcess?
+    /// Next-hop resolution (RFC 3263) over the arena's DNS cache (made on first use).
+    public lazy var dns: DNSResolver = DNSResolver(
+        settings: settings.dns, cache: arena.dnsCache, pid: getpid(), families: Set(sockets.map(\.address.family)))
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog

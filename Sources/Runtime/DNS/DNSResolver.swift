@@ -1,0 +1,209 @@
+import Shared
+
+/// One place to send a SIP request: a transport and an address, and the SRV record it
+/// came from (nil when it came from A/AAAA alone or was a literal address).
+public struct SIPTarget: Sendable, Hashable, CustomStringConvertible {
+    public typealias Transport = SIPTransport
+
+    public var transport: Transport
+    public var address: SocketAddress
+    /// `_sip._udp.example.com`, when the target came from an SRV record.
+    public var srvName: String?
+    /// The SRV record's target host, or the name that was resolved.
+    public var host: String
+
+    public var description: String {
+        "\(transport.name):\(address)" + (srvName.map { " (SRV \($0) -> \(host))" } ?? "")
+    }
+}
+
+/// The resolver of one process: looks records up in the arena's DNS cache, and asks the
+/// name servers (through `DNSClient`) for what the cache does not have, under the cache's
+/// lease so that other processes do not ask the same thing meanwhile.
+///
+/// Owned by one process (made lazily after fork, kept in its `ProcessContext`); not
+/// shared. See docs/dns.md for why a lookup never waits for another process's query and
+/// how long one can wait for its own.
+public final class DNSResolver {
+    let settings: DNSSettings
+    let cache: DNSCacheTable?
+    let client: DNSClient
+    let pid: Int32
+    /// Address families the server can send to (those of its listen sockets).
+    let families: Set<SocketAddress.Family>
+    /// Targets this process saw fail, until when (monotonic ms): `targets` puts them last.
+    private var failed: [SIPTarget: UInt64] = [:]
+
+    /// What a lookup of one (name, type) gave.
+    enum Answer: Equatable {
+        case records([DNSCacheRecord])
+        /// The name or the type does not exist.
+        case none
+        /// No answer now: the name servers did not answer in time, or another process is
+        /// resolving the name and this one does not wait for it.
+        case unavailable
+    }
+
+    init(settings: DNSSettings, cache: DNSCacheTable?, client: DNSClient, pid: Int32,
+         families: Set<SocketAddress.Family>) {
+        self.settings = settings
+        self.cache = settings.cached ? cache : nil
+        self.client = client
+        self.pid = pid
+        self.families = families
+        client.counter = self.cache.map { c in { c.count($0) } }
+    }
+
+    /// A resolver reading the resolv.conf of `ResolverConfig.path`.
+    public convenience init(settings: DNSSettings, cache: DNSCacheTable?, pid: Int32,
+                            families: Set<SocketAddress.Family>) {
+        let client = DNSClient(config: ResolverConfig.load(), timeoutSeconds: settings.retransmitSeconds,
+                               tries: settings.retries)
+        self.init(settings: settings, cache: cache, client: client, pid: pid, families: families)
+    }
+
+    /// How long one resolution (a whole NAPTR, SRV, A/AAAA chain) may wait for name
+    /// servers: `dns_retr_time` x `dns_retr_no`, at least 100 ms.
+    var budgetMs: UInt64 { max(client.timeoutMs * UInt64(client.tries), 100) }
+
+    /// Notes that sending to `target` failed (a timeout, a 503): `targets` lists it after
+    /// the others for `seconds`.
+    public func markFailed(_ target: SIPTarget, seconds: Int = 60) {
+        failed[target] = MonotonicClock.nowMs + UInt64(max(seconds, 0)) * 1000
+        if failed.count > 256 {
+            let now = MonotonicClock.nowMs
+            failed = failed.filter { $0.value > now }
+        }
+    }
+
+    func hasFailed(_ target: SIPTarget, now: UInt64) -> Bool { (failed[target] ?? 0) > now }
+
+    // MARK: - One question
+
+    /// The records of (name, type), from the per-resolution scratch, the cache or the
+    /// name servers; follows CNAMEs (at most 8).
+    func lookup(_ name: String, type: UInt16, deadlineMs: UInt64, scratch: inout [Key: [DNSCacheRecord]],
+                depth: Int = 0) -> Answer {
+        let name = Self.normalized(name)
+        guard !name.isEmpty, depth < 8 else { return .none }
+        if let known = scratch[Key(name: name, type: type)] { return known.isEmpty ? .none : .records(known) }
+        guard let cache else {
+            return ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: nil)
+        }
+        let leaseMs = UInt32(clamping: max(Int64(deadlineMs) - Int64(MonotonicClock.nowMs), 100))
+        switch cache.lookup(name, type: type, pid: pid, leaseMs: leaseMs) {
+        case .hit(let e), .stale(let e, refresh: false):
+            return Self.answer(e)
+        case .stale(let e, refresh: true):
+            let fresh = ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: cache)
+            if fresh != .unavailable { return fresh }
+            // The name servers are silent: keep the old answer a while longer rather than
+            // have every request try them again.
+            if case .positive = e.state, settings.negativeTTL > 0 {
+                cache.store(name, type: type, records: e.records, ttl: UInt32(settings.negativeTTL))
+            } else {
+                cache.release(name, type: type)
+            }
+            return Self.answer(e)
+        case .miss(claimed: true):
+            return ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: cache)
+        case .miss(claimed: false):
+            return .unavailable
+        case .full:
+            return ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: nil)
+        }
+    }
+
+    struct Key: Hashable {
+        var name: String
+        var type: UInt16
+    }
+
+    /// Queries the name servers, stores what came back (the answer, and related records of
+    /// the additional section) in `store` and in `scratch`, and ends the lease.
+    private func ask(_ name: String, type: UInt16, deadlineMs: UInt64, scratch: inout [Key: [DNSCacheRecord]],
+                     depth: Int, store: DNSCacheTable?) -> Answer {
+        switch client.query(name, type: type, deadlineMs: deadlineMs) {
+        case .notAsked:
+            store?.release(name, type: type)
+            return .unavailable
+        case .noAnswer(let timedOut):
+            if let store {
+                if timedOut, settings.negativeTTL > 0 {
+                    store.storeNegative(name, type: type, rcode: DNSCacheTable.rcodeTimeout, ttl: UInt32(settings.negativeTTL))
+                } else {
+                    store.release(name, type: type)
+                }
+            }
+            return .unavailable
+        case .answer(let m):
+            let (records, cname) = Self.follow(m.answers, name: name, type: type)
+            keepAdditional(m, scratch: &scratch, store: store)
+            if records.isEmpty, let cname {
+                let target = lookup(cname, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth + 1)
+                if case .records(let r) = target {
+                    store?.store(name, type: type, records: r, ttl: settings.clampTTL(r.map(\.ttl).min() ?? 0))
+                } else {
+                    store?.release(name, type: type)
+                }
+                return target
+            }
+            scratch[Key(name: name, type: type)] = records
+            if records.isEmpty {
+                if settings.negativeTTL > 0 {
+                    store?.storeNegative(name, type: type, rcode: UInt16(m.rcode), ttl: UInt32(settings.negativeTTL))
+                } else {
+                    store?.release(name, type: type)
+                }
+                return .none
+            }
+            store?.store(name, type: type, records: records, ttl: settings.clampTTL(records.map(\.ttl).min() ?? 0))
+            return .records(records)
+        }
+    }
+
+    /// The records of `type` owned by `name` or by the end of its CNAME chain in `answers`;
+    /// the chain's last name when the records are not there.
+    static func follow(_ answers: [DNSMessage.Record], name: String, type: UInt16) -> ([DNSCacheRecord], String?) {
+        var owner = name.lowercased()
+        var seen: Set<String> = []
+        while true {
+            let found = answers.filter { $0.type == type && normalized($0.name) == owner }.compactMap(\.cacheRecord)
+            if !found.isEmpty { return (found, nil) }
+            guard !seen.contains(owner),
+                  let c = answers.first(where: { $0.type == DNSCacheRecord.typeCNAME && normalized($0.name) == owner }),
+                  case .cname(let target)? = c.data else { return ([], owner == name.lowercased() ? nil : owner) }
+            seen.insert(owner)
+            owner = normalized(target)
+        }
+    }
+
+    /// SRV and A/AAAA records of the additional section (what a server adds for the
+    /// targets of an SRV or NAPTR answer): into the scratch and the cache, so that they cost
+    /// no further query.
+    private func keepAdditional(_ m: DNSMessage, scratch: inout [Key: [DNSCacheRecord]], store: DNSCacheTable?) {
+        var groups: [Key: [DNSCacheRecord]] = [:]
+        for r in m.additional where [DNSCacheRecord.typeA, DNSCacheRecord.typeAAAA, DNSCacheRecord.typeSRV].contains(r.type) {
+            guard let record = r.cacheRecord else { continue }
+            groups[Key(name: Self.normalized(r.name), type: r.type), default: []].append(record)
+        }
+        for (key, records) in groups where scratch[key] == nil {
+            scratch[key] = records
+            store?.store(key.name, type: key.type, records: records, ttl: settings.clampTTL(records.map(\.ttl).min() ?? 0))
+        }
+    }
+
+    static func answer(_ e: DNSCacheTable.Entry) -> Answer {
+        switch e.state {
+        case .positive: return e.records.isEmpty ? .none : .records(e.records)
+        case .negative(let rcode): return rcode == DNSCacheTable.rcodeTimeout ? .unavailable : .none
+        }
+    }
+
+    /// Lower case, without a final dot.
+    static func normalized(_ name: String) -> String {
+        var n = name.lowercased()
+        while n.hasSuffix(".") { n.removeLast() }
+        return n
+    }
+}
