@@ -92,4 +92,45 @@ import Testing
         let text = try Products.run("respite-shm", ["--shm-name", server.shmName])
         #expect(text.stdout.contains("no answer"), "\(text.stdout)")
     }
+
+    /// use_dns_failover: a 503 from the first SRV target makes tm try the next one; the
+    /// caller sees the second target's 200.
+    @Test func aFailedSRVTargetFailsOverToTheNext() throws {
+        let first = try LoopbackUDPSocket()
+        let second = try LoopbackUDPSocket()
+        let dns = try DNSTestServer(zone: [
+            "records": [
+                ["_sip._udp.service.test", "SRV", 60, [10, 0, Int(first.port), "a.service.test"]],
+                ["_sip._udp.service.test", "SRV", 60, [20, 0, Int(second.port), "b.service.test"]],
+                ["a.service.test", "A", 60, "127.0.0.1"],
+                ["b.service.test", "A", 60, "127.0.0.1"],
+            ],
+        ])
+        let config = Self.config.replacingOccurrences(of: "dns_retr_no=1", with: "dns_retr_no=1\nuse_dns_failover=on")
+        let server = try ServerProcess(config: config, environment: ["RESPITE_RESOLV_CONF": dns.resolvConf])
+        defer { server.stop() }
+        let client = try SIPTestClient(server: server.port)
+        client.send(client.request("INVITE", user: "carol", headers: ["X-Domain: service.test"], callID: "failover-1@test"))
+        let toFirst = try #require(first.receive(timeout: 3), "nothing at the first target: \(server.log)")
+        first.send(Self.reply(to: toFirst, "503 Service Unavailable"), to: server.port)
+        let toSecond = try #require(second.receive(timeout: 3), "no failover to the second target: \(server.log.suffix(1500))")
+        #expect(try SIPMessage.parse(toSecond).method == .invite)
+        second.send(Self.reply(to: toSecond, "200 OK"), to: server.port)
+        var final: SIPMessage?
+        #expect(waitUntil(timeout: 3) {
+            if let m = client.receive(timeout: 0.2), !m.isRequest, m.statusCode >= 200 { final = m }
+            return final != nil
+        })
+        #expect(final?.statusCode == 200, "\(server.log.suffix(1500))")
+    }
+
+    /// A reply to `request` with `status` ("503 Service Unavailable"), its To tagged.
+    static func reply(to request: [UInt8], _ status: String) -> [UInt8] {
+        var out = "SIP/2.0 \(status)\r\n"
+        for line in String(decoding: request, as: UTF8.self).split(separator: "\r\n")
+        where ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains(where: { line.hasPrefix($0) }) {
+            out += line.hasPrefix("To:") ? "\(line);tag=callee\r\n" : "\(line)\r\n"
+        }
+        return Array((out + "Content-Length: 0\r\n\r\n").utf8)
+    }
 }

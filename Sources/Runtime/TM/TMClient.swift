@@ -37,7 +37,7 @@ extension MessageContext {
     /// Sends the request on a new branch of `tx` and starts its timers; `t_on_branch`'s
     /// route runs first and may `drop` the branch.
     func addBranch(_ tx: Transaction, host: String?, port: Int?, transport: SIPTransport? = nil,
-                   _ exec: inout ExecContext) -> Bool {
+                   to chosen: SIPPeer? = nil, _ exec: inout ExecContext) -> Bool {
         let flags = exec.flags
         guard let manager = process.tm else { return false }
         return tx.withLock { locked in
@@ -51,7 +51,7 @@ extension MessageContext {
                 process.log.info("tm", "branch_route dropped the branch of \(message.callID)")
                 return false
             }
-            guard let destination = nextHop(overrideHost: host, overridePort: port, transport: transport) else {
+            guard let destination = chosen ?? nextHop(overrideHost: host, overridePort: port, transport: transport) else {
                 process.log.error("tm", "t_relay: cannot resolve \(edits.destinationURI ?? requestURI)")
                 return false
             }
@@ -82,6 +82,21 @@ extension MessageContext {
             tm.addedBranch = true
             return true
         }
+    }
+
+    /// DNS failover (`use_dns_failover`): after a branch failed with 503 or timed out, a
+    /// new branch to the first target of the same destination that no branch of the
+    /// transaction has tried (the destination resolved again: the DNS cache answers).
+    /// True when one went out; then the transaction is not finished.
+    static func failOver(_ tx: borrowing LockedTransaction, status: Int, process: ProcessContext, _ exec: inout ExecContext) -> Bool {
+        guard process.settings.dns.useFailover, status == 503 || status == 408,
+              !tx.contains([.replied, .canceled]), tx.branchCount < LockedTransaction.maxBranches,
+              let request = MessageContext.forTransaction(tx.transaction, process: process) else { return false }
+        defer { request.releaseTransactions() }
+        let tried = Set((0..<tx.branchCount).compactMap { tx.branch($0).destination.map { "\($0.transport.name):\($0.address)" } })
+        guard let next = request.nextHops().first(where: { !tried.contains("\($0.transport.name):\($0.address)") }) else { return false }
+        process.log.info("tm", "DNS failover for \(request.message.callID): \(status) on the last branch; trying \(next)")
+        return request.addBranch(tx.transaction, host: nil, port: nil, to: next, &exec)
     }
 
     func forwardStatelessly(host: String?, port: Int?, transport: SIPTransport? = nil) -> Bool {

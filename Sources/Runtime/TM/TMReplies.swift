@@ -40,7 +40,9 @@ extension MessageContext {
                 for other in 0..<locked.branchCount where other != b { sendCancel(locked, other) }
                 return true
             }
-            if locked.pendingBranches == 0 { manager.decideFinal(locked, process, &exec) }
+            if locked.pendingBranches == 0 && !MessageContext.failOver(locked, status: code, process: process, &exec) {
+                manager.decideFinal(locked, process, &exec)
+            }
             return true
         }
     }
