@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""TCP benchmarks, Respite against Kamailio 5.6 on the same config (async-task-tcp.cfg),
+same machine, one run; loopback only; every server started here is stopped here.
+
+One `tcp ...` line per result:
+  sipp-t1 / sipp-tn  SIPp OPTIONS over TCP, one connection (-t t1) or one per call (-t tn),
+                     answered by t_reply-like send_reply from an async task worker: the
+                     highest rate (steps of STEP_SECONDS) at which every call succeeds, and
+                     the server's CPU per request (its whole process group, schedstat)
+                     at that step. SIPp shares the 2 cores: its own CPU is given too.
+  idle               IDLE_CONNECTIONS connections opened and left idle: how fast they were
+                     accepted, and shared memory per connection (Respite: arena bytes of
+                     the tcpconn slot, and the growth of the allocator; Kamailio: the growth
+                     of core.shmmem real_used), and the tcp main's private memory (RSS).
+  udp-probe          respite-stress OPTIONS over UDP at PROBE_RATE for PROBE_SECONDS, without
+                     and then with the idle connections open: p50/p99 latency.
+Needs a release build (make bench) and sipp; Kamailio is skipped with a line when missing.
+"""
+import json, os, re, resource, signal, socket, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.join(HERE, "..", "..", ".build", "release")
+KAMAILIO = "/usr/sbin/kamailio"
+STEP_SECONDS = int(os.environ.get("STEP_SECONDS", "5"))
+RATES = [int(r) for r in os.environ.get("RATES", "1000 2000 4000 6000 8000 10000 12000 14000 16000").split()]
+TN_RATES = [int(r) for r in os.environ.get("TN_RATES", "500 1000 1500 2000 3000 4000").split()]
+IDLE_CONNECTIONS = int(os.environ.get("IDLE_CONNECTIONS", "5000"))
+PROBE_RATE = int(os.environ.get("PROBE_RATE", "500"))
+PROBE_SECONDS = int(os.environ.get("PROBE_SECONDS", "5"))
+SERVERS = os.environ.get("SERVERS", "respite kamailio").split()
+SCENARIO = os.path.join(HERE, "..", "..", "Tests", "RuntimeTests", "Configs", "sipp-options.xml")
+
+
+def free_port():
+    while True:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+
+
+def group_cpu_ns(pgid):
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ProcessLookupError):
+            continue
+    return total
+
+
+class Server:
+    def __init__(self, kind, work):
+        self.kind, self.port = kind, free_port()
+        self.ctl = os.path.join(work, f"{kind}.ctl")
+        self.shm = f"/respite-bench-tcp-{os.getpid()}"
+        cfg = os.path.join(work, f"{kind}.cfg")
+        text = open(os.path.join(HERE, "async-task-tcp.cfg")).read().replace("PORT", str(self.port)).replace("CTLSOCK", self.ctl)
+        open(cfg, "w").write(text)
+        self.logf = open(os.path.join(work, f"{kind}.log"), "w")
+        if kind == "kamailio":
+            cmd = [KAMAILIO, "-f", cfg, "-DD", "-E", "-m", "1024", "-M", "8", "-A", "WITH_CTL"]
+        else:
+            cmd = [os.path.join(BIN, "respite"), "-f", cfg, "-DD", "-E", "-m", "1024", "--shm-name", self.shm]
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        time.sleep(2.5)
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+    def cpu_ns(self):
+        return group_cpu_ns(self.proc.pid)
+
+    def shm_used(self):
+        if self.kind == "kamailio":
+            out = subprocess.run(["kamcmd", "-s", "unix:" + self.ctl, "core.shmmem"], capture_output=True, text=True).stdout
+            m = re.search(r"real_used:\s*(\d+)", out)
+            return int(m.group(1)) if m else None
+        out = subprocess.run([os.path.join(BIN, "respite-shm"), "--shm-name", self.shm, "--json"], capture_output=True, text=True).stdout
+        a = json.loads(out)["allocator"]
+        return a["usedBytes"]
+
+    def tcp_main_rss(self):
+        """RSS in KB of the process holding the connections (Respite: tcp main; Kamailio: tcp main)."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.getpgid(int(pid)) != self.proc.pid:
+                    continue
+                if self.kind == "respite":
+                    name = self.role_name(int(pid))
+                else:
+                    name = self.kamailio_role(int(pid))
+                if name and "tcp main" in name:
+                    with open(f"/proc/{pid}/status") as f:
+                        return int(re.search(r"VmRSS:\s*(\d+)", f.read()).group(1))
+            except (OSError, ProcessLookupError, AttributeError):
+                continue
+        return None
+
+    def role_name(self, pid):
+        if not hasattr(self, "_roles"):
+            out = subprocess.run([os.path.join(BIN, "respite-shm"), "--shm-name", self.shm, "--json"], capture_output=True, text=True).stdout
+            self._roles = {p["pid"]: p["description"] for p in json.loads(out)["processes"]}
+        return self._roles.get(pid)
+
+    def kamailio_role(self, pid):
+        if not hasattr(self, "_roles"):
+            out = subprocess.run(["kamcmd", "-s", "unix:" + self.ctl, "core.psx"], capture_output=True, text=True).stdout
+            self._roles = {int(m.group(1)): m.group(2).strip() for m in re.finditer(r"PID:\s*(\d+)\s*\n\s*DSC:\s*(.*)", out)}
+        return self._roles.get(pid)
+
+
+def sipp(port, transport, rate, seconds):
+    calls = rate * seconds
+    start = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["sipp", f"127.0.0.1:{port}", "-sf", SCENARIO, "-s", "bench", "-t", transport, "-i", "127.0.0.1",
+                          "-p", str(free_port()), "-m", str(calls), "-r", str(rate), "-timeout", str(seconds * 4 + 10),
+                          "-timeout_error", "-nostdin", "-max_socket", "15000"],
+                         capture_output=True, text=True, timeout=seconds * 4 + 30)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = time.time() - start
+    ok = re.search(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", out.stdout)
+    failed = re.search(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", out.stdout)
+    ok, failed = (int(ok.group(1)) if ok else 0), (int(failed.group(1)) if failed else -1)
+    sipp_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return ok, failed, elapsed, sipp_cpu
+
+
+def sipp_steps(server, name, transport, rates):
+    best = None
+    for rate in rates:
+        cpu0 = server.cpu_ns()
+        ok, failed, elapsed, sipp_cpu = sipp(server.port, transport, rate, STEP_SECONDS)
+        cpu = server.cpu_ns() - cpu0
+        calls = rate * STEP_SECONDS
+        achieved = ok / elapsed if elapsed > 0 else 0
+        clean = ok == calls and failed == 0 and achieved >= rate * 0.9
+        print(f"tcp-step scenario={name} server={server.kind} rate={rate} ok={ok} failed={failed} achieved={achieved:.0f} "
+              f"server_cpu_us_per_req={cpu / max(ok, 1) / 1000:.1f} sipp_cpu_s={sipp_cpu:.2f} clean={'yes' if clean else 'no'}",
+              file=sys.stderr, flush=True)
+        if not clean:
+            break
+        best = (rate, cpu / max(ok, 1) / 1000, achieved, sipp_cpu / max(elapsed, 0.001))
+    if best:
+        print(f"tcp scenario={name} server={server.kind} max_clean_rate={best[0]} achieved={best[2]:.0f} "
+              f"server_cpu_us_per_req={best[1]:.1f} sipp_cpu_share={best[3]:.2f} step_s={STEP_SECONDS}", flush=True)
+    else:
+        print(f"tcp scenario={name} server={server.kind} max_clean_rate=0 (the first step failed)", flush=True)
+
+
+def probe(port):
+    out = subprocess.run([os.path.join(BIN, "respite-stress"), "--target", f"127.0.0.1:{port}", "--rate", str(PROBE_RATE),
+                          "--duration", str(PROBE_SECONDS), "--json", "--quiet"], capture_output=True, text=True)
+    try:
+        r = json.loads(out.stdout)
+    except ValueError:
+        return None
+    return r
+
+
+def idle_and_probe(server):
+    probe(server.port)  # warm-up
+    base = probe(server.port)
+    time.sleep(6)  # the probe's transactions leave (wt_timer) before memory is read
+    shm0 = server.shm_used()
+    rss0 = server.tcp_main_rss()
+    conns = []
+    start = time.time()
+    for _ in range(IDLE_CONNECTIONS):
+        s = socket.socket()
+        s.connect(("127.0.0.1", server.port))
+        conns.append(s)
+    opened = time.time() - start
+    time.sleep(2)
+    shm1 = server.shm_used()
+    rss1 = server.tcp_main_rss()
+    loaded = probe(server.port)
+    per = lambda a, b: f"{(b - a) / IDLE_CONNECTIONS:.0f}" if a is not None and b is not None else "na"
+    slot = "na"
+    if server.kind == "respite":
+        out = subprocess.run([os.path.join(BIN, "respite-shm"), "--shm-name", server.shm, "--json"], capture_output=True, text=True).stdout
+        t = json.loads(out).get("tcpConnections", {})
+        slot = f"{t.get('slotBytes')} used={t.get('used')}"
+    print(f"tcp scenario=idle server={server.kind} connections={IDLE_CONNECTIONS} connect_s={opened:.2f} "
+          f"accept_rate={IDLE_CONNECTIONS / opened:.0f}/s shm_bytes_per_conn={per(shm0, shm1)} arena_slot_bytes={slot} "
+          f"tcp_main_rss_kb_per_conn={(rss1 - rss0) / IDLE_CONNECTIONS if rss0 and rss1 else 'na'}", flush=True)
+    for label, r in (("none", base), (str(IDLE_CONNECTIONS), loaded)):
+        if r is None:
+            print(f"tcp scenario=udp-probe server={server.kind} idle_tcp={label} result=failed", flush=True)
+        else:
+            print(f"tcp scenario=udp-probe server={server.kind} idle_tcp={label} rate={PROBE_RATE} sent={r.get('sent')} "
+                  f"lost={r.get('lost')} p50_us={r.get('p50_us')} p99_us={r.get('p99_us')}", flush=True)
+    for s in conns:
+        s.close()
+
+
+def main():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    print(f"# tcp benchmarks {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} on {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory() as work:
+        for kind in SERVERS:
+            if kind == "kamailio" and not os.path.exists(KAMAILIO):
+                print("tcp server=kamailio status=missing")
+                continue
+            server = Server(kind, work)
+            try:
+                sipp_steps(server, "sipp-t1", "t1", RATES)
+                sipp_steps(server, "sipp-tn", "tn", TN_RATES)
+                idle_and_probe(server)
+            finally:
+                server.stop()
+
+
+main()
