@@ -36,6 +36,8 @@ import TestSupport
         if ($rU == "task") { async_task_route("ANSWER"); exit; }
         if ($rU == "relay") { async_task_route("RELAY"); exit; }
         if ($rU == "later") { async_route("LATE", 1); exit; }
+        if ($rU == "alias") { force_tcp_alias(); sl_send_reply("200", "Aliased"); exit; }
+        if ($rU == "toalias") { t_relay_to_tcp("127.0.0.1", $(hdr(X-Alias-Port){s.int})); exit; }
         if (proto == TCP && af == INET) {
             sl_send_reply("200", "OK $pr $af(name) $conid");
             exit;
@@ -249,6 +251,47 @@ import TestSupport
         #expect(udp.exchange(udp.request("OPTIONS"))?.statusCode == 200)
         let shm = try #require(server.arenaSample().object["tcpConnections"] as? [String: Any])
         #expect(shm["refused"] as? Int == 5 && shm["capacity"] as? Int == 10, "\(shm)")
+        _ = server.stop()
+    }
+
+    /// force_tcp_alias(): a request later routed to the client's Via address goes over the
+    /// client's own connection (nothing listens at that port).
+    @Test func anAliasedConnectionCarriesRequestsToItsViaPort() throws {
+        let server = try Self.server()
+        let phone = try LoopbackTCPConnection(port: server.port)
+        let viaPort = try FreePort.udp()  // nothing listens on TCP there
+        #expect(phone.send(Self.request("REGISTER", user: "alias", port: server.port, callID: "alias-1", localPort: viaPort)))
+        #expect(phone.read(timeout: 3) { _ in phone.count("SIP/2.0 200 Aliased") == 1 })
+        let client = try SIPTestClient(server: server.port)
+        client.send(client.request("MESSAGE", user: "toalias", headers: ["X-Alias-Port: \(viaPort)"], callID: "to-alias-1@test"))
+        #expect(phone.read(timeout: 3) { _ in phone.count("MESSAGE sip:toalias@") == 1 }, "\(server.log.suffix(1500))")
+        let shm = try #require(server.arenaSample().object["tcpConnections"] as? [String: Any])
+        #expect(shm["connected"] as? Int == 0 && shm["used"] as? Int == 1, "no new connection: \(shm)")
+        let open = try #require(shm["connections"] as? [[String: Any]])
+        #expect(open.first?["aliasPorts"] as? [Int] == [Int(viaPort)])
+        _ = server.stop()
+    }
+
+    /// The tcp main killed: its connections close with it, the master frees their slots and
+    /// starts a new one, which serves new connections.
+    @Test func aKilledTcpMainIsReplacedAndItsConnectionsFreed() throws {
+        let server = try Self.server()
+        let old = try LoopbackTCPConnection(port: server.port)
+        #expect(old.send(Self.request("OPTIONS", user: "o", port: server.port, callID: "before-kill")))
+        #expect(old.read(timeout: 3) { _ in old.count("SIP/2.0 200") == 1 })
+        let main = try #require(server.processes().first { $0.description == "tcp main process" })
+        kill(main.pid, SIGKILL)
+        #expect(old.closedByPeer(within: 3))
+        #expect(waitUntil(timeout: 5) {
+            let p = (try? server.processes().first { $0.description == "tcp main process" })
+            return p != nil && p!.pid != main.pid && p!.alive && p!.state == "running"
+        })
+        let shm = try #require(server.arenaSample().object["tcpConnections"] as? [String: Any])
+        #expect(shm["used"] as? Int == 0, "\(shm)")
+        let fresh = try LoopbackTCPConnection(port: server.port)
+        #expect(fresh.send(Self.request("OPTIONS", user: "o", port: server.port, callID: "after-kill")))
+        #expect(fresh.read(timeout: 3) { _ in fresh.count("SIP/2.0 200") == 1 }, "\(server.log.suffix(1500))")
+        #expect(server.log.contains("TCP connections closed with the tcp main"))
         _ = server.stop()
     }
 }

@@ -9,6 +9,10 @@ enum TMModule {
     static func relay(over transport: SIPTransport, _ args: CallArgs, _ ctx: inout ExecContext) -> Int {
         let host = args.count > 0 ? args.string(0, &ctx) : nil
         let port = args.count > 1 ? args.int(1, &ctx) : nil
+        if args.count > 1 && port == nil {
+            ctx.message.process.log.error("tm", "t_relay_to_\(transport.name): the port is not an integer")
+            return -1
+        }
         return ctx.message.relay(host: host, port: port, transport: transport, &ctx)
     }
 
