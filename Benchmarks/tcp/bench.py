@@ -8,12 +8,14 @@ One `tcp ...` line per result:
                      highest rate (steps of STEP_SECONDS) at which every call succeeds, and
                      the server's CPU per request (its whole process group, schedstat)
                      at that step. SIPp shares the 2 cores: its own CPU is given too.
-  idle               IDLE_CONNECTIONS connections opened and left idle: how fast they were
-                     accepted, and shared memory per connection (Respite: arena bytes of
-                     the tcpconn slot, and the growth of the allocator; Kamailio: the growth
-                     of core.shmmem real_used), and the tcp main's private memory (RSS).
   udp-probe          respite-stress OPTIONS over UDP at PROBE_RATE for PROBE_SECONDS, without
-                     and then with the idle connections open: p50/p99 latency.
+                     and then with PROBE_CONNECTIONS idle TCP connections open: p50/p99.
+  idle               then up to tcp_max_connections (10,000) idle connections: how fast the
+                     first PROBE_CONNECTIONS were accepted, shared memory per connection
+                     (Respite: the tcpconn slot, fixed at start, and the allocator's growth;
+                     Kamailio: the growth of core.shmmem real_used), the tcp main's private
+                     memory (RSS growth), 100 more connections (refused?) and an OPTIONS on
+                     100 of the open ones (answered?).
 Needs a release build (make bench) and sipp; Kamailio is skipped with a line when missing.
 """
 import json, os, re, resource, signal, socket, subprocess, sys, tempfile, time
@@ -24,7 +26,8 @@ KAMAILIO = "/usr/sbin/kamailio"
 STEP_SECONDS = int(os.environ.get("STEP_SECONDS", "5"))
 RATES = [int(r) for r in os.environ.get("RATES", "1000 2000 4000 6000 8000 10000 12000 14000 16000").split()]
 TN_RATES = [int(r) for r in os.environ.get("TN_RATES", "500 1000 1500 2000 3000 4000").split()]
-IDLE_CONNECTIONS = int(os.environ.get("IDLE_CONNECTIONS", "5000"))
+PROBE_CONNECTIONS = int(os.environ.get("PROBE_CONNECTIONS", "5000"))
+MAX_CONNECTIONS = 10000  # tcp_max_connections in async-task-tcp.cfg
 PROBE_RATE = int(os.environ.get("PROBE_RATE", "500"))
 PROBE_SECONDS = int(os.environ.get("PROBE_SECONDS", "5"))
 SERVERS = os.environ.get("SERVERS", "respite kamailio").split()
@@ -182,39 +185,85 @@ def probe(port):
     return r
 
 
+def connect_many(port, n):
+    out, refused = [], 0
+    for _ in range(n):
+        s = socket.socket()
+        s.connect(("127.0.0.1", port))
+        out.append(s)
+    return out
+
+
+def closed_by_server(sockets, wait):
+    """How many of `sockets` the server closed (EOF or reset) within `wait` seconds."""
+    deadline, closed = time.time() + wait, set()
+    while time.time() < deadline and len(closed) < len(sockets):
+        for i, s in enumerate(sockets):
+            if i in closed:
+                continue
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    closed.add(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.add(i)
+        time.sleep(0.05)
+    return len(closed)
+
+
+def options(port, cid):
+    return (f"OPTIONS sip:bench@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-{cid};rport\r\n"
+            f"From: <sip:b@127.0.0.1>;tag={cid}\r\nTo: <sip:bench@127.0.0.1>\r\nCall-ID: {cid}\r\nCSeq: 1 OPTIONS\r\n"
+            f"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
+
+
 def idle_and_probe(server):
+    """Opens PROBE_CONNECTIONS idle connections and probes UDP, then fills the table to
+    tcp_max_connections (MAX_CONNECTIONS) and tries 100 more, which must be refused while
+    the open ones still answer."""
     probe(server.port)  # warm-up
     base = probe(server.port)
     time.sleep(6)  # the probe's transactions leave (wt_timer) before memory is read
-    shm0 = server.shm_used()
-    rss0 = server.tcp_main_rss()
-    conns = []
+    shm0, rss0 = server.shm_used(), server.tcp_main_rss()
     start = time.time()
-    for _ in range(IDLE_CONNECTIONS):
-        s = socket.socket()
-        s.connect(("127.0.0.1", server.port))
-        conns.append(s)
+    conns = connect_many(server.port, PROBE_CONNECTIONS)
     opened = time.time() - start
     time.sleep(2)
-    shm1 = server.shm_used()
-    rss1 = server.tcp_main_rss()
     loaded = probe(server.port)
-    per = lambda a, b: f"{(b - a) / IDLE_CONNECTIONS:.0f}" if a is not None and b is not None else "na"
-    slot = "na"
-    if server.kind == "respite":
-        out = subprocess.run([os.path.join(BIN, "respite-shm"), "--shm-name", server.shm, "--json"], capture_output=True, text=True).stdout
-        t = json.loads(out).get("tcpConnections", {})
-        slot = f"{t.get('slotBytes')} used={t.get('used')}"
-    print(f"tcp scenario=idle server={server.kind} connections={IDLE_CONNECTIONS} connect_s={opened:.2f} "
-          f"accept_rate={IDLE_CONNECTIONS / opened:.0f}/s shm_bytes_per_conn={per(shm0, shm1)} arena_slot_bytes={slot} "
-          f"tcp_main_rss_kb_per_conn={(rss1 - rss0) / IDLE_CONNECTIONS if rss0 and rss1 else 'na'}", flush=True)
-    for label, r in (("none", base), (str(IDLE_CONNECTIONS), loaded)):
+    for label, r in (("none", base), (str(PROBE_CONNECTIONS), loaded)):
         if r is None:
             print(f"tcp scenario=udp-probe server={server.kind} idle_tcp={label} result=failed", flush=True)
         else:
             print(f"tcp scenario=udp-probe server={server.kind} idle_tcp={label} rate={PROBE_RATE} sent={r.get('sent')} "
                   f"lost={r.get('lost')} p50_us={r.get('p50_us')} p99_us={r.get('p99_us')}", flush=True)
-    for s in conns:
+    conns += connect_many(server.port, MAX_CONNECTIONS - PROBE_CONNECTIONS)
+    time.sleep(6)  # the second probe's transactions leave too
+    shm1, rss1 = server.shm_used(), server.tcp_main_rss()
+    per = lambda a, b: f"{(b - a) / MAX_CONNECTIONS:.0f}" if a is not None and b is not None else "na"
+    slot = "na"
+    if server.kind == "respite":
+        out = subprocess.run([os.path.join(BIN, "respite-shm"), "--shm-name", server.shm, "--json"], capture_output=True, text=True).stdout
+        slot = json.loads(out).get("tcpConnections", {}).get("slotBytes")
+    extra = connect_many(server.port, 100)
+    refused = closed_by_server(extra, 3)
+    sample = conns[::MAX_CONNECTIONS // 100][:100]
+    for i, s in enumerate(sample):
+        s.setblocking(True)
+        s.sendall(options(server.port, f"kept-{i}"))
+    answered = 0
+    for s in sample:
+        s.settimeout(3)
+        try:
+            answered += s.recv(4096).startswith(b"SIP/2.0 200")
+        except OSError:
+            pass
+    print(f"tcp scenario=idle server={server.kind} connections={MAX_CONNECTIONS} first_{PROBE_CONNECTIONS}_in_s={opened:.2f} "
+          f"accept_rate={PROBE_CONNECTIONS / opened:.0f}/s shm_growth_bytes_per_conn={per(shm0, shm1)} arena_slot_bytes={slot} "
+          f"tcp_main_rss_kb_per_conn={(rss1 - rss0) / MAX_CONNECTIONS if rss0 and rss1 else 'na'} "
+          f"beyond_limit_refused={refused}/100 open_ones_answered={answered}/{len(sample)}", flush=True)
+    for s in conns + extra:
         s.close()
 
 

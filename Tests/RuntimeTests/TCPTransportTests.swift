@@ -36,6 +36,7 @@ import TestSupport
         if ($rU == "task") { async_task_route("ANSWER"); exit; }
         if ($rU == "relay") { async_task_route("RELAY"); exit; }
         if ($rU == "later") { async_route("LATE", 1); exit; }
+        if ($rU == "short") { tcp_set_connection_lifetime(1); sl_send_reply("200", "Short"); exit; }
         if ($rU == "alias") { force_tcp_alias(); sl_send_reply("200", "Aliased"); exit; }
         if ($rU == "toalias") { t_relay_to_tcp("127.0.0.1", $(hdr(X-Alias-Port){s.int})); exit; }
         if (proto == TCP && af == INET) {
@@ -44,6 +45,8 @@ import TestSupport
         }
         sl_send_reply("200", "OK $pr $af(name)");
     }
+    event_route[tcp:closed] { xlog("L_NOTICE", "event tcp:closed conid=$conid from $si:$sp over $proto\\n"); }
+    event_route[tcp:timeout] { xlog("L_NOTICE", "event tcp:timeout conid=$conid\\n"); }
     route[ANSWER] { t_reply("200", "From a task worker over $pr"); }
     route[LATE] { t_reply("200", "Late"); }
     route[RELAY] {
@@ -292,6 +295,26 @@ import TestSupport
         #expect(fresh.send(Self.request("OPTIONS", user: "o", port: server.port, callID: "after-kill")))
         #expect(fresh.read(timeout: 3) { _ in fresh.count("SIP/2.0 200") == 1 }, "\(server.log.suffix(1500))")
         #expect(server.log.contains("TCP connections closed with the tcp main"))
+        _ = server.stop()
+    }
+
+    /// tcpops' event routes: a peer's close raises event_route[tcp:closed] with the
+    /// connection's variables; tcp_set_connection_lifetime(1) closes an idle connection
+    /// after a second and raises tcp:timeout.
+    @Test func closedAndTimeoutEventRoutesRun() throws {
+        let server = try Self.server()
+        let peer = try LoopbackTCPConnection(port: server.port)
+        let port = peer.localPort
+        #expect(peer.send(Self.request("OPTIONS", user: "o", port: server.port, callID: "ev-1")))
+        #expect(peer.read(timeout: 3) { _ in peer.count("SIP/2.0 200") == 1 })
+        peer.close()
+        #expect(waitUntil(timeout: 3) { server.log.contains("event tcp:closed conid=1 from 127.0.0.1:\(port) over tcp") },
+                "\(server.log.suffix(800))")
+        let short = try LoopbackTCPConnection(port: server.port)
+        #expect(short.send(Self.request("OPTIONS", user: "short", port: server.port, callID: "ev-2")))
+        #expect(short.read(timeout: 3) { _ in short.count("SIP/2.0 200 Short") == 1 })
+        #expect(short.closedByPeer(within: 3))
+        #expect(waitUntil(timeout: 2) { server.log.contains("event tcp:timeout conid=2") }, "\(server.log.suffix(800))")
         _ = server.stop()
     }
 }

@@ -22,13 +22,13 @@ public final class LoopbackTCPConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
-            close(fd)
+            Glibc.close(fd)
             throw POSIXError(.ECONNREFUSED)
         }
         self.init(fd: fd)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// The local port (what the server sees as the source port).
     public var localPort: UInt16 {
@@ -101,11 +101,17 @@ public final class LoopbackTCPConnection {
         return found
     }
 
+    /// Closes normally (a FIN).
+    public func close() {
+        Glibc.close(fd)
+        fd = -1
+    }
+
     /// Closes with a reset (SO_LINGER 0), as a client that crashed or lost its network.
     public func reset() {
         var l = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
-        close(fd)
+        Glibc.close(fd)
         fd = -1
     }
 }

@@ -20,6 +20,17 @@ struct TCPEnvelope {
         /// Turn TCP keepalive on for `peer.connection`: bytes = idle, interval, count
         /// (three little-endian UInt32).
         case keepalive = 5
+        /// Turn TCP keepalive off for `peer.connection`.
+        case keepaliveOff = 6
+        /// `peer.connection` closes after this many seconds without traffic instead of
+        /// `tcp_connection_lifetime`: bytes = one little-endian UInt32.
+        case lifetime = 7
+        /// Raise the `tcp:closed` event for `peer.connection` even when tcpops'
+        /// `closed_event` is 2 (tcp_enable_closed_event).
+        case enableClosedEvent = 8
+        /// For a tcp receiver: connection `peer.connection` has closed; bytes = one byte,
+        /// the `TCPClosedEvent` (which event route runs).
+        case closed = 9
     }
 
     var operation: Operation
@@ -53,6 +64,24 @@ struct TCPEnvelope {
         self.operation = operation
         self.peer = peer
         self.bytes = bytes
+    }
+}
+
+/// Why a connection closed, as tcpops' event routes name it.
+enum TCPClosedEvent: UInt8 {
+    /// The peer closed it (EOF): `event_route[tcp:closed]`.
+    case closed = 0
+    /// It was idle past its lifetime, or a message did not finish in time: `tcp:timeout`.
+    case timeout = 1
+    /// The peer reset it: `tcp:reset`.
+    case reset = 2
+
+    var routeName: String {
+        switch self {
+        case .closed: return "tcp:closed"
+        case .timeout: return "tcp:timeout"
+        case .reset: return "tcp:reset"
+        }
     }
 }
 

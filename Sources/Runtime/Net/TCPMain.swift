@@ -28,6 +28,10 @@ struct TCPMain {
     /// Open connections by the peer address they reach (and their aliases).
     var byAddress: [SocketAddress: Int32] = [:]
     var eventLog = LogRateLimiter()
+    /// tcpops' `closed_event` (0 never, 1 always, 2 for connections that asked) and the
+    /// event routes the script has: a close raises one only when both say so.
+    let closedEventMode: Int
+    let closedEventRoutes: Set<String>
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
     var nextSweepMs: UInt64 = 0
 
@@ -43,6 +47,11 @@ struct TCPMain {
         self.doorbell = doorbell
         self.arena = process.arena
         self.epoll = epoll
+        let config = process.program.settings
+        closedEventMode = config.modules.contains("tcpops") ? config.modparamInt("tcpops", "closed_event") ?? 1 : 0
+        closedEventRoutes = Set(["tcp:closed", "tcp:timeout", "tcp:reset"].filter {
+            process.program.routeIndex($0, in: .event) != nil
+        })
         TCPMain.raiseDescriptorLimit(to: settings.maxConnections + 64)
         _ = cs_epoll_watch(epoll, doorbell.fd, UInt32(CS_EPOLL_IN), 1)
         for socket in process.sockets where socket.transport == .tcp && socket.listenerFD >= 0 {
@@ -173,10 +182,11 @@ struct TCPMain {
         case .wouldBlock:
             return
         case .closed:
-            close(c, reason: nil, counter: \.closed_by_peer)
+            close(c, reason: nil, counter: \.closed_by_peer, event: .closed)
             return
         case .failed(let error):
-            close(c, reason: nil, counter: \.closed_by_peer, detail: String(cString: strerror(error)))
+            close(c, reason: nil, counter: \.closed_by_peer, detail: String(cString: strerror(error)),
+                  event: error == ECONNRESET ? .reset : .closed)
             return
         case .bytes(let count):
             let now = MonotonicClock.nowMs
@@ -307,6 +317,18 @@ struct TCPMain {
             guard count < Int(CS_TCP_MAX_ALIASES) else { return }
             withUnsafeMutableBytes(of: &c.slot.pointee.alias_ports) { $0.bindMemory(to: UInt16.self)[count] = port }
             c.slot.pointee.alias_count = UInt16(count + 1)
+        case .keepaliveOff:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            var off: Int32 = 0
+            _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &off, socklen_t(MemoryLayout<Int32>.size))
+            c.slot.pointee.flags &= ~UInt32(CS_TCPF_KEEPALIVE)
+        case .lifetime:
+            guard let fd = byID[peer.connection], let c = connections[fd], envelope.bytes.count >= 4 else { return }
+            let seconds = envelope.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+            c.lifetimeMs = UInt64(seconds) * 1000
+        case .enableClosedEvent:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            c.wantsClosedEvent = true
         case .keepalive:
             guard let fd = byID[peer.connection], let c = connections[fd] else { return }
             let words = envelope.bytes.count >= 12 ? (0..<3).map { i in
@@ -314,8 +336,8 @@ struct TCPMain {
             } : [0, 0, 0]
             StreamSocket.enableKeepalive(fd, idle: words[0], interval: words[1], count: words[2])
             c.slot.pointee.flags |= UInt32(CS_TCPF_KEEPALIVE)
-        case .message:
-            process.log.error("tcp", "a received message in the tcp-out queue (dropped)")
+        case .message, .closed:
+            process.log.error("tcp", "a message for the tcp receivers in the tcp-out queue (dropped)")
         }
     }
 
@@ -434,7 +456,7 @@ struct TCPMain {
     /// Closes a connection: its descriptor, its entries here and its arena slot (its id
     /// names nothing from now on). `reason` is logged; `counter` counts it.
     mutating func close(_ c: TCPConnection, reason: String?, counter: WritableKeyPath<cs_tcp_table, UInt64>?,
-                        detail: String? = nil) {
+                        detail: String? = nil, event: TCPClosedEvent? = nil) {
         if let counter { table.raw.pointee[keyPath: counter] += 1 }
         if let reason { logEvent(c.peer.address, "connection #\(c.peer.connection) with \(c.peer.address) closed: \(reason)") }
         if let detail { process.log.debug("tcp", "connection #\(c.peer.connection) with \(c.peer.address): \(detail)") }
@@ -444,6 +466,10 @@ struct TCPMain {
         byID[c.peer.connection] = nil
         for (address, fd) in byAddress where fd == c.fd { byAddress[address] = nil }
         cs_tcp_release(table.raw, c.slot)
+        if let event, closedEventMode == 1 || (closedEventMode == 2 && c.wantsClosedEvent),
+           closedEventRoutes.contains(event.routeName) {
+            deliver(TCPEnvelope(.closed, peer: c.peer, bytes: [event.rawValue]))
+        }
     }
 
     /// Closes what has been idle past `tcp_connection_lifetime`, a message started and
@@ -459,12 +485,12 @@ struct TCPMain {
                 close(c, reason: "connect timed out after \(settings.connectTimeoutSeconds) s", counter: nil)
             } else if let since = c.messageStartedMs, now - since >= readTimeout {
                 close(c, reason: "a message started \(now - since) ms ago and is not complete (tcp_msg_read_timeout)",
-                      counter: \.closed_read_timeout)
+                      counter: \.closed_read_timeout, event: .timeout)
             } else if let since = c.outputSince, now - since >= sendTimeout {
                 close(c, reason: "\(c.output.count) bytes could not be written for \(now - since) ms (tcp_send_timeout)",
                       counter: \.closed_send_error)
-            } else if now - c.lastActivityMs >= lifetime {
-                close(c, reason: nil, counter: \.closed_idle)
+            } else if now - c.lastActivityMs >= (c.lifetimeMs ?? lifetime) {
+                close(c, reason: nil, counter: \.closed_idle, event: .timeout)
                 process.log.debug("tcp", "connection #\(c.peer.connection) with \(c.peer.address) closed after \(settings.lifetimeSeconds) s without traffic")
             }
         }
@@ -495,6 +521,10 @@ final class TCPConnection {
     var outputSince: UInt64?
     /// The epoll bits registered.
     var watched: UInt32 = 0
+    /// tcp_set_connection_lifetime's value, instead of tcp_connection_lifetime.
+    var lifetimeMs: UInt64?
+    /// tcp_enable_closed_event was called for it (closed_event=2).
+    var wantsClosedEvent = false
 
     init(fd: Int32, slot: UnsafeMutablePointer<cs_tcp_conn>, peer: SIPPeer, nowMs: UInt64) {
         self.fd = fd

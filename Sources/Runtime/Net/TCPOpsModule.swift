@@ -26,6 +26,21 @@ enum TCPOpsModule {
             for w in [idle, interval, count] { withUnsafeBytes(of: UInt32(clamping: w).littleEndian) { words += $0 } }
             return request(.keepalive, conid, ctx.message, bytes: words) ? 1 : -1
         },
+        FunctionSpec("tcp_keepalive_disable", args: [.int], minArgs: 0) { ctx, args in
+            request(.keepaliveOff, args.count > 0 ? args.int(0, &ctx) : nil, ctx.message) ? 1 : -1
+        },
+        FunctionSpec("tcp_set_connection_lifetime", args: [.int, .int], minArgs: 1) { ctx, args in
+            let values = (0..<args.count).map { args.int($0, &ctx) }
+            guard let seconds = values.last ?? nil, seconds > 0 else { return -1 }
+            let conid = values.count == 2 ? values[0] : nil
+            if values.count == 2 && conid == nil { return -1 }
+            var bytes: [UInt8] = []
+            withUnsafeBytes(of: UInt32(clamping: seconds).littleEndian) { bytes += $0 }
+            return request(.lifetime, conid, ctx.message, bytes: bytes) ? 1 : -1
+        },
+        FunctionSpec("tcp_enable_closed_event", args: [.int], minArgs: 0) { ctx, args in
+            request(.enableClosedEvent, args.count > 0 ? args.int(0, &ctx) : nil, ctx.message) ? 1 : -1
+        },
         FunctionSpec("tcp_close_connection", args: [.int], minArgs: 0) { ctx, args in
             let conid = args.count > 0 ? args.int(0, &ctx) : nil
             return request(.close, conid, ctx.message) ? 1 : -1

@@ -1,6 +1,9 @@
 import SIP
 import Script
 import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A receiver: runs the script for each message that arrives. A UDP receiver reads
 /// datagrams from one listen socket (shared with the other receivers of that socket); a
@@ -24,12 +27,35 @@ struct Receiver {
                 writeMalformedSummary(malformedLog.closeWindow(nowNs: MonotonicClock.nowNs))
             }
             guard case .task(.tcp(let payload)) = taken else { continue }
-            guard let envelope = TCPEnvelope(decoding: payload), envelope.operation == .message else {
+            guard let envelope = TCPEnvelope(decoding: payload),
+                  envelope.operation == .message || envelope.operation == .closed else {
                 process.log.error("tcp", "a malformed message in the tcp queue (dropped)")
                 continue
             }
-            handle(Array(envelope.bytes), from: envelope.peer)
+            if envelope.operation == .closed {
+                raiseClosedEvent(envelope)
+            } else {
+                handle(Array(envelope.bytes), from: envelope.peer)
+            }
         }
+    }
+
+    /// tcpops' `event_route[tcp:closed]` (or `tcp:timeout`, `tcp:reset`) for a connection
+    /// the tcp main closed: it runs on a local request whose `$si`, `$sp`, `$proto` and
+    /// `$conid` are the connection's.
+    mutating func raiseClosedEvent(_ envelope: TCPEnvelope) {
+        guard let byte = envelope.bytes.first, let event = TCPClosedEvent(rawValue: byte),
+              let route = process.program.routeIndex(event.routeName, in: .event),
+              let message = try? SIPMessage.parse(Array(FakedRequest.text("tcp-\(getpid())-\(envelope.peer.connection)").utf8))
+        else { return }
+        let context = MessageContext(process: process, message: message, peer: envelope.peer)
+        exec.host = context
+        exec.flags = 0
+        exec.routeType = .event
+        _ = process.program.run(route: route, as: .event, &exec)
+        context.releaseUnfinishedTransaction()
+        context.releaseTransactions()
+        exec.host = nil
     }
 
     /// Serves datagrams of `udp` until the process is told to stop (SIGTERM ends it by
