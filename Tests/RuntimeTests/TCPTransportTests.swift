@@ -19,6 +19,7 @@ import TestSupport
     listen=udp:127.0.0.1:PORT
     listen=tcp:127.0.0.1:PORT
     listen=udp:[::1]:PORT
+    listen=tcp:[::1]:PORT
     tcp_msg_read_timeout=2
     TCP_EXTRA
     loadmodule "sl.so"
@@ -37,6 +38,7 @@ import TestSupport
         if ($rU == "relay") { async_task_route("RELAY"); exit; }
         if ($rU == "later") { async_route("LATE", 1); exit; }
         if ($rU == "short") { tcp_set_connection_lifetime(1); sl_send_reply("200", "Short"); exit; }
+        if ($rU == "forced") { $fs = "tcp:127.0.0.1:PORT"; $du = "sip:127.0.0.1:" + $hdr(X-Peer); t_relay(); exit; }
         if ($rU == "alias") { force_tcp_alias(); sl_send_reply("200", "Aliased"); exit; }
         if ($rU == "toalias") { t_relay_to_tcp("127.0.0.1", $(hdr(X-Alias-Port){s.int})); exit; }
         if (proto == TCP && af == INET) {
@@ -315,6 +317,30 @@ import TestSupport
         #expect(short.read(timeout: 3) { _ in short.count("SIP/2.0 200 Short") == 1 })
         #expect(short.closedByPeer(within: 3))
         #expect(waitUntil(timeout: 2) { server.log.contains("event tcp:timeout conid=2") }, "\(server.log.suffix(800))")
+        _ = server.stop()
+    }
+
+    /// TCP over [::1]: the same script, `$af(name)` IPv6.
+    @Test func tcpOverIPv6IsAnswered() throws {
+        let server = try Self.server()
+        let tcp = try LoopbackTCPConnection(ipv6Port: server.port)
+        let text = Self.request("OPTIONS", user: "six", port: server.port, callID: "tcp6-1")
+            .replacingOccurrences(of: "127.0.0.1:5099", with: "[::1]:5099")
+        #expect(tcp.send(text))
+        #expect(tcp.read(timeout: 3) { _ in tcp.count("SIP/2.0 200 OK tcp IPv6") == 1 }, "\(String(decoding: tcp.received, as: UTF8.self))")
+        _ = server.stop()
+    }
+
+    /// `$fs` picks the socket among those of the destination's transport: forcing a TCP
+    /// socket for a `$du` without `;transport=` leaves the request on UDP, as Kamailio 5.6.3
+    /// does (checked on loopback).
+    @Test func aForcedSocketOfAnotherTransportIsIgnored() throws {
+        let server = try Self.server()
+        let peer = try LoopbackUDPSocket()
+        let client = try SIPTestClient(server: server.port)
+        client.send(client.request("MESSAGE", user: "forced", headers: ["X-Peer: \(peer.port)"], callID: "forced-1@test"))
+        let relayed = try #require(peer.receive(timeout: 3), "\(server.log.suffix(1000))")
+        #expect(String(decoding: relayed, as: UTF8.self).contains("Via: SIP/2.0/UDP 127.0.0.1:\(server.port);branch="))
         _ = server.stop()
     }
 }

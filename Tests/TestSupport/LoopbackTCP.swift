@@ -28,6 +28,24 @@ public final class LoopbackTCPConnection {
         self.init(fd: fd)
     }
 
+    /// Connects to [::1]:`port`; throws when refused.
+    public convenience init(ipv6Port port: UInt16) throws {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        sa.sin6_addr.__in6_u.__u6_addr8.15 = 1
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+        guard rc == 0 else {
+            Glibc.close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        self.init(fd: fd)
+    }
+
     deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// The local port (what the server sees as the source port).

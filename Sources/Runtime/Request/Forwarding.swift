@@ -28,13 +28,13 @@ extension MessageContext {
     /// Every target for the request, best first, each with the socket it leaves from:
     /// `overrideHost` (and port) if given, else `$du` if set, else the Request-URI, resolved
     /// by RFC 3263 over the DNS cache (docs/dns.md). The transport is `transport` when
-    /// given (t_relay_to_tcp), else the one of the socket `$fs` forces, else the URI's
-    /// `;transport=` or what NAPTR and SRV choose (UDP by default). A target no socket of
-    /// ours can reach (that transport and address family) is left out. The whole list is
-    /// for DNS failover (`use_dns_failover`).
+    /// given (t_relay_to_tcp), else the URI's `;transport=` or what NAPTR and SRV choose
+    /// (UDP by default); `$fs` picks the socket only when it has that transport and family
+    /// (Kamailio ignores a forced socket that does not match, too). A target no socket of
+    /// ours can reach is left out. The whole list is for DNS failover (`use_dns_failover`).
     func nextHops(overrideHost: String? = nil, overridePort: Int? = nil, transport: SIPTransport? = nil) -> [SIPPeer] {
         let forced = edits.forceSocket.flatMap { $0 < process.sockets.count ? process.sockets[$0] : nil }
-        let wanted = transport ?? forced?.transport
+        let wanted = transport
         let targets: [SIPTarget]
         if let host = overrideHost {
             targets = process.dns.targets(host: host, port: overridePort, transport: wanted)
