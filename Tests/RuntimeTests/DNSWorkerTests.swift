@@ -121,6 +121,42 @@ import Testing
         #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
     }
 
+    /// While the INVITE waits for the DNS Worker: its retransmission is absorbed (100
+    /// again, no second query queued), a CANCEL gets 200 and the INVITE 487 at once, and
+    /// the resume after the budget sends nothing more.
+    @Test func aWaitingInviteAbsorbsRetransmissionsAndCanBeCancelled() throws {
+        let dns = try DNSTestServer(zone: DNSServerTests.zone(peerPort: 9))
+        let config = Self.config.replacingOccurrences(of: "if (is_method(\"ACK\")) { exit; }",
+                                                      with: "if (is_method(\"ACK\")) { exit; }\n    if (is_method(\"CANCEL\")) { t_relay(); exit; }")
+        #expect(config.contains("CANCEL"))
+        let server = try Self.server(dns, config: config)
+        defer { server.stop() }
+        let caller = try SIPTestClient(server: server.port)
+        let invite = caller.request("INVITE", user: "erin", headers: ["X-Domain: slow.test"], callID: "cancel-1@test")
+        caller.send(invite)
+        #expect(caller.receive(timeout: 1)?.statusCode == 100)
+        caller.send(invite)
+        #expect(caller.receive(timeout: 1)?.statusCode == 100, "the retransmission is answered 100")
+        #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
+        let cancel = invite.replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+            .replacingOccurrences(of: "X-Domain: slow.test\r\n", with: "")
+        let start = Date()
+        caller.send(cancel)
+        var codes: [String: Int] = [:]
+        #expect(waitUntil(timeout: 1) {
+            if let m = caller.receive(timeout: 0.1), !m.isRequest, m.statusCode >= 200 { codes[m.method.name] = m.statusCode }
+            return codes.count == 2
+        })
+        #expect(codes == ["CANCEL": 200, "INVITE": 487], "\(codes) \(server.log.suffix(1500))")
+        #expect(Date().timeIntervalSince(start) < 0.5)
+        // The DNS Worker's resume (after the 2 s budget) finds it cancelled: nothing more.
+        #expect(waitUntil(timeout: 4) { server.log.contains("cancelled or timed out while") }, "\(server.log.suffix(1500))")
+        while let m = caller.receive(timeout: 0.3) {
+            #expect(m.statusCode == 487, "only 487 retransmissions may follow, not \(m.statusCode)")
+        }
+    }
+
     /// t_relay after an explicit t_newtran(): the resumed relay uses the R-URI the script
     /// set after the transaction was created, as the inline relay would.
     @Test func theResumedRelaySeesChangesMadeAfterTNewtran() throws {
