@@ -173,6 +173,27 @@ import Testing
         #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
     }
 
+    /// Over TCP: the tcp receiver hands the name over too; the INVITE reaches the SRV
+    /// target and the 200 goes back on the caller's connection (sent by the DNS Worker's
+    /// relay through the tcp main).
+    @Test func aTCPRequestIsRelayedThroughTheWorker() throws {
+        let peer = try LoopbackUDPSocket()
+        let dns = try DNSTestServer(zone: DNSServerTests.zone(peerPort: peer.port))
+        let config = Self.config.replacingOccurrences(of: "listen=udp:127.0.0.1:PORT",
+                                                      with: "listen=udp:127.0.0.1:PORT\nlisten=tcp:127.0.0.1:PORT\ntcp_children=1")
+        let server = try Self.server(dns, config: config)
+        defer { server.stop() }
+        let tcp = try LoopbackTCPConnection(port: server.port)
+        let invite = TCPTransportTests.request("INVITE", user: "frank", port: server.port, callID: "tcp-1",
+                                               headers: ["X-Domain: service.test"])
+        #expect(tcp.send(invite))
+        let relayed = try #require(peer.receive(timeout: 3), "nothing relayed: \(server.log.suffix(1500))")
+        #expect(String(decoding: relayed, as: UTF8.self).hasPrefix("INVITE sip:frank@service.test SIP/2.0\r\n"))
+        #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
+        peer.send(DNSServerTests.reply(to: relayed, "200 OK"), to: server.port)
+        #expect(tcp.read(timeout: 3) { _ in tcp.count("SIP/2.0 200 OK") == 1 }, "\(String(decoding: tcp.received, as: UTF8.self))")
+    }
+
     /// A DNS Worker killed while it resolves: the master restarts it and answers the
     /// transaction it held 500 at once (not at fr_inv_timer); the new worker serves the next name.
     @Test func aKilledWorkerIsRestartedAndItsTransactionAnswered() throws {
