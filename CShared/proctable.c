@@ -73,6 +73,9 @@ const char *cs_proc_role_name(uint32_t role) {
     case CS_ROLE_ASYNC_MS_TIMER: return "async ms timer";
     case CS_ROLE_HELPER: return "helper";
     case CS_ROLE_HTTP_WORKER: return "http worker";
+    case CS_ROLE_TCP_MAIN: return "tcp main";
+    case CS_ROLE_TCP_RECEIVER: return "tcp receiver";
+    case CS_ROLE_DNS_WORKER: return "dns worker";
     default: return "none";
     }
 }

@@ -14,6 +14,8 @@ public enum AsyncTask: Equatable, Sendable {
     /// A message for the TCP transport (the runtime's encoding): a framed message for a
     /// tcp receiver, or bytes (or a request) for the tcp main.
     case tcp(payload: [UInt8])
+    /// A name to resolve for a suspended transaction, for a DNS Worker (the runtime's encoding).
+    case dns(payload: [UInt8])
 
     /// cs_task.kind values.
     enum Kind: UInt32 {
@@ -28,6 +30,8 @@ public enum AsyncTask: Equatable, Sendable {
         case http = 4
         /// words: 0, payload block offset, payload length.
         case tcp = 5
+        /// words: 0, payload block offset, payload length.
+        case dns = 6
     }
 }
 
@@ -65,6 +69,9 @@ extension TaskQueueRef {
             if block == nil { arena.freeTask(slot); return .noMemory }
         case .tcp(let payload):
             block = Self.storePayload(payload, kind: .tcp, first: 0, in: slot, arena: arena)
+            if block == nil { arena.freeTask(slot); return .noMemory }
+        case .dns(let payload):
+            block = Self.storePayload(payload, kind: .dns, first: 0, in: slot, arena: arena)
             if block == nil { arena.freeTask(slot); return .noMemory }
         }
         guard push(slot, nonblocking: nonblocking) == .queued else {
@@ -122,6 +129,9 @@ extension TaskQueueRef {
         case .tcp?:
             guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
             return .task(.tcp(payload: payload))
+        case .dns?:
+            guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
+            return .task(.dns(payload: payload))
         case nil:
             return .malformed(kind: slot.pointee.kind)
         }

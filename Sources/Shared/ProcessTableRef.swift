@@ -56,6 +56,9 @@ public enum ProcessRole: UInt32, Sendable {
     case tcpMain = 9
     /// `tcp receiver (generic) child=N`: runs the script for messages that came over TCP.
     case tcpReceiver = 10
+    /// `DNS Worker`: resolves names a receiver's `t_relay` found missing from the DNS
+    /// cache, then resumes the suspended transaction (docs/dns.md).
+    case dnsWorker = 11
 }
 
 /// A process's state in the table (cs_proc_state).

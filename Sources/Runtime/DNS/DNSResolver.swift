@@ -1,4 +1,7 @@
 import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One place to send a SIP request: a transport and an address, and the SRV record it
 /// came from (nil when it came from A/AAAA alone or was a literal address).
@@ -33,6 +36,25 @@ public final class DNSResolver {
     let families: Set<SocketAddress.Family>
     /// Targets this process saw fail, until when (monotonic ms): `targets` puts them last.
     private var failed: [SIPTarget: UInt64] = [:]
+    /// What a lookup does with a name the cache cannot answer now.
+    var mode = Mode.inline
+    /// Set by a `.probe` lookup that would have had to ask the name servers or wait.
+    private(set) var probeMissed = false
+
+    /// What a lookup does when the cache cannot answer now (docs/dns.md).
+    enum Mode {
+        /// Asks the name servers itself when it misses; gives "no answer now" when another
+        /// process is resolving the name (every process but a DNS Worker, and receivers
+        /// without DNS Workers).
+        case inline
+        /// Never asks and never waits: a name the cache cannot answer now ends the
+        /// resolution and sets `probeMissed` (a receiver deciding whether to hand the name
+        /// to a DNS Worker).
+        case probe
+        /// Asks like `.inline`, and waits (polling, within the budget) for another
+        /// process's lease to end instead of giving up (a DNS Worker: it may block).
+        case waitForOthers
+    }
 
     /// What a lookup of one (name, type) gave.
     enum Answer: Equatable {
@@ -91,7 +113,27 @@ public final class DNSResolver {
             return ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: nil)
         }
         let leaseMs = UInt32(clamping: max(Int64(deadlineMs) - Int64(MonotonicClock.nowMs), 100))
-        switch cache.lookup(name, type: type, pid: pid, leaseMs: leaseMs) {
+        var found = cache.lookup(name, type: type, pid: pid, leaseMs: leaseMs)
+        if mode == .waitForOthers {
+            while case .miss(claimed: false) = found, MonotonicClock.nowMs < deadlineMs {
+                usleep(Self.leasePollMicroseconds)
+                found = cache.lookup(name, type: type, pid: pid, leaseMs: leaseMs)
+            }
+        }
+        if mode == .probe {
+            switch found {
+            case .hit, .stale(_, refresh: false): break
+            case .stale(_, refresh: true), .miss(claimed: true):
+                // The lease just taken goes back at once: the DNS Worker takes it.
+                cache.release(name, type: type)
+                probeMissed = true
+                return .unavailable
+            case .miss(claimed: false), .full:
+                probeMissed = true
+                return .unavailable
+            }
+        }
+        switch found {
         case .hit(let e), .stale(let e, refresh: false):
             return Self.answer(e)
         case .stale(let e, refresh: true):
@@ -112,6 +154,24 @@ public final class DNSResolver {
         case .full:
             return ask(name, type: type, deadlineMs: deadlineMs, scratch: &scratch, depth: depth, store: nil)
         }
+    }
+
+    /// How often a DNS Worker looks again at a name another process is resolving.
+    static let leasePollMicroseconds: UInt32 = 10_000
+
+    /// Whether the targets of (host, port, transport) can be had from the cache now,
+    /// without asking a name server or waiting for another process (a literal address
+    /// always can; a cached "no such name" or "no answer" can too: it fails at once).
+    /// Expired entries another process is refreshing count as answered; one this
+    /// process would have to refresh does not.
+    public func isAnsweredNow(host: String, port: Int?, transport: SIPTarget.Transport?, secure: Bool) -> Bool {
+        guard cache != nil else { return false }
+        let saved = mode
+        mode = .probe
+        probeMissed = false
+        defer { mode = saved }
+        _ = targets(host: host, port: port, transport: transport, secure: secure)
+        return !probeMissed
     }
 
     struct Key: Hashable {

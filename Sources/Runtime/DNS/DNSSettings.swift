@@ -25,6 +25,9 @@ public struct DNSSettings: Sendable, Equatable {
     public var gcIntervalSeconds = 120
     public var deleteNonExpired = false
     public var useFailover = false
+    /// `dns_workers` (Respite's own, not Kamailio's): DNS Worker processes that resolve for
+    /// receivers, whose t_relay is suspended meanwhile; 0: receivers resolve inline.
+    public var workers = 1
 
     public init() {}
 
@@ -54,6 +57,7 @@ public struct DNSSettings: Sendable, Equatable {
         gcIntervalSeconds = int("dns_cache_gc_interval") ?? gcIntervalSeconds
         deleteNonExpired = flag("dns_cache_del_nonexp", false) || flag("dns_cache_delete_nonexpired", false)
         useFailover = flag("use_dns_failover", useFailover)
+        workers = int("dns_workers") ?? workers
     }
 
     /// Whether lookups go through the arena's cache (it exists only with `dns_cache_init`).
@@ -103,6 +107,10 @@ public struct DNSSettings: Sendable, Equatable {
             CoreParamSpec("dns_cache_gc_interval", .int, default: .int(120), validate: nonNegative),
             CoreParamSpec("dns_cache_del_nonexp", .bool, default: .int(0)),
             CoreParamSpec("dns_cache_delete_nonexpired", .bool, default: .int(0)),
+            CoreParamSpec("dns_workers", .int, default: .int(1)) { v in
+                if case .int(let i) = v, !(0...64).contains(i) { return "dns_workers is between 0 and 64" }
+                return nil
+            },
         ]
     }
 }

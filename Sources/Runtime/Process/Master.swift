@@ -73,6 +73,10 @@ struct Master {
     /// a `timer` process).
     var usesTM: Bool { program.settings.modules.contains("tm") }
 
+    /// DNS Worker processes: `dns_workers`, when there is something for them to do (tm
+    /// suspends the relays they resolve for, and they resolve into the shared cache).
+    var dnsWorkers: Int { usesTM && settings.dns.cached ? settings.dns.workers : 0 }
+
     mutating func start() -> Int32 {
         // The sweep covers default names (/respite-<pid>) only: another --shm-name belongs
         // to whoever chose it (a test may keep a dead server's arena to inspect it), and
@@ -136,6 +140,7 @@ struct Master {
                 + (listensOnTCP ? 1 + tcpChildren : 0)
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
             let httpWorkers = http.moduleLoaded ? http.workers : 0
+            let dnsWorkers = self.dnsWorkers
             var queues = async.groups.map {
                 ArenaLayout.Queue(name: $0.name, maxDepth: Master.taskQueueDepth, workers: $0.workers,
                                   nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep))
@@ -144,13 +149,17 @@ struct Master {
                 queues.append(ArenaLayout.Queue(name: HTTPAsyncConfig.queueName, maxDepth: http.maxPending,
                                                 workers: http.workers, nonblocking: true))
             }
+            if dnsWorkers > 0 {
+                queues.append(ArenaLayout.Queue(name: DNSDeferral.queueName, maxDepth: Master.taskQueueDepth,
+                                                workers: dnsWorkers, nonblocking: true))
+            }
             if listensOnTCP {
                 queues.append(ArenaLayout.Queue(name: TCPShared.inboundQueue, maxDepth: Master.taskQueueDepth,
                                                 workers: tcpChildren, nonblocking: true))
                 queues.append(ArenaLayout.Queue(name: TCPShared.outboundQueue, maxDepth: 4 * Master.taskQueueDepth,
                                                 workers: 1, nonblocking: true))
             }
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + 16,
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + dnsWorkers + 16,
                                                      queues: queues))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
@@ -238,6 +247,13 @@ struct Master {
                 return 1
             }
             workers.append(WorkerSlot(slot: slot, description: "Http Worker", kind: .httpWorker))
+        }
+        for rank in 0..<dnsWorkers {
+            guard let slot = sections.processes.claim(role: .dnsWorker, rank: rank, description: "DNS Worker") else {
+                log.critical("core", "process table full")
+                return 1
+            }
+            workers.append(WorkerSlot(slot: slot, description: "DNS Worker", kind: .dnsWorker))
         }
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map(\.name).joined(separator: ", ")), \(workers.count) worker processes")
 

@@ -54,7 +54,11 @@ extension Master {
             context.arena.reclaimAllocatorCache(slot: worker.slot)
             // And the transactions it held: references dropped, unanswered work answered 500,
             // timers it had taken off its wheel given back.
-            if let settled = transactionTable?.settleHolds(ofSlot: worker.slot), !settled.isEmpty {
+            // A DNS Worker holds the transaction it resolves for, suspended, until it resumes
+            // it: nobody else would resume those.
+            var resumer = false
+            if case .dnsWorker = worker.kind { resumer = true }
+            if let settled = transactionTable?.settleHolds(ofSlot: worker.slot, resumer: resumer), !settled.isEmpty {
                 log.notice("core", "\(worker.description) held \(settled.referencesDropped) transaction references (dropped; \(settled.orphaned) to be answered 500) and \(settled.timersRearmed) taken timers (re-armed)")
             }
             // Queries it was running: their entries come back; a transaction one of them

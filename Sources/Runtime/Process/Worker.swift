@@ -45,6 +45,8 @@ struct WorkerSlot {
         case asyncMsTimer
         /// `Http Worker` (http_async_client).
         case httpWorker
+        /// `DNS Worker`: resolves for the receivers (dns_workers).
+        case dnsWorker
     }
 
     let slot: Int32
@@ -94,6 +96,13 @@ extension WorkerSlot {
         if let tcp = context.tcp {
             process.tcp = TCPSender(table: tcp.table, queue: tcp.outbound, doorbell: tcp.doorbell, arena: context.arena)
         }
+        let dnsQueue = context.sections.queue(named: DNSDeferral.queueName)
+        switch kind {
+        case .udpReceiver, .tcpReceiver:
+            process.dnsDeferral = dnsQueue.map { DNSDeferral(queue: $0, arena: context.arena) }
+        default:
+            break
+        }
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process)
@@ -130,6 +139,9 @@ extension WorkerSlot {
                 process.log.critical("http_async_client", "Http Worker: curl cannot start (no memory)")
                 _exit(1)
             }
+            worker.run()
+        case .dnsWorker:
+            var worker = DNSWorker(process: process, queue: dnsQueue!)
             worker.run()
         }
     }

@@ -33,21 +33,35 @@ extension MessageContext {
     /// (Kamailio ignores a forced socket that does not match, too). A target no socket of
     /// ours can reach is left out. The whole list is for DNS failover (`use_dns_failover`).
     func nextHops(overrideHost: String? = nil, overridePort: Int? = nil, transport: SIPTransport? = nil) -> [SIPPeer] {
-        let forced = edits.forceSocket.flatMap { $0 < process.sockets.count ? process.sockets[$0] : nil }
-        let wanted = transport
-        let targets: [SIPTarget]
-        if let host = overrideHost {
-            targets = process.dns.targets(host: host, port: overridePort, transport: wanted)
-        } else {
-            guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return [] }
-            targets = wanted == nil ? process.dns.targets(for: uri)
-                : process.dns.targets(host: uri.host, port: uri.port, transport: wanted, secure: uri.isSecure)
+        guard let query = destinationQuery(overrideHost: overrideHost, overridePort: overridePort, transport: transport) else {
+            return []
         }
+        let forced = forcedSocket
+        let targets = process.dns.targets(host: query.host, port: query.port, transport: query.transport, secure: query.secure)
         return targets.compactMap { target in
             let out = forced.flatMap { $0.transport == target.transport && $0.address.family == target.address.family ? $0 : nil }
                 ?? process.outputSocket(target.transport, family: target.address.family, preferring: socket.index)
             return out.map { SIPPeer(transport: target.transport, address: target.address, socketIndex: $0.index) }
         }
+    }
+
+    /// The socket `$fs` forces, if any.
+    var forcedSocket: LocalSocket? {
+        edits.forceSocket.flatMap { $0 < process.sockets.count ? process.sockets[$0] : nil }
+    }
+
+    /// What `nextHops` resolves: `overrideHost` (and port) if given, else the host of `$du`
+    /// or the Request-URI, with the transport asked for (`transport`, else the forced
+    /// socket's, else the URI's `;transport=`). nil when the URI does not parse.
+    func destinationQuery(overrideHost: String? = nil, overridePort: Int? = nil, transport: SIPTransport? = nil) -> DNSQuery? {
+        let wanted = transport
+        if let host = overrideHost {
+            return DNSQuery(host: host, port: overridePort, transport: wanted, secure: false)
+        }
+        guard let uri = SIPURI.parse(edits.destinationURI ?? requestURI) else { return nil }
+        return DNSQuery(host: uri.host, port: uri.port,
+                        transport: wanted ?? uri.params.value("transport").flatMap { SIPTransport(name: $0) },
+                        secure: uri.isSecure)
     }
 
     /// Writes the forwarded request, sent towards `destination`, into the process's

@@ -27,6 +27,9 @@ public final class ProcessContext {
     /// Next-hop resolution (RFC 3263) over the arena's DNS cache (made on first use).
     public lazy var dns: DNSResolver = DNSResolver(
         settings: settings.dns, cache: arena.dnsCache, pid: getpid(), families: Set(sockets.map(\.address.family)))
+    /// The DNS Workers' queue, in a receiver when there are DNS Workers: its t_relay hands a
+    /// name the DNS cache cannot answer now to them instead of resolving it (docs/dns.md).
+    var dnsDeferral: DNSDeferral?
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog

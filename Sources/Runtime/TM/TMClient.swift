@@ -22,6 +22,12 @@ extension MessageContext {
         default:
             break
         }
+        // A receiver does not wait for name servers: a DNS Worker resolves, then runs this
+        // action again with the cache warm.
+        if process.dnsDeferral != nil, let query = destinationQuery(overrideHost: host, overridePort: port, transport: transport),
+           let code = deferResolution(query, &exec) {
+            return code
+        }
         tm.flagsForTransaction = flags
         guard let (tx, origin) = findOrCreateTransaction() else { return -1 }
         switch origin {

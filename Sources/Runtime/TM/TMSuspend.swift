@@ -84,7 +84,15 @@ extension ProcessContext {
             exec.flags = savedFlags
             exec.routeType = savedType
             if !locked.contains([.replied, .suspended]) && locked.pendingBranches == 0 {
-                context.sendStatefulReply(tx, 500, "I'm terribly sorry, server error occurred (1/TM)")
+                if context.replied {
+                    // The route answered statelessly (sl_send_reply): the caller has its final
+                    // reply, so no 500 follows it; the transaction ends as an unanswered one
+                    // does after a request route.
+                    locked.disarm(.finalResponse)
+                    tm?.scheduleDeletion(locked)
+                } else {
+                    context.sendStatefulReply(tx, 500, "I'm terribly sorry, server error occurred (1/TM)")
+                }
             }
             count(.tasks)
             return true

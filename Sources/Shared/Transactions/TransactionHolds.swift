@@ -69,7 +69,9 @@ extension TransactionTable {
     /// meanwhile; every transaction it held is dropped, and one that is neither answered,
     /// suspended nor waiting on a branch (its process died in the middle of its work) is
     /// marked orphaned with its final-response timer due now, so tm answers it 500.
-    public func settleHolds(ofSlot slot: Int32) -> SettledHolds {
+    /// With `resumer`, the dead process was the one to resume the suspended transactions it
+    /// held (a DNS Worker): those are orphaned too, since nobody else will resume them.
+    public func settleHolds(ofSlot slot: Int32, resumer: Bool = false) -> SettledHolds {
         var settled = SettledHolds()
         guard let table = arena.transactionHolds, let row = cs_txhold_row_at(table, UInt32(bitPattern: slot)) else {
             return settled
@@ -80,7 +82,7 @@ extension TransactionTable {
             guard entry != 0 else { continue }
             cs_txhold_set(row, UInt32(i), 0)
             if entry & 1 == 1 {
-                settleReference(toTransactionAt: entry & ~1, &settled)
+                settleReference(toTransactionAt: entry & ~1, resumer: resumer, &settled)
             } else {
                 settleTakenTimer(linkAt: entry, wheelOffset: wheelOffset, &settled)
             }
@@ -89,11 +91,12 @@ extension TransactionTable {
         return settled
     }
 
-    private func settleReference(toTransactionAt offset: UInt64, _ settled: inout SettledHolds) {
+    private func settleReference(toTransactionAt offset: UInt64, resumer: Bool, _ settled: inout SettledHolds) {
         let raw = (arena.base + Int(offset)).assumingMemoryBound(to: cs_tx.self)
         let tx = Transaction(raw, table: self)
         let orphaned = tx.withLock { locked -> Bool in
-            guard !locked.contains([.replied, .suspended, .unlinked]), locked.pendingBranches == 0 else { return false }
+            guard !locked.contains([.replied, .unlinked]), resumer || !locked.contains(.suspended),
+                  locked.pendingBranches == 0 else { return false }
             raw.pointee.flags |= UInt32(CS_TX_ORPHANED)
             locked.arm(.finalResponse, afterMs: 0)
             return true
