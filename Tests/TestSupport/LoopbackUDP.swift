@@ -74,6 +74,41 @@ public enum FreePort {
         try LoopbackUDPSocket().port
     }
 
+    /// A port free a moment ago for UDP and TCP, on 127.0.0.1 and on [::1]: what a
+    /// server under test listens on (a `listen` without transport takes UDP and TCP, and
+    /// tests may add the IPv6 loopback).
+    public static func server() throws -> UInt16 {
+        for _ in 0..<50 {
+            let port = try udp()
+            if canBind(port, family: AF_INET, type: SOCK_STREAM) && canBind(port, family: AF_INET6, type: SOCK_DGRAM)
+                && canBind(port, family: AF_INET6, type: SOCK_STREAM) {
+                return port
+            }
+        }
+        return try udp()
+    }
+
+    private static func canBind(_ port: UInt16, family: Int32, type: __socket_type) -> Bool {
+        let fd = socket(family, Int32(type.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if family == AF_INET {
+            var sa = LoopbackUDPSocket.address(port: port)
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+        }
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        sa.sin6_addr.__in6_u.__u6_addr8.15 = 1
+        return withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }
+
     /// Whether something has bound UDP 127.0.0.1:`port` (or the wildcard address), from
     /// /proc/net/udp: how to wait for a tool such as SIPp to start listening.
     public static func isUDPBound(_ port: UInt16) -> Bool {

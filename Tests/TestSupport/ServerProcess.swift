@@ -40,7 +40,7 @@ public final class ServerProcess {
         config: String, children: Int = 2, extraArgs: [String] = [], shmName: String? = nil,
         readiness: Readiness = .answersOptions, timeout: TimeInterval = 10, environment: [String: String] = [:]
     ) throws {
-        port = try FreePort.udp()
+        port = try FreePort.server()
         ownsShmName = shmName == nil
         self.shmName = shmName ?? "/respite-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let dir = try Spawn.scratchDirectory("server")
