@@ -16,11 +16,6 @@ int cs_epoll_watch(int epfd, int fd, uint32_t events, int add) {
     return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
 }
 
-int cs_epoll_forget(int epfd, int fd) {
-    struct epoll_event ev = {0};
-    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
-}
-
 int cs_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max, int timeout_ms) {
     struct epoll_event ev[256];
     if (max > 256) max = 256;

@@ -21,8 +21,6 @@ enum {
 int cs_epoll_create(void);
 /// Adds (`add` 1) or changes the events watched for `fd` (the event data is `fd`); 0 or -1.
 int cs_epoll_watch(int epfd, int fd, uint32_t events, int add);
-/// Stops watching `fd`.
-int cs_epoll_forget(int epfd, int fd);
 /// Waits up to `timeout_ms` (-1: forever) for at most `max` events: their descriptors and
 /// event bits in `fds` and `events`. The count, 0 on timeout, -1 with errno (EINTR too).
 int cs_epoll_wait(int epfd, int32_t *fds, uint32_t *events, int max, int timeout_ms);

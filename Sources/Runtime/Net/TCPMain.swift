@@ -314,6 +314,7 @@ struct TCPMain {
             let existing = withUnsafeBytes(of: c.slot.pointee.alias_ports) { Array($0.bindMemory(to: UInt16.self).prefix(count)) }
             guard port != c.peer.address.port, !existing.contains(port) else { return }
             byAddress[c.peer.address.withPort(port)] = fd
+            c.aliases.append(c.peer.address.withPort(port))
             guard count < Int(CS_TCP_MAX_ALIASES) else { return }
             withUnsafeMutableBytes(of: &c.slot.pointee.alias_ports) { $0.bindMemory(to: UInt16.self)[count] = port }
             c.slot.pointee.alias_count = UInt16(count + 1)
@@ -460,11 +461,11 @@ struct TCPMain {
         if let counter { table.raw.pointee[keyPath: counter] += 1 }
         if let reason { logEvent(c.peer.address, "connection #\(c.peer.connection) with \(c.peer.address) closed: \(reason)") }
         if let detail { process.log.debug("tcp", "connection #\(c.peer.connection) with \(c.peer.address): \(detail)") }
-        _ = cs_epoll_forget(epoll, c.fd)
+        // (Closing the descriptor takes it out of the epoll set: no other process holds it.)
         if reason != nil && counter == \.closed_bad_input { StreamSocket.abort(c.fd) } else { Posix.close(c.fd) }
         connections[c.fd] = nil
         byID[c.peer.connection] = nil
-        for (address, fd) in byAddress where fd == c.fd { byAddress[address] = nil }
+        for address in [c.peer.address] + c.aliases where byAddress[address] == c.fd { byAddress[address] = nil }
         cs_tcp_release(table.raw, c.slot)
         if let event, closedEventMode == 1 || (closedEventMode == 2 && c.wantsClosedEvent),
            closedEventRoutes.contains(event.routeName) {
@@ -523,6 +524,8 @@ final class TCPConnection {
     var watched: UInt32 = 0
     /// tcp_set_connection_lifetime's value, instead of tcp_connection_lifetime.
     var lifetimeMs: UInt64?
+    /// Other addresses (the peer's IP at other ports) it serves: force_tcp_alias.
+    var aliases: [SocketAddress] = []
     /// tcp_enable_closed_event was called for it (closed_event=2).
     var wantsClosedEvent = false
 
