@@ -48,6 +48,7 @@ bench: deps
 	  Benchmarks/compare/run.sh; \
 	  Benchmarks/compare/async.sh; \
 	  Benchmarks/http/http.sh; \
+	  python3 Benchmarks/tcp/bench.py; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs
