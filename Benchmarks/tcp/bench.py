@@ -18,9 +18,11 @@ One `tcp ...` line per result:
                      100 of the open ones (answered?).
 Needs a release build (make bench) and sipp; Kamailio is skipped with a line when missing.
 """
-import json, os, re, resource, signal, socket, subprocess, sys, tempfile, time
+import json, os, re, resource, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from servers import free_port, stop_group  # noqa: E402
 BIN = os.path.join(HERE, "..", "..", ".build", "release")
 KAMAILIO = "/usr/sbin/kamailio"
 STEP_SECONDS = int(os.environ.get("STEP_SECONDS", "5"))
@@ -32,22 +34,6 @@ PROBE_RATE = int(os.environ.get("PROBE_RATE", "500"))
 PROBE_SECONDS = int(os.environ.get("PROBE_SECONDS", "5"))
 SERVERS = os.environ.get("SERVERS", "respite kamailio").split()
 SCENARIO = os.path.join(HERE, "..", "..", "Tests", "RuntimeTests", "Configs", "sipp-options.xml")
-
-
-def free_port():
-    while True:
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket()
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
 
 
 def group_cpu_ns(pgid):
@@ -82,15 +68,7 @@ class Server:
         time.sleep(2.5)
 
     def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        stop_group(self.proc)
 
     def cpu_ns(self):
         return group_cpu_ns(self.proc.pid)

@@ -13,17 +13,11 @@ any failed:
   sipp-t1-task-workers     SIPp: 1,000 OPTIONS on one TCP connection (-t t1), answered by
                            t_reply from async task workers
 """
-import argparse, os, re, signal, socket, subprocess, sys, tempfile, time
+import argparse, os, re, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, HERE)
+from servers import free_port, stop_group  # noqa: E402
 
 
 def request(method, user, port, cid, transport="TCP", host="127.0.0.1", body=b"", extra=()):
@@ -57,15 +51,7 @@ class Server:
         time.sleep(1)
 
     def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        stop_group(self.proc)
 
 
 def read_until(sock, done, timeout):

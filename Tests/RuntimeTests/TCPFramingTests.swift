@@ -45,4 +45,29 @@ import Testing
             return
         }
     }
+
+    /// Random streams and random cuts of real messages: the framer never traps, and what
+    /// it returns is within the bytes it was given.
+    @Test func randomInputNeverTrapsAndStaysInBounds() {
+        var generator = SystemRandomNumberGenerator()
+        let real = Array((Self.head + "Content-Length: 5\r\n\r\nhello").utf8)
+        for round in 0..<5000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                bytes = Array(real.prefix(Int.random(in: 0...real.count, using: &generator)))
+                for _ in 0..<Int.random(in: 0...3, using: &generator) where !bytes.isEmpty {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+            }
+            let frame = bytes.withUnsafeBytes { TCPFraming.next($0, maxBytes: 512, acceptNoContentLength: round % 3 == 0) }
+            switch frame {
+            case .message(let length), .keepalive(let length, _):
+                #expect(length > 0 && length <= bytes.count)
+            case .incomplete, .bad:
+                break
+            }
+        }
+    }
 }
