@@ -343,4 +343,21 @@ import TestSupport
         #expect(String(decoding: relayed, as: UTF8.self).contains("Via: SIP/2.0/UDP 127.0.0.1:\(server.port);branch="))
         _ = server.stop()
     }
+
+    /// A relay over TCP to a port where nothing listens: the connect fails in the tcp main,
+    /// tm ends the branch as a 503 at once (RFC 3261 16.9) instead of at fr_timer (3 s here).
+    @Test func aConnectionThatCannotOpenEndsItsBranchAs503() throws {
+        let server = try Self.server()
+        let closed = try FreePort.server()
+        let client = try SIPTestClient(server: server.port)
+        let start = Date()
+        let final = client.exchange(client.request("INVITE", user: "relay", headers: ["X-Peer: \(closed)"],
+                                                   callID: "refused-1@test"), timeout: 5)
+        #expect(final?.statusCode == 503, "\(server.log.suffix(1000))")
+        #expect(Date().timeIntervalSince(start) < 1.5)
+        #expect(server.log.contains("could not be sent to tcp:127.0.0.1:\(closed)"))
+        let shm = try #require(server.arenaSample().object["tcpConnections"] as? [String: Any])
+        #expect(shm["connectFailed"] as? Int == 1 && shm["used"] as? Int == 0, "\(shm)")
+        _ = server.stop()
+    }
 }

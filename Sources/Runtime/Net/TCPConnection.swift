@@ -22,6 +22,9 @@ final class TCPConnection {
     var lifetimeMs: UInt64?
     /// Other addresses (the peer's IP at other ports) it serves: force_tcp_alias.
     var aliases: [SocketAddress] = []
+    /// What was queued while an outgoing connection was being opened, message by message:
+    /// told back to tm if the connection never opens.
+    var queuedWhileConnecting: [ArraySlice<UInt8>] = []
     /// tcp_enable_closed_event was called for it (closed_event=2).
     var wantsClosedEvent = false
 

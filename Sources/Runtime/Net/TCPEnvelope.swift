@@ -31,6 +31,10 @@ struct TCPEnvelope {
         /// For a tcp receiver: connection `peer.connection` has closed; bytes = one byte,
         /// the `TCPClosedEvent` (which event route runs).
         case closed = 9
+        /// For a tcp receiver: these bytes (a request we relayed) never went out, because
+        /// the connection to their destination could not be opened; tm ends their branch
+        /// as if it got a 503 (RFC 3261 §16.9).
+        case sendFailed = 10
     }
 
     var operation: Operation

@@ -72,7 +72,7 @@ extension TCPMain {
             } : [0, 0, 0]
             StreamSocket.enableKeepalive(fd, idle: words[0], interval: words[1], count: words[2])
             c.slot.pointee.flags |= UInt32(CS_TCPF_KEEPALIVE)
-        case .message, .closed:
+        case .message, .closed, .sendFailed:
             process.log.error("tcp", "a message for the tcp receivers in the tcp-out queue (dropped)")
         }
     }
@@ -102,6 +102,7 @@ extension TCPMain {
             table.raw.pointee.connect_failed += 1
             cs_tcp_release(table.raw, slot)
             process.log.error("tcp", "cannot connect to \(peer.address): \(error)")
+            reportUnsent([first], to: peer)
             return
         }
         StreamSocket.disableNagle(opened.fd)
@@ -126,6 +127,7 @@ extension TCPMain {
             c.slot.pointee.msgs_out += 1
             table.raw.pointee.msgs_out += 1
         }
+        if c.connecting { c.queuedWhileConnecting.append(bytes) }
         if c.output.isEmpty && !c.connecting {
             switch bytes.withUnsafeBytes({ StreamSocket.write(c.fd, $0) }) {
             case .success(let n):
@@ -147,6 +149,14 @@ extension TCPMain {
         if c.outputSince == nil { c.outputSince = MonotonicClock.nowMs }
         c.slot.pointee.pending_out = UInt32(clamping: c.output.count)
         if !c.connecting { watch(c) }
+    }
+
+    /// Hands requests that never went out back to the tcp receivers, so that tm ends their
+    /// branches at once (keepalive CRLFs and replies are not reported: nothing waits on them).
+    func reportUnsent(_ messages: [ArraySlice<UInt8>], to peer: SIPPeer) {
+        for bytes in messages where bytes.count > 2 && !bytes.starts(with: Array("SIP/2.0 ".utf8)) {
+            deliver(TCPEnvelope(.sendFailed, peer: peer, bytes: bytes))
+        }
     }
 
     /// Writes what waits, as far as the socket takes it.

@@ -157,9 +157,11 @@ struct TCPMain {
             guard error == 0 else {
                 table.raw.pointee.connect_failed += 1
                 close(c, reason: "connect to \(c.peer.address) failed: \(String(cString: strerror(error)))", counter: nil)
+                reportUnsent(c.queuedWhileConnecting, to: c.peer)
                 return
             }
             c.connecting = false
+            c.queuedWhileConnecting = []
             cs_tcp_publish(c.slot, CS_TCP_OPEN.rawValue)
             table.raw.pointee.connected += 1
             flush(c)
@@ -303,6 +305,7 @@ struct TCPMain {
             if c.connecting, now >= c.connectDeadlineMs {
                 table.raw.pointee.connect_failed += 1
                 close(c, reason: "connect timed out after \(settings.connectTimeoutSeconds) s", counter: nil)
+                reportUnsent(c.queuedWhileConnecting, to: c.peer)
             } else if let since = c.messageStartedMs, now - since >= readTimeout {
                 close(c, reason: "a message started \(now - since) ms ago and is not complete (tcp_msg_read_timeout)",
                       counter: \.closed_read_timeout, event: .timeout)

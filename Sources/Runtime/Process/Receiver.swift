@@ -28,12 +28,14 @@ struct Receiver {
             }
             guard case .task(.tcp(let payload)) = taken else { continue }
             guard let envelope = TCPEnvelope(decoding: payload),
-                  envelope.operation == .message || envelope.operation == .closed else {
+                  [.message, .closed, .sendFailed].contains(envelope.operation) else {
                 process.log.error("tcp", "a malformed message in the tcp queue (dropped)")
                 continue
             }
             if envelope.operation == .closed {
                 raiseClosedEvent(envelope)
+            } else if envelope.operation == .sendFailed {
+                MessageContext.branchNotSent(Array(envelope.bytes), to: envelope.peer, process: process, &exec)
             } else {
                 handle(Array(envelope.bytes), from: envelope.peer)
             }

@@ -105,6 +105,30 @@ extension MessageContext {
         return request.addBranch(tx.transaction, host: nil, port: nil, to: next, &exec)
     }
 
+    /// A relayed request the transport could not send (its connection never opened): its
+    /// branch ends as if it got a 503 (RFC 3261 §16.9), and the transaction goes on as
+    /// after any failed branch: DNS failover, failure_route, or the best reply upstream.
+    static func branchNotSent(_ bytes: [UInt8], to peer: SIPPeer, process: ProcessContext, _ exec: inout ExecContext) {
+        guard let manager = process.tm, let sent = try? SIPMessage.parse(bytes), sent.isRequest,
+              let id = TransactionManager.parseBranchID(sent.topVia.branch ?? ""),
+              let found = manager.table.lookup(id.id) else { return }
+        let tx = found.transaction
+        tx.withLock { locked in
+            let b = id.branch
+            guard b < locked.branchCount, !locked.branch(b).flags.contains(.final), sent.method != .ack else { return }
+            process.log.notice("tm", "\(sent.method.name) for \(sent.callID) could not be sent to \(peer); its branch ends as 503")
+            let branch = locked.branch(b)
+            locked.disarm(.branchRetransmission(b))
+            locked.disarm(.branchTimeout(b))
+            branch.flags.insert(.final)
+            branch.lastStatus = 503
+            if locked.pendingBranches == 0 && !failOver(locked, status: 503, process: process, &exec) {
+                manager.decideFinal(locked, process, &exec)
+            }
+        }
+        _ = consume found  // the reference kept the transaction alive until here
+    }
+
     func forwardStatelessly(host: String?, port: Int?, transport: SIPTransport? = nil) -> Bool {
         guard let destination = nextHop(overrideHost: host, overridePort: port, transport: transport) else { return false }
         do { try buildForward(to: destination) } catch { return false }

@@ -67,7 +67,8 @@ extension TransactionManager {
             context.relayUpstream(tx, tx.bytes(.branchReply(b)))
         } else {
             context.sendStatefulReply(tx.transaction, code,
-                                      code == 487 ? "Request canceled" : code == 408 ? "Request Timeout" : "Server Error")
+                                      code == 487 ? "Request canceled" : code == 408 ? "Request Timeout"
+                                        : code == 503 ? "Service Unavailable" : "Server Error")
         }
     }
 
