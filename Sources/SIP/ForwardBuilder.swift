@@ -10,6 +10,10 @@ public enum ForwardEdit: Sendable {
     case addFirst(name: String, value: String)
     /// Adds `name: value` after the original headers.
     case addLast(name: String, value: String)
+    /// The request came from `host` (an IP address, no brackets) and `port`: the received
+    /// Via gets `received=host` when its sent-by names another host (RFC 3261 18.2.1), and,
+    /// when it asks for `rport`, `received` and `rport=port` (RFC 3581 4).
+    case receivedFrom(host: String, port: Int)
 }
 
 /// The sent-by of the Via a proxy adds: `SIP/2.0/<transport> <host>[:<port>]`.
@@ -66,6 +70,8 @@ public enum ForwardBuilder {
                 firsts.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
             case .addLast(let name, let value):
                 lasts.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
+            case .receivedFrom(let host, let port):
+                markReceived(request.topVia, in: bytes, host: host, port: port, splice)
             }
         }
         if let newURI { splice(request.requestURIRange, newURI) }
@@ -121,6 +127,27 @@ public enum ForwardBuilder {
             cursor = s.range.upperBound
         }
         if cursor < request.bodyRange.upperBound { out.append(bytes[cursor..<request.bodyRange.upperBound]) }
+    }
+
+    /// The splices of `.receivedFrom`: `;received=` right after the sent-by (before the
+    /// first parameter, as Kamailio writes it), `=port` after a valueless `rport`.
+    static func markReceived(_ via: Via, in bytes: [UInt8], host: String, port: Int,
+                             _ splice: (Range<Int>, [UInt8]) -> Void) {
+        let rport = via.params.entry("rport")
+        let asksRPort = rport != nil && rport?.value == nil
+        var sentBy = Substring(via.host)
+        if sentBy.first == "[" && sentBy.last == "]" { sentBy = sentBy.dropFirst().dropLast() }
+        if (asksRPort || sentBy != host) && !via.params.contains("received") {
+            // Before the ';' that opens the first parameter, else at the end of the via-parm.
+            var at = via.valueRange.upperBound
+            if let first = via.params.entries.first {
+                at = first.name.lowerBound
+                while at > via.valueRange.lowerBound && bytes[at - 1] != UInt8(ascii: ";") { at -= 1 }
+                at = max(at - 1, via.valueRange.lowerBound)
+            }
+            splice(at..<at, Array(";received=\(host)".utf8))
+        }
+        if asksRPort, let r = rport { splice(r.name.upperBound..<r.name.upperBound, Array("=\(port)".utf8)) }
     }
 
     /// A magic-cookie branch derived from the request's transaction key and new R-URI.

@@ -136,4 +136,28 @@ import Testing
         let ok = try SIPMessage.parse(Sample.response("200 OK", toTag: "b0b"))
         #expect(throws: SIPBuildError.self) { try ClientRequestBuilder.ack(for: req, response: ok, into: &out) }
     }
+
+    /// The Via a request arrived with gets `received` and `rport=` as Kamailio writes them.
+    @Test func forwardMarksWhereTheRequestCameFrom() throws {
+        func forwarded(_ via: String, from host: String, _ port: Int) throws -> String {
+            let text = "OPTIONS sip:a@b SIP/2.0\r\nVia: \(via)\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\n"
+                + "Call-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            var out = MessageBuffer(capacity: 512)
+            try ForwardBuilder.forward(try SIPMessage.parse(Array(text.utf8)), via: ViaSentBy(host: "proxy"),
+                                       edits: [.receivedFrom(host: host, port: port)], into: &out)
+            return try SIPMessage.parse(out.bytes).vias[1].value
+        }
+        #expect(try forwarded("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport", from: "10.0.0.1", 40000)
+                == "SIP/2.0/UDP 10.0.0.1:5060;received=10.0.0.1;branch=z9hG4bK1;rport=40000")
+        #expect(try forwarded("SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1", from: "203.0.113.7", 40000)
+                == "SIP/2.0/TCP 10.0.0.1:5060;received=203.0.113.7;branch=z9hG4bK1")
+        #expect(try forwarded("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1", from: "10.0.0.1", 5060)
+                == "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1", "nothing to say: same host, no rport")
+        #expect(try forwarded("SIP/2.0/UDP [::1]:5060 ; branch=z9hG4bK1", from: "::1", 5060)
+                == "SIP/2.0/UDP [::1]:5060 ; branch=z9hG4bK1")
+        #expect(try forwarded("SIP/2.0/UDP pc.example.com;rport;branch=z9hG4bK1", from: "192.0.2.4", 1024)
+                == "SIP/2.0/UDP pc.example.com;received=192.0.2.4;rport=1024;branch=z9hG4bK1")
+        #expect(try forwarded("SIP/2.0/UDP pc.example.com", from: "192.0.2.4", 1024)
+                == "SIP/2.0/UDP pc.example.com;received=192.0.2.4")
+    }
 }

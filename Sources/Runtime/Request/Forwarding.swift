@@ -6,7 +6,7 @@ import Shared
 extension MessageContext {
     /// The edits the script asked for, in ForwardBuilder's terms.
     var forwardEdits: [ForwardEdit] {
-        var out: [ForwardEdit] = []
+        var out: [ForwardEdit] = [.receivedFrom(host: source.host, port: Int(source.port))]
         if let uri = edits.requestURI { out.append(.setRequestURI(uri)) }
         for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
         for line in edits.appendedHeaders {
