@@ -112,10 +112,10 @@ import Testing
         let client = try SIPTestClient(server: server.port)
         client.send(client.request("INVITE", user: "carol", headers: ["X-Domain: service.test"], callID: "failover-1@test"))
         let toFirst = try #require(first.receive(timeout: 3), "nothing at the first target: \(server.log)")
-        first.send(Self.reply(to: toFirst, "503 Service Unavailable"), to: server.port)
+        first.send(SIPTestClient.reply(to: toFirst, "503 Service Unavailable"), to: server.port)
         let toSecond = try #require(second.receive(timeout: 3), "no failover to the second target: \(server.log.suffix(1500))")
         #expect(try SIPMessage.parse(toSecond).method == .invite)
-        second.send(Self.reply(to: toSecond, "200 OK"), to: server.port)
+        second.send(SIPTestClient.reply(to: toSecond, "200 OK"), to: server.port)
         var final: SIPMessage?
         #expect(waitUntil(timeout: 3) {
             if let m = client.receive(timeout: 0.2), !m.isRequest, m.statusCode >= 200 { final = m }
@@ -124,13 +124,4 @@ import Testing
         #expect(final?.statusCode == 200, "\(server.log.suffix(1500))")
     }
 
-    /// A reply to `request` with `status` ("503 Service Unavailable"), its To tagged.
-    static func reply(to request: [UInt8], _ status: String) -> [UInt8] {
-        var out = "SIP/2.0 \(status)\r\n"
-        for line in String(decoding: request, as: UTF8.self).split(separator: "\r\n")
-        where ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains(where: { line.hasPrefix($0) }) {
-            out += line.hasPrefix("To:") ? "\(line);tag=callee\r\n" : "\(line)\r\n"
-        }
-        return Array((out + "Content-Length: 0\r\n\r\n").utf8)
-    }
 }

@@ -107,7 +107,7 @@ import Testing
         let relayed = try #require(peer.receive(timeout: 3), "nothing relayed: \(server.log.suffix(1500))")
         #expect(String(decoding: relayed, as: UTF8.self).hasPrefix("INVITE sip:alice@service.test SIP/2.0\r\n"))
         #expect(dns.queries.contains("_sip._udp.service.test SRV"))
-        peer.send(DNSServerTests.reply(to: relayed, "200 OK"), to: server.port)
+        peer.send(SIPTestClient.reply(to: relayed, "200 OK"), to: server.port)
         let final = Self.finalReply(caller, callID: "srv-1@test", timeout: 3)
         #expect(final?.statusCode == 200 && final?.callID == "srv-1@test", "\(server.log.suffix(1500))")
         #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
@@ -190,7 +190,7 @@ import Testing
         let relayed = try #require(peer.receive(timeout: 3), "nothing relayed: \(server.log.suffix(1500))")
         #expect(String(decoding: relayed, as: UTF8.self).hasPrefix("INVITE sip:frank@service.test SIP/2.0\r\n"))
         #expect(Self.dnsQueue(server)?["pushed"] as? Int == 1)
-        peer.send(DNSServerTests.reply(to: relayed, "200 OK"), to: server.port)
+        peer.send(SIPTestClient.reply(to: relayed, "200 OK"), to: server.port)
         #expect(tcp.read(timeout: 3) { _ in tcp.count("SIP/2.0 200 OK") == 1 }, "\(String(decoding: tcp.received, as: UTF8.self))")
     }
 

@@ -63,4 +63,16 @@ final class SIPTestClient {
         }
         return nil
     }
+
+    /// What a callee in a test answers to `request`: `status` ("200 OK"), with its Via,
+    /// From, To (tagged), Call-ID and CSeq, and `extra` header lines.
+    static func reply(to request: [UInt8], _ status: String, extra: [String] = []) -> [UInt8] {
+        var out = "SIP/2.0 \(status)\r\n"
+        for line in String(decoding: request, as: UTF8.self).split(separator: "\r\n")
+        where ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains(where: { line.hasPrefix($0) }) {
+            out += line.hasPrefix("To:") ? "\(line);tag=callee\r\n" : "\(line)\r\n"
+        }
+        for line in extra { out += line + "\r\n" }
+        return Array((out + "Content-Length: 0\r\n\r\n").utf8)
+    }
 }

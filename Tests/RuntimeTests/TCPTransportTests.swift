@@ -147,13 +147,8 @@ import TestSupport
         #expect(downstream.read(timeout: 5) { _ in downstream.count("\r\n\r\n") >= 1 })
         let invite = try SIPMessage.parse(downstream.received)
         #expect(invite.vias.first?.transport == "TCP" && invite.vias.first?.port == Int(server.port))
-        var reply = "SIP/2.0 200 OK\r\n"
-        for line in String(decoding: downstream.received, as: UTF8.self).split(separator: "\r\n").dropFirst()
-        where ["Via:", "From:", "To:", "Call-ID:", "CSeq:"].contains(where: { line.hasPrefix($0) }) {
-            reply += line.hasPrefix("To:") ? "\(line);tag=down\r\n" : "\(line)\r\n"
-        }
-        reply += "Contact: <sip:down@127.0.0.1:\(peer.port);transport=tcp>\r\nContent-Length: 0\r\n\r\n"
-        #expect(downstream.send(reply))
+        #expect(downstream.send(SIPTestClient.reply(to: downstream.received, "200 OK",
+                                                    extra: ["Contact: <sip:down@127.0.0.1:\(peer.port);transport=tcp>"])))
         var final: SIPMessage?
         #expect(waitUntil(timeout: 5) {
             if let m = client.receive(timeout: 0.2), !m.isRequest, m.statusCode >= 200 { final = m }
