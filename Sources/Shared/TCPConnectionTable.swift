@@ -32,6 +32,16 @@ public struct TCPConnectionTable: @unchecked Sendable {
                           isOpen: slot.state == CS_TCP_OPEN.rawValue, aliasPorts: aliases)
     }
 
+    /// Whether connection `id` is still open (or opening) to `address`'s host: what a
+    /// sender checks before it queues bytes, without copying the slot out.
+    public func leads(_ id: UInt32, toHostOf address: SocketAddress) -> Bool {
+        guard let c = cs_tcp_find(raw, id) else { return false }
+        let wanted = address.bytes
+        let matches = withUnsafeBytes(of: c.pointee.peer.addr) { Array($0.prefix(wanted.count)) == wanted }
+            && c.pointee.peer.family == (address.family == .ipv4 ? 4 : 6)
+        return matches && cs_tcp_find(raw, id) != nil
+    }
+
     /// Every live connection to `address` (its port, or one of its aliases) over any of
     /// our sockets: for `tcp_get_conid`. A walk of the table: not for the message path.
     public func connections(to address: SocketAddress) -> [Connection] {

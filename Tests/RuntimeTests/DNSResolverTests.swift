@@ -163,11 +163,6 @@ import Testing
         // An SRV target without addresses is skipped; NXDOMAIN gives nothing.
         #expect(r.targets(host: "nohost.test", port: nil, transport: nil).isEmpty)
         #expect(r.targets(host: "nowhere.test", port: nil, transport: nil).isEmpty)
-        // A failed target goes last.
-        let first = r.targets(host: "service.test", port: nil, transport: nil)
-        r.markFailed(first[0])
-        #expect(Self.described(r.targets(host: "service.test", port: nil, transport: nil))
-                == ["udp:127.0.0.2:5072", "udp:127.0.0.1:5071"])
     }
 
     @Test func srvWeightsAreFollowedWithinAPriority() {

@@ -74,9 +74,7 @@ extension DNSResolver {
                                 deadlineMs: deadline, scratch: &scratch)
             }
         }
-        // Targets that failed lately go last, in their order.
-        let now = MonotonicClock.nowMs
-        return out.filter { !hasFailed($0, now: now) } + out.filter { hasFailed($0, now: now) }
+        return out
     }
 
     static func defaultPort(_ t: SIPTarget.Transport) -> Int { t == .tls ? 5061 : 5060 }

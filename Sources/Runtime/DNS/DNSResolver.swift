@@ -34,8 +34,6 @@ public final class DNSResolver {
     let pid: Int32
     /// Address families the server can send to (those of its listen sockets).
     let families: Set<SocketAddress.Family>
-    /// Targets this process saw fail, until when (monotonic ms): `targets` puts them last.
-    private var failed: [SIPTarget: UInt64] = [:]
     /// What a lookup does with a name the cache cannot answer now.
     var mode = Mode.inline
     /// Set by a `.probe` lookup that would have had to ask the name servers or wait.
@@ -88,17 +86,6 @@ public final class DNSResolver {
     /// servers: `dns_retr_time` x `dns_retr_no`, at least 100 ms.
     var budgetMs: UInt64 { max(client.timeoutMs * UInt64(client.tries), 100) }
 
-    /// Notes that sending to `target` failed (a timeout, a 503): `targets` lists it after
-    /// the others for `seconds`.
-    public func markFailed(_ target: SIPTarget, seconds: Int = 60) {
-        failed[target] = MonotonicClock.nowMs + UInt64(max(seconds, 0)) * 1000
-        if failed.count > 256 {
-            let now = MonotonicClock.nowMs
-            failed = failed.filter { $0.value > now }
-        }
-    }
-
-    func hasFailed(_ target: SIPTarget, now: UInt64) -> Bool { (failed[target] ?? 0) > now }
 
     // MARK: - One question
 

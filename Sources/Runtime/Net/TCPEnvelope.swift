@@ -101,7 +101,7 @@ struct TCPSender {
     /// closed (or now belongs to another peer: its slot was reused), or the queue is full.
     func send(_ bytes: [UInt8], to peer: SIPPeer, log: ServerLog) -> Bool {
         if peer.connection != 0 {
-            guard let c = table.connection(peer.connection), c.peer.address.host == peer.address.host else {
+            guard table.leads(peer.connection, toHostOf: peer.address) else {
                 table.countSendFailed()
                 log.error("tcp", "cannot send \(bytes.count) bytes to \(peer): the connection is closed")
                 return false
