@@ -144,7 +144,10 @@ struct Lexer {
         }
         while let d = peek(), isDigit(d) { bump() }
         token.text = text(s, pos)
-        if let v = Int(token.text) {
+        // A leading zero makes an octal number, as in Kamailio (`modparam("ctl", "mode", 0600)`).
+        if token.text.count > 1, token.text.hasPrefix("0"), let v = Int(token.text.dropFirst(), radix: 8) {
+            token.intValue = v
+        } else if let v = Int(token.text) {
             token.intValue = v
         } else {
             diagnostics.error("integer '\(token.text)' is out of range", at: token.location)
