@@ -20,6 +20,28 @@ public struct ArenaInspector {
     public var maxReads = 5
     /// Pause before the n-th read again: n times this many microseconds.
     public var rereadPauseMicroseconds: UInt32 = 200
+    /// What to read: an RPC answering one question reads only its part, so that a
+    /// management client polling it costs the server little.
+    public var parts: Parts = .all
+
+    public struct Parts: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// The allocator's walk (fragmentation, largest free block).
+        public static let allocator = Parts(rawValue: 1 << 0)
+        public static let processes = Parts(rawValue: 1 << 1)
+        public static let queues = Parts(rawValue: 1 << 2)
+        /// `$shv` and the htables.
+        public static let tables = Parts(rawValue: 1 << 3)
+        public static let transactions = Parts(rawValue: 1 << 4)
+        public static let wheels = Parts(rawValue: 1 << 5)
+        /// The async module's counters and the transaction holds.
+        public static let async = Parts(rawValue: 1 << 6)
+        /// HTTP queries, TCP connections, the DNS cache, changeable settings.
+        public static let network = Parts(rawValue: 1 << 7)
+        public static let all = Parts(rawValue: ~0)
+    }
 
     public init(base: UnsafeRawPointer, size: Int) {
         self.base = base
@@ -39,9 +61,9 @@ public struct ArenaInspector {
         }
         let sections = readSections(header)
         var report = ArenaReport(header: readHeader(header), sections: sections.map(\.public),
-                                 allocator: settle({ readAllocator(&$0) }, clean: { $0?.walkError == nil }),
+                                 allocator: parts.contains(.allocator) ? settle({ readAllocator(&$0) }, clean: { $0?.walkError == nil }) : nil,
                                  processes: nil, queues: nil, problems: [])
-        for s in sections {
+        for s in sections where parts.contains(Self.part(of: s.kind)) {
             switch s.kind {
             case CS_SECTION_PROCTABLE.rawValue: report.processes = readProcesses(s, &problems)
             case CS_SECTION_QUEUES.rawValue: report.queues = settle { readQueues(s, &$0) }
@@ -55,12 +77,25 @@ public struct ArenaInspector {
             case CS_SECTION_HTTPQ.rawValue: report.httpQueries = settle { readHTTPQueries(s, &$0) }
             case CS_SECTION_TCPCONN.rawValue: report.tcpConnections = settle { readTCPConnections(s, &$0) }
             case CS_SECTION_DNSCACHE.rawValue: report.dnsCache = settle { readDNSCache(s, &$0) }
+            case CS_SECTION_CFG.rawValue: report.changeableSettings = readChangeableSettings(s, &problems)
             default: break
             }
         }
         report.problems = problems
         report.rereads = rereads
         return report
+    }
+
+    static func part(of kind: UInt32) -> Parts {
+        switch kind {
+        case CS_SECTION_PROCTABLE.rawValue: return .processes
+        case CS_SECTION_QUEUES.rawValue: return .queues
+        case CS_SECTION_SHV.rawValue, CS_SECTION_HTABLE.rawValue: return .tables
+        case CS_SECTION_TXTABLE.rawValue: return .transactions
+        case CS_SECTION_WHEEL.rawValue: return .wheels
+        case CS_SECTION_ASYNC.rawValue, CS_SECTION_TXHOLDS.rawValue: return .async
+        default: return .network
+        }
     }
 
     struct RawSection {
@@ -103,6 +138,7 @@ public struct ArenaInspector {
                 case CS_SECTION_HTTPQ.rawValue: kind = "http queries"
                 case CS_SECTION_TCPCONN.rawValue: kind = "tcp connections"
                 case CS_SECTION_DNSCACHE.rawValue: kind = "dns cache"
+                case CS_SECTION_CFG.rawValue: kind = "changeable settings"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

@@ -145,6 +145,8 @@ public struct ArenaReport: Codable, Sendable {
     public var tcpConnections: TCPConnections?
     /// The core's DNS cache (section "dnscache").
     public var dnsCache: DNSCache?
+    /// The settings `cfg.set` may change (section "cfg").
+    public var changeableSettings: [ChangeableSetting]?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

@@ -105,6 +105,13 @@ enum ReportFormatter {
         if let q = r.httpQueries { out += httpQueries(q) }
         if let t = r.tcpConnections { out += tcpConnections(t) }
         if let d = r.dnsCache { out += dnsCache(d) }
+        if let c = r.changeableSettings, !c.isEmpty {
+            out.append("")
+            out.append("settings changeable at run time (cfg.set)")
+            for e in c {
+                out.append("  \(e.group).\(e.name) = \(e.value)  (\(e.minimum)...\(e.maximum), changed \(e.changes) times)  \(e.description)")
+            }
+        }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")

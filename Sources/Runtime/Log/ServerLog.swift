@@ -1,3 +1,4 @@
+import Shared
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,6 +66,9 @@ public struct ServerLog: Sendable {
     public var prefix: String
     /// The process's slot in the process table, shown before its pid.
     public var slot: Int32 = 0
+    /// The `debug` level as `cfg.set core debug` leaves it (in the arena, read on every
+    /// call), once the arena exists; `threshold` before that.
+    public var liveLevel: LiveLogLevel?
 
     public init(threshold: LogLevel = .info, toStandardError: Bool = true, prefix: String = "") {
         self.threshold = threshold
@@ -72,7 +76,9 @@ public struct ServerLog: Sendable {
         self.prefix = prefix
     }
 
-    public func enabled(_ level: LogLevel) -> Bool { level <= threshold }
+    public func enabled(_ level: LogLevel) -> Bool {
+        level.rawValue <= (liveLevel?.current ?? threshold.rawValue)
+    }
 
     /// Writes `message` at `level` from `module` (`<script>` for the config's own lines).
     public func write(_ level: LogLevel, _ module: String, _ message: String) {
@@ -96,6 +102,15 @@ public struct ServerLog: Sendable {
     public func notice(_ module: String, _ message: String) { write(.notice, module, message) }
     public func info(_ module: String, _ message: String) { write(.info, module, message) }
     public func debug(_ module: String, _ message: String) { write(.debug, module, message) }
+}
+
+/// Where the running `debug` level is: a setting of the arena's "cfg" section.
+public struct LiveLogLevel: Sendable {
+    let settings: ChangeableSettings
+    let index: Int32
+
+    @inline(__always)
+    var current: Int { settings.value(index) }
 }
 
 extension ServerLog {
