@@ -76,6 +76,7 @@ const char *cs_proc_role_name(uint32_t role) {
     case CS_ROLE_TCP_MAIN: return "tcp main";
     case CS_ROLE_TCP_RECEIVER: return "tcp receiver";
     case CS_ROLE_DNS_WORKER: return "dns worker";
+    case CS_ROLE_RPC: return "rpc";
     default: return "none";
     }
 }

@@ -32,6 +32,7 @@ typedef enum cs_proc_role {
     CS_ROLE_TCP_MAIN = 9,      ///< tcp main process: every TCP descriptor and its I/O
     CS_ROLE_TCP_RECEIVER = 10, ///< tcp receiver (generic) child=N: runs the script for TCP messages
     CS_ROLE_DNS_WORKER = 11,   ///< DNS Worker: resolves names for suspended t_relay calls of receivers
+    CS_ROLE_RPC = 12,          ///< ctl handler, JSONRPCS FIFO/DATAGRAM: management RPCs
 } cs_proc_role;
 
 typedef enum cs_proc_state {

@@ -59,6 +59,8 @@ public enum ProcessRole: UInt32, Sendable {
     /// `DNS Worker`: resolves names a receiver's `t_relay` found missing from the DNS
     /// cache, then resumes the suspended transaction (docs/dns.md).
     case dnsWorker = 11
+    /// `ctl handler`, `JSONRPCS FIFO`, `JSONRPCS DATAGRAM`: answer management RPCs.
+    case rpc = 12
 }
 
 /// A process's state in the table (cs_proc_state).

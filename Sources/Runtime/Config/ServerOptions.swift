@@ -45,6 +45,8 @@ public struct ServerSettings: Sendable {
     public var serverHeader: String
     /// Mixed into generated To tags.
     public var tagSeed: UInt64
+    /// Where management sockets and FIFOs go by default (`-Y`, `run_dir`).
+    public var runDirectory = "/run/respite"
     /// DNS resolution and the DNS cache (`dns_*`, `use_dns_*` core parameters).
     public var dns = DNSSettings()
 

@@ -133,6 +133,7 @@ struct Master {
         var httpShared: HTTPShared?
         var tcpShared: TCPShared?
         let sockets: [LocalSocket]
+        let rpcProcesses: [RPCProcessSpec]
         let listensOnTCP = settings.listen.contains { $0.transport == .tcp }
         let tcpChildren = listensOnTCP ? settings.tcp.children ?? settings.children : 0
         do {
@@ -141,6 +142,8 @@ struct Master {
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
             let httpWorkers = http.moduleLoaded ? http.workers : 0
             let dnsWorkers = self.dnsWorkers
+            let rpc = RPCConfig(program.settings, runDirectory: RunDirectory.prepare(settings.runDirectory, log: log))
+            rpcProcesses = try rpc.bindProcesses()
             var queues = async.groups.map {
                 ArenaLayout.Queue(name: $0.name, maxDepth: Master.taskQueueDepth, workers: $0.workers,
                                   nonblocking: $0.nonblock, usleepMicroseconds: UInt32($0.usleep))
@@ -159,12 +162,14 @@ struct Master {
                 queues.append(ArenaLayout.Queue(name: TCPShared.outboundQueue, maxDepth: 4 * Master.taskQueueDepth,
                                                 workers: 1, nonblocking: true))
             }
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + dnsWorkers + 16,
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + dnsWorkers + rpcProcesses.count + 16,
                                                      queues: queues))
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
             let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }
             let htables = (modparams["htable"]?["htable"] ?? []).compactMap { try? HashTableSpec.parse($0.text) }
+            let changeable = try arena.installChangeableSettings(RPCMethods.changeableSettings(logLevel: settings.logLevel))
+            log.liveLevel = changeable.index(group: "core", name: "debug").map { LiveLogLevel(settings: changeable, index: $0) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]
@@ -248,6 +253,14 @@ struct Master {
             }
             workers.append(WorkerSlot(slot: slot, description: "Http Worker", kind: .httpWorker))
         }
+        for (rank, spec) in rpcProcesses.enumerated() {
+            guard let slot = sections.processes.claim(role: .rpc, rank: rank, description: spec.description) else {
+                log.critical("core", "process table full")
+                return 1
+            }
+            workers.append(WorkerSlot(slot: slot, description: spec.description, kind: .rpc(spec)))
+        }
+        defer { for file in Set(rpcProcesses.flatMap { $0.endpoints.compactMap(\.file) }) { unlink(file) } }
         for rank in 0..<dnsWorkers {
             guard let slot = sections.processes.claim(role: .dnsWorker, rank: rank, description: "DNS Worker") else {
                 log.critical("core", "process table full")

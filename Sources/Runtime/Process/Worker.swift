@@ -47,6 +47,8 @@ struct WorkerSlot {
         case httpWorker
         /// `DNS Worker`: resolves for the receivers (dns_workers).
         case dnsWorker
+        /// `ctl handler`, `JSONRPCS FIFO`, `JSONRPCS DATAGRAM`: management RPCs.
+        case rpc(RPCProcessSpec)
     }
 
     let slot: Int32
@@ -143,6 +145,8 @@ extension WorkerSlot {
         case .dnsWorker:
             var worker = DNSWorker(process: process, queue: dnsQueue!)
             worker.run()
+        case .rpc(let spec):
+            spec.run(process)
         }
     }
 }
