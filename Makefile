@@ -7,7 +7,7 @@ APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
-.PHONY: all deps build run test bench fmt clean conformance-kamailio fuzz
+.PHONY: all deps test-deps build run test bench fmt clean conformance-kamailio fuzz
 
 all: build
 
@@ -20,6 +20,20 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# Debian's kamailio package, for the RPC tests (its kamcmd talks to Respite's ctl, and the
+# same calls are compared with Kamailio's answers). Installed without starting its service,
+# which would take port 5060: a policy-rc.d refuses every start during the install.
+test-deps: deps
+	@if ! dpkg -s kamailio >/dev/null 2>&1; then \
+	  echo "installing: kamailio (for kamcmd; its service is not started)"; \
+	  guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=yes; \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; $(SUDO) chmod +x /usr/sbin/policy-rc.d; fi; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kamailio; rc=$$?; \
+	  [ -n "$$guard" ] && $(SUDO) rm -f /usr/sbin/policy-rc.d; \
+	  $(SUDO) systemctl disable --now kamailio >/dev/null 2>&1 || true; \
+	  exit $$rc; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -27,7 +41,7 @@ build: deps
 run: build
 	.build/debug/respite -f $(CONFIG) -DD -E
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/Conformance/run.py --server respite
