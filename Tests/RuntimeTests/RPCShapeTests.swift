@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The same kamcmd calls against Kamailio 5.6.3 and Respite running the same config: the
+/// answers must have the same shape (the same blocks with the same member names in the same
+/// order; values differ: pids, sizes, times). Kamailio comes from Debian's package, which
+/// `make test` installs.
+@Suite(.serialized) struct RPCShapeTests {
+    static let config = """
+    #!KAMAILIO
+    debug=2
+    log_stderror=yes
+    children=2
+    listen=udp:127.0.0.1:PORT
+    mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+    loadmodule "sl.so"
+    loadmodule "tm.so"
+    loadmodule "htable.so"
+    loadmodule "ctl.so"
+    loadmodule "cfg_rpc.so"
+    loadmodule "kex.so"
+    modparam("ctl", "binrpc", "unix:SOCKET")
+    modparam("htable", "htable", "t=>size=2;")
+    request_route { sl_send_reply("200", "OK"); }
+    """
+
+    /// Each block's member names, in order; a line outside a block is "value".
+    static func shape(_ kamcmdOutput: String) -> [[String]] {
+        var blocks: [[String]] = []
+        var current: [String]?
+        for line in kamcmdOutput.split(separator: "\n") {
+            if line == "{" { current = []; continue }
+            if line == "}" { blocks.append(current ?? []); current = nil; continue }
+            if current != nil {
+                if let colon = line.firstIndex(of: ":") { current!.append(line[..<colon].trimmingCharacters(in: .whitespaces)) }
+            } else {
+                blocks.append(["value"])
+            }
+        }
+        return blocks
+    }
+
+    @Test func kamailioAndRespiteAnswerKamcmdWithTheSameShapes() throws {
+        let directory = try Spawn.scratchDirectory("rpc-shape")
+        let kamailioSocket = directory.appendingPathComponent("kamailio.ctl").path
+        let kamailioConfig = directory.appendingPathComponent("kamailio.cfg")
+        let kamailioPort = try FreePort.server()
+        try Self.config.replacingOccurrences(of: "PORT", with: String(kamailioPort))
+            .replacingOccurrences(of: "SOCKET", with: kamailioSocket).write(to: kamailioConfig, atomically: true, encoding: .utf8)
+        let kamailio = try Spawn.start("/usr/sbin/kamailio", ["-f", kamailioConfig.path, "-DD", "-E", "-m", "64", "-Y", directory.path],
+                                       stdoutPath: directory.appendingPathComponent("kamailio.log").path,
+                                       stderrPath: directory.appendingPathComponent("kamailio.log").path)
+        defer { _ = kamailio.stop() }
+        let respiteSocket = directory.appendingPathComponent("respite.ctl").path
+        let respite = try ServerProcess(config: Self.config.replacingOccurrences(of: "SOCKET", with: respiteSocket))
+        defer { _ = respite.stop() }
+        func kamcmd(_ socket: String, _ args: [String]) throws -> String {
+            try Spawn.run("/usr/sbin/kamcmd", ["-s", "unix:" + socket] + args, timeout: 10).stdout
+        }
+        #expect(waitUntil(timeout: 10, interval: 0.1) { (try? kamcmd(kamailioSocket, ["core.uptime"]))?.contains("uptime") == true },
+                "Kamailio did not start: \((try? String(contentsOf: directory.appendingPathComponent("kamailio.log"), encoding: .utf8)) ?? "")")
+        for call in [["core.psx"], ["tm.stats"], ["core.shmmem"], ["core.uptime"], ["sl.stats"], ["core.version"],
+                     ["stats.get_statistics", "tm:"], ["cfg.get", "core", "debug"], ["htable.sets", "t", "k", "v"],
+                     ["htable.get", "t", "k"], ["htable.dump", "t"], ["system.methodHelp", "core.psx"], ["no.such.method"]] {
+            let k = try kamcmd(kamailioSocket, call), r = try kamcmd(respiteSocket, call)
+            var kShape = Self.shape(k), rShape = Self.shape(r)
+            if call == ["core.psx"] {
+                // The processes differ (Kamailio has slow timers, Respite DNS Workers): each
+                // block has the same members.
+                kShape = Array(Set(kShape)).sorted { $0.joined() < $1.joined() }
+                rShape = Array(Set(rShape)).sorted { $0.joined() < $1.joined() }
+            }
+            if call.first == "stats.get_statistics" {
+                // One line per statistic: the same names.
+                #expect(Set(k.split(separator: "\n").map { $0.split(separator: "=")[0] })
+                        == Set(r.split(separator: "\n").map { $0.split(separator: "=")[0] }), "\(call)\nKamailio:\n\(k)\nRespite:\n\(r)")
+                continue
+            }
+            #expect(kShape == rShape, "\(call)\nKamailio:\n\(k)\nRespite:\n\(r)")
+        }
+    }
+}
