@@ -87,6 +87,19 @@ import TestSupport
         _ = server.stop()
     }
 
+    @Test func expectContinueGets100BeforeTheBody() throws {
+        let server = try ServerProcess(config: Self.config)
+        let tcp = try LoopbackTCPConnection(port: server.port)
+        #expect(tcp.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"))
+        #expect(tcp.read(timeout: 5) { String(decoding: $0, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n" },
+                "\(String(decoding: tcp.received, as: UTF8.self))")
+        tcp.received = []
+        #expect(tcp.send("body"))
+        #expect(tcp.read(timeout: 5) { Self.reply($0) != nil })
+        #expect(Self.reply(tcp.received)?.body == "body")
+        _ = server.stop()
+    }
+
     @Test func twoPipelinedRequestsAreAnsweredInOrder() throws {
         let server = try ServerProcess(config: Self.config)
         let tcp = try LoopbackTCPConnection(port: server.port)
@@ -208,6 +221,10 @@ import TestSupport
         #expect(frame("\r\n\r\n") == .notHTTP)
         let post = "POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\n"
         #expect(frame(post + "abc") == .incomplete)
+        let expecting = "POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
+        #expect(frame(expecting) == .continueExpected)
+        #expect(frame(expecting + "ab") == .incomplete, "the body has started: 100 was sent")
+        #expect(frame("GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n") == .request(length: 40, headLength: 40, decodedBody: nil))
         #expect(frame(post + "abcd") == .request(length: post.utf8.count + 4, headLength: post.utf8.count, decodedBody: nil))
         #expect(frame("POST /x HTTP/1.1\r\nContent-Length: x\r\n\r\n") == .bad("HTTP Content-Length 'x' is not a number"))
         #expect(frame("POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\n", max: 8) == .bad("HTTP Content-Length 9 is over 8 bytes"))

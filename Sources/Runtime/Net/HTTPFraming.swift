@@ -9,6 +9,9 @@ enum HTTPFraming {
         case notHTTP
         /// An HTTP request has started and more bytes are needed.
         case incomplete
+        /// Its head has come, with `Expect: 100-continue`, and none of its body yet: the
+        /// client waits for `100 Continue` before it sends the body (RFC 9110 §10.1.1).
+        case continueExpected
         /// A whole request: `length` bytes of the stream, the first `headLength` of them its
         /// request line and headers (up to and with the empty line). `decodedBody` is the
         /// body of a chunked request, decoded; nil when the body is the `length - headLength`
@@ -34,6 +37,18 @@ enum HTTPFraming {
             return n >= maxHeadBytes ? .bad("HTTP header block larger than \(maxHeadBytes) bytes") : .incomplete
         }
         let head = XHTTPRequest.headerFields(b, (lineEnd + 1)..<headEnd)
+        let frame = body(b, head, headEnd: headEnd, maxBodyBytes: maxBodyBytes)
+        if frame == .incomplete, n == headEnd,
+           head.contains(where: { $0.name.lowercased() == "expect" && $0.value.lowercased() == "100-continue" }) {
+            return .continueExpected
+        }
+        return frame
+    }
+
+    /// Where the body after a head ending at `headEnd` ends.
+    static func body(_ b: UnsafeBufferPointer<UInt8>, _ head: [(name: String, value: String)], headEnd: Int,
+                     maxBodyBytes: Int) -> Frame {
+        let n = b.count
         if let coding = head.last(where: { $0.name.lowercased() == "transfer-encoding" })?.value {
             guard coding.lowercased().split(separator: ",").last?.trimmingCharacters(in: " \t") == "chunked" else {
                 return .bad("unsupported HTTP Transfer-Encoding '\(coding)'")

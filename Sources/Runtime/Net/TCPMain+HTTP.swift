@@ -20,6 +20,9 @@ extension TCPMain {
             return nil
         case .incomplete:
             return false
+        case .continueExpected:
+            queueOutput(c, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)[...])
+            return false
         case .request(let length, let headLength, let decodedBody):
             let bytes = decodedBody.map { Array(c.input[start..<(start + headLength)]) + $0 }
                 ?? Array(c.input[start..<(start + length)])
