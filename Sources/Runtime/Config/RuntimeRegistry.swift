@@ -9,6 +9,7 @@ public enum RuntimeRegistry {
         var r = ScriptRegistry.standard()
         CoreModule.register(&r)
         TransportVariables.register(&r)
+        ReplyConnectionFunctions.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
             if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
             return nil
@@ -32,7 +33,8 @@ public enum RuntimeRegistry {
         for param in DNSSettings.paramSpecs { r.register(param) }
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
-                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec] {
+                       AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec,
+                       XHTTPModule.spec] {
             r.register(module)
         }
         r.register(HTTPClientModule.spec)

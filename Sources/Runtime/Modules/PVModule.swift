@@ -26,7 +26,7 @@ enum PVModule {
     static func text(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
 
     static let messageVariables: [VariableClassSpec] = [
-        readOnly("rm") { m in .string(m.message.isRequest ? m.message.text(m.message.methodRange) : m.message.cseq.method.name) },
+        readOnly("rm") { m in m.httpExchange.map { .string($0.request.method) } ?? .string(m.message.isRequest ? m.message.text(m.message.methodRange) : m.message.cseq.method.name) },
         VariableClassSpec("ru", get: { ctx, _ in
             let m = ctx.message
             return m.message.isRequest ? .string(m.requestURI) : .null
@@ -74,8 +74,11 @@ enum PVModule {
         readOnly("ua") { m in text(m.message.headerValue("User-Agent")) },
         readOnly("ml") { m in .int(m.message.bytes.count) },
         readOnly("mb") { m in .string(String(decoding: m.message.bytes, as: UTF8.self)) },
-        readOnly("rb") { m in .string(String(decoding: m.message.bytes[m.message.bodyRange], as: UTF8.self)) },
+        readOnly("rb") { m in
+            .string(String(decoding: m.httpExchange?.request.body ?? Array(m.message.bytes[m.message.bodyRange]), as: UTF8.self))
+        },
         VariableClassSpec("hdr", nameRule: .required) { ctx, name in
+            if let http = ctx.message.httpExchange { return XHTTPVariables.header(http.request, name) }
             let values = ctx.message.message.fields(named: name.name ?? "")
             switch name.index {
             case nil: return values.first.map { .string(ctx.message.message.value(of: $0)) } ?? .null
@@ -87,7 +90,8 @@ enum PVModule {
             }
         },
         VariableClassSpec("hdrc", nameRule: .required) { ctx, name in
-            .int(ctx.message.message.headerCount(name.name ?? ""))
+            if let http = ctx.message.httpExchange { return .int(http.request.headers(named: name.name ?? "").count) }
+            return .int(ctx.message.message.headerCount(name.name ?? ""))
         },
     ]
 

@@ -57,10 +57,13 @@ extension MessageContext {
         headers.append((name: "Server", value: process.settings.serverHeader))
         ReplyBuilder.reply(to: message, status: code, reason: reason, tagSeed: process.tagSeed,
                            extraHeaders: headers, into: &process.outBuffer)
-        let ok = process.send(process.outBuffer.bytes, to: replyPeer)
+        let ok = replyMayConnect(replyPeer) && process.send(process.outBuffer.bytes, to: replyPeer)
         if ok {
             process.count(.repliesOut)
-            if code >= 200 { replied = true }
+            if code >= 200 {
+                replied = true
+                closeConnectionIfAsked(after: replyPeer)
+            }
         } else {
             process.log.error("sl", "could not send reply \(code) to \(replyPeer)")
         }

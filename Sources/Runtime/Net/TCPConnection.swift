@@ -27,6 +27,8 @@ final class TCPConnection {
     var queuedWhileConnecting: [ArraySlice<UInt8>] = []
     /// tcp_enable_closed_event was called for it (closed_event=2).
     var wantsClosedEvent = false
+    /// Close once `output` is written (closeAfterOutput).
+    var closeWhenWritten = false
 
     init(fd: Int32, slot: UnsafeMutablePointer<cs_tcp_conn>, peer: SIPPeer, nowMs: UInt64) {
         self.fd = fd

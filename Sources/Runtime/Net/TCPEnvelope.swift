@@ -3,7 +3,8 @@ import Shared
 
 /// What travels in the TCP transport's two queues, as one payload: a 4-byte operation,
 /// the peer as a transaction records it (`cs_peer`, 28 bytes), then the bytes. The
-/// "tcp" queue carries `.message` (a framed SIP message a peer sent, for a tcp receiver);
+/// "tcp" queue carries `.message` (a framed SIP message a peer sent, for a tcp receiver),
+/// `.http`, `.closed` and `.sendFailed`;
 /// "tcp-out" carries the rest, for the tcp main.
 struct TCPEnvelope {
     enum Operation: UInt32 {
@@ -35,6 +36,12 @@ struct TCPEnvelope {
         /// the connection to their destination could not be opened; tm ends their branch
         /// as if it got a 503 (RFC 3261 §16.9).
         case sendFailed = 10
+        /// For a tcp receiver (only when xhttp is loaded): a whole HTTP request read from
+        /// connection `peer.connection`: its head, then its body (a chunked one decoded).
+        case http = 11
+        /// Close connection `peer.connection` once the bytes queued on it are written
+        /// (set_reply_close, an HTTP reply that ends its connection).
+        case closeAfterOutput = 12
     }
 
     var operation: Operation

@@ -72,7 +72,10 @@ extension TCPMain {
             } : [0, 0, 0]
             StreamSocket.enableKeepalive(fd, idle: words[0], interval: words[1], count: words[2])
             c.slot.pointee.flags |= UInt32(CS_TCPF_KEEPALIVE)
-        case .message, .closed, .sendFailed:
+        case .closeAfterOutput:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            if c.output.isEmpty { closeAfterReply(c) } else { c.closeWhenWritten = true }
+        case .message, .closed, .sendFailed, .http:
             process.log.error("tcp", "a message for the tcp receivers in the tcp-out queue (dropped)")
         }
     }
@@ -170,6 +173,7 @@ extension TCPMain {
             if c.output.isEmpty {
                 c.output = []
                 c.outputSince = nil
+                if c.closeWhenWritten { return closeAfterReply(c) }
                 watch(c)
             } else if n > 0 {
                 c.outputSince = MonotonicClock.nowMs

@@ -32,6 +32,9 @@ struct TCPMain {
     /// event routes the script has: a close raises one only when both say so.
     let closedEventMode: Int
     let closedEventRoutes: Set<String>
+    /// The config loads xhttp: a stream starting with an HTTP request line is framed as
+    /// HTTP (TCPMain+HTTP.swift).
+    let httpEnabled: Bool
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
     var nextSweepMs: UInt64 = 0
 
@@ -49,6 +52,7 @@ struct TCPMain {
         self.epoll = epoll
         let config = process.program.settings
         closedEventMode = config.modules.contains("tcpops") ? config.modparamInt("tcpops", "closed_event") ?? 1 : 0
+        httpEnabled = config.modules.contains("xhttp")
         closedEventRoutes = Set(["tcp:closed", "tcp:timeout", "tcp:reset"].filter {
             process.program.routeIndex($0, in: .event) != nil
         })
@@ -212,6 +216,9 @@ struct TCPMain {
             }
         }
         while consumed < c.input.count {
+            if httpEnabled, let framed = frameHTTP(c, &consumed) {
+                if framed { continue } else { return }
+            }
             let frame = c.input.withUnsafeBytes {
                 TCPFraming.next(UnsafeRawBufferPointer(rebasing: $0[consumed...]), maxBytes: TCPSettings.maxMessageBytes,
                                 acceptNoContentLength: settings.acceptNoContentLength)

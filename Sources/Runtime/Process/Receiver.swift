@@ -28,7 +28,7 @@ struct Receiver {
             }
             guard case .task(.tcp(let payload)) = taken else { continue }
             guard let envelope = TCPEnvelope(decoding: payload),
-                  [.message, .closed, .sendFailed].contains(envelope.operation) else {
+                  [.message, .closed, .sendFailed, .http].contains(envelope.operation) else {
                 process.log.error("tcp", "a malformed message in the tcp queue (dropped)")
                 continue
             }
@@ -36,6 +36,8 @@ struct Receiver {
                 raiseClosedEvent(envelope)
             } else if envelope.operation == .sendFailed {
                 MessageContext.branchNotSent(Array(envelope.bytes), to: envelope.peer, process: process, &exec)
+            } else if envelope.operation == .http {
+                handleHTTP(Array(envelope.bytes), from: envelope.peer)
             } else {
                 handle(Array(envelope.bytes), from: envelope.peer)
             }

@@ -19,6 +19,10 @@ public final class MessageContext {
     var tm = RequestTM()
     /// In an async data task: `$async(data)`; in a tkv event: `$atkv(...)`.
     var async = RequestAsync()
+    /// In `event_route[xhttp:request]`: the HTTP request and its reply (XHTTPExchange.swift).
+    public var httpExchange: XHTTPExchange?
+    /// set_reply_close(), set_reply_no_connect() (ReplyConnectionFunctions.swift).
+    var replyConnection = ReplyConnectionFlags()
 
     public init(process: ProcessContext, message: SIPMessage, peer: SIPPeer) {
         self.process = process

@@ -30,7 +30,10 @@ extension MessageContext {
             locked.store(bytes, in: .reply)
             locked.uasStatus = code
             process.sendUpstream(tx, bytes)
-            if code >= 200 { finalReplySent(locked) }
+            if code >= 200 {
+                finalReplySent(locked)
+                closeConnectionIfAsked(after: tx.source)
+            }
             return true
         }
     }
