@@ -143,6 +143,14 @@ struct Lexer {
             return
         }
         while let d = peek(), isDigit(d) { bump() }
+        if let end = dottedQuadEnd() {
+            // An IPv4 address written bare (`src_ip != 127.0.0.1`): a string, as Kamailio reads it.
+            while pos < end { bump() }
+            token.kind = .string
+            token.unquoted = true
+            token.text = text(s, pos)
+            return
+        }
         token.text = text(s, pos)
         // A leading zero makes an octal number, as in Kamailio (`modparam("ctl", "mode", 0600)`).
         if token.text.count > 1, token.text.hasPrefix("0"), let v = Int(token.text.dropFirst(), radix: 8) {
@@ -152,6 +160,19 @@ struct Lexer {
         } else {
             diagnostics.error("integer '\(token.text)' is out of range", at: token.location)
         }
+    }
+
+    /// Where a dotted quad that started at the digits just read ends (`.d.d.d` follows),
+    /// or nil: only then is a number an IPv4 address.
+    private func dottedQuadEnd() -> Int? {
+        var i = 0
+        for _ in 0..<3 {
+            guard peek(i) == UInt8(ascii: "."), let d = peek(i + 1), isDigit(d) else { return nil }
+            i += 1
+            while let d = peek(i), isDigit(d) { i += 1 }
+        }
+        if let d = peek(i), isIdentChar(d) || d == UInt8(ascii: ".") { return nil }
+        return pos + i
     }
 
     private mutating func lexString(quote: UInt8, into token: inout Token) {

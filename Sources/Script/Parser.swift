@@ -159,7 +159,7 @@ struct Parser {
         while !atEnd && !(current.lineStart && count > 0) && !current.isPunct(";") {
             let t = advance()
             if count > 0 && t.spaceBefore { raw += " " }
-            raw += t.kind == .string && count > 0 ? "\"\(t.text)\"" : t.spelling
+            raw += t.kind == .string && count > 0 && !t.unquoted ? "\"\(t.text)\"" : t.spelling
             count += 1
         }
         if current.isPunct(";") { advance() }

@@ -28,6 +28,8 @@ struct Token: Sendable {
     var spaceBefore = false
     /// True when this is the first token on its line.
     var lineStart = false
+    /// A string written without quotes (a bare IPv4 address): raw text keeps it bare.
+    var unquoted = false
 
     func isPunct(_ p: String) -> Bool { kind == .punct && text == p }
     func isIdentifier(_ name: String) -> Bool { kind == .identifier && text == name }
