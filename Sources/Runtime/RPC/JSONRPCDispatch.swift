@@ -45,3 +45,10 @@ struct JSONRPCDispatch {
         return Answer(text: text, replyName: replyName)
     }
 }
+
+/// `jsonrpc_exec`'s answer, as `$jsonrpl(code)`, `$jsonrpl(text)`, `$jsonrpl(body)` read it.
+struct JSONRPCExecReply {
+    var code: Int
+    var text: String
+    var body: String
+}

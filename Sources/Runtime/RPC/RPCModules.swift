@@ -51,6 +51,46 @@ enum RPCModules {
             ModuleParamSpec("fifo_group", .intOrString) { _ in unsupported("fifo_group") },
             ModuleParamSpec("dgram_user", .intOrString) { _ in unsupported("dgram_user") },
             ModuleParamSpec("dgram_group", .intOrString) { _ in unsupported("dgram_group") },
+        ], functions: [
+            // HTTP: the request's body is the JSON-RPC document; the answer is the HTTP reply.
+            FunctionSpec("jsonrpc_dispatch", allowedRoutes: [.event]) { ctx, _ in
+                guard let exchange = XHTTPModule.exchange(ctx.message, "jsonrpc_dispatch") else { return -1 }
+                let process = ctx.message.process
+                let config = JSONRPCSConfig(process.program.settings.modparams["jsonrpcs"] ?? [:], runDirectory: process.settings.runDirectory,
+                                            httpLoaded: process.program.settings.modules.contains("xhttp"))
+                guard config.httpEnabled else {
+                    process.log.error("jsonrpcs", "jsonrpc over HTTP is not enabled: set modparam(\"jsonrpcs\", \"transport\", ...) to include 1")
+                    return -1
+                }
+                let source = "http:\(ctx.message.source)"
+                let answer = JSONRPCDispatch(methods: process.rpcMethods, process: process, pretty: config.pretty)
+                    .answer(String(decoding: exchange.request.body, as: UTF8.self), from: source)
+                let sent = exchange.reply(status: answer.parseFailed ? 400 : 200, reason: answer.parseFailed ? "Bad Request" : "OK",
+                                          contentType: "application/json", body: Array((answer.text ?? "").utf8))
+                return sent ? 1 : -1
+            },
+            // Runs a document given in the script; the answer is read with $jsonrpl(code|text|body).
+            FunctionSpec("jsonrpc_exec", args: [.string]) { ctx, args in
+                let process = ctx.message.process
+                let document = args.string(0, &ctx)
+                let pretty = (process.program.settings.modparams["jsonrpcs"]?["pretty_format"]?.last).map { $0.text != "0" } ?? true
+                let answer = JSONRPCDispatch(methods: process.rpcMethods, process: process, pretty: pretty)
+                    .answer(document, from: "jsonrpc_exec")
+                ctx.message.jsonrpcReply = JSONRPCExecReply(code: answer.parseFailed ? 400 : 200,
+                                                            text: answer.parseFailed ? "Bad Request" : "OK", body: answer.text ?? "")
+                return answer.parseFailed ? -1 : 1
+            },
+        ], variables: [
+            VariableClassSpec("jsonrpl", nameRule: .required, validateName: { name in
+                ["code", "text", "body"].contains(name) ? nil : "$jsonrpl(name): name is code, text or body"
+            }) { ctx, name in
+                guard let reply = ctx.message.jsonrpcReply else { return .null }
+                switch name.name {
+                case "code": return .int(reply.code)
+                case "text": return .string(reply.text)
+                default: return .string(reply.body)
+                }
+            },
         ])
     }
 

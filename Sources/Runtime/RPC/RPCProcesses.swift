@@ -48,7 +48,7 @@ extension RPCConfig {
 extension RPCProcessSpec {
     /// The process's body (after fork).
     func run(_ process: ProcessContext) -> Never {
-        var server = RPCServer(process: process, methods: RPCMethods.table(for: process.program.settings), endpoints: endpoints,
+        var server = RPCServer(process: process, methods: process.rpcMethods, endpoints: endpoints,
                                binrpcMaxRequest: binrpcMaxRequest, jsonPretty: jsonPretty, fifoReplyDirectory: fifoReplyDirectory)
         server.run()
     }

@@ -21,6 +21,8 @@ public final class MessageContext {
     var async = RequestAsync()
     /// In `event_route[xhttp:request]`: the HTTP request and its reply (XHTTPExchange.swift).
     public var httpExchange: XHTTPExchange?
+    /// What the last `jsonrpc_exec` answered (`$jsonrpl`).
+    var jsonrpcReply: JSONRPCExecReply?
     /// set_reply_close(), set_reply_no_connect() (ReplyConnectionFunctions.swift).
     var replyConnection = ReplyConnectionFlags()
 

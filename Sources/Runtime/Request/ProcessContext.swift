@@ -30,6 +30,9 @@ public final class ProcessContext {
     /// The DNS Workers' queue, in a receiver when there are DNS Workers: its t_relay hands a
     /// name the DNS cache cannot answer now to them instead of resolving it (docs/dns.md).
     var dnsDeferral: DNSDeferral?
+    /// The RPC methods (the core's and the loaded modules'), for `jsonrpc_dispatch` and the
+    /// management processes (made on first use).
+    public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
     /// This process's slot in the process table.
     public let slot: Int32
     public var log: ServerLog
