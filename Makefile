@@ -7,7 +7,7 @@ APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
-.PHONY: all deps test-deps build run test bench fmt clean conformance-kamailio fuzz
+.PHONY: all deps test-deps build run test bench fmt clean conformance-kamailio fuzz release install
 
 all: build
 
@@ -36,6 +36,42 @@ test-deps: deps
 
 build: deps
 	$(SWIFT) build
+
+# Release binaries that carry the Swift runtime (--static-swift-stdlib), so that an
+# installed respite needs no Swift toolchain; the system libraries it links (curl, jansson,
+# urcu) come from the distribution. Fails if a toolchain library is still linked.
+RELEASE_DIR := .build/release
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product respite
+	$(SWIFT) build -c release --static-swift-stdlib --product respite-shm
+	@for b in respite respite-shm; do \
+	  if ldd $(RELEASE_DIR)/$$b | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then \
+	    echo "$$b still links the Swift toolchain's libraries (above)"; exit 1; fi; \
+	done
+
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: binaries, the default config (kept when
+# one exists), the systemd unit and its settings file, the man pages. With PREFIX=/usr
+# the config goes to /etc, as a distribution puts it; else under PREFIX/etc.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MANDIR     ?= $(PREFIX)/share/man
+install: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/respite $(DESTDIR)$(SYSCONFDIR)/default \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(RELEASE_DIR)/respite $(RELEASE_DIR)/respite-shm $(DESTDIR)$(BINDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg (the default is etc/respite.cfg)"; \
+	else install -m 0644 etc/respite.cfg $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg; fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/respite ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/respite"; \
+	else install -m 0644 etc/systemd/respite.default $(DESTDIR)$(SYSCONFDIR)/default/respite; fi
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/systemd/respite.service.in \
+	  > $(DESTDIR)$(UNITDIR)/respite.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/respite.service
+	install -m 0644 man/respite.8 man/respite-shm.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Starts the server on the default config (127.0.0.1:5060) in the foreground.
 run: build

@@ -144,7 +144,7 @@ import Testing
             let elapsed = Date().timeIntervalSince(start)
             #expect(slow.statusCode == 503 && slow.reasonPhrase.hasPrefix("down rc=28 "), "\(slow.reasonPhrase)")
             #expect(elapsed >= 0.9 && elapsed < 2.5, "gave up after \(elapsed) s")
-            #expect(server.log.contains("WARNING: http_client: http://127.0.0.1:"), "\(server.log)")
+            #expect(server.log.contains("WARNING: http_client [") && server.log.contains("(): http://127.0.0.1:"), "\(server.log)")
         }
     }
 

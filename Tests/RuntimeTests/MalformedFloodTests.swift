@@ -71,7 +71,7 @@ import Testing
         return sums
     }
 
-    /// The flood's lines in the log: " 1(1234) NOTICE: core: malformed request from
+    /// The flood's lines in the log: " 1(1234) NOTICE: <core> [Runtime/Receiver.swift:90]: report(): malformed request from
     /// 127.0.0.2:40000 answered 400: ..." and "... malformed messages: 990 lines not
     /// written in the last 1.0 s (127.0.0.1: 990); ...".
     static func read(_ log: String, seconds: Double, counters: [String: Int]) -> Outcome {

@@ -22,6 +22,18 @@ public struct ServerOptions: Sendable {
     public var pidFile: String?
     /// `--shm-name`: the arena's shared-memory name (default /respite-<pid>).
     public var shmName: String?
+    /// `-M`: private memory in megabytes. Recorded only: Respite has no per-process pool.
+    public var privateMemoryMB: Int?
+    /// `-u`: the user (name or number) to run as once the sockets are bound.
+    public var user: String?
+    /// `-g`: the group (name or number) to run as.
+    public var group: String?
+    /// `-Y`: the run directory (else `run_dir`, else /run/respite).
+    public var runDirectory: String?
+    /// `-d` (repeated: `-dd`, `-ddd`) or `--debug=N`: the log level, over `debug`.
+    public var debugLevel: Int?
+    /// `--log-engine=json`: the log format, over `log_engine_type`.
+    public var logEngine: String?
 
     public init() {}
 }
@@ -45,10 +57,18 @@ public struct ServerSettings: Sendable {
     public var serverHeader: String
     /// Mixed into generated To tags.
     public var tagSeed: UInt64
-    /// Where management sockets and FIFOs go by default (`-Y`, `run_dir`).
-    public var runDirectory = "/run/respite"
     /// DNS resolution and the DNS cache (`dns_*`, `use_dns_*` core parameters).
     public var dns = DNSSettings()
+    /// The directory for runtime files such as the ctl module's sockets (`-Y`, else
+    /// `run_dir`/`rundir`, else /run/respite; the master creates it, falling back to
+    /// /tmp/respite-<uid> when it cannot).
+    public var runDirectory: String = RunDirectory.standard
+    /// `-u`/`-g` (or `user`/`group`), resolved: whom the server runs as after binding.
+    public var runAs: RunAs?
+    /// `-M` / `pkg_mem_size`: recorded, not used.
+    public var privateMemoryMB: Int?
+    /// `log_engine_type` / `--log-engine`: text or JSON lines.
+    public var logFormat: LogFormat = .text
 
     /// The version `respite -V` prints and replies carry.
     public static let version = "0.1.0"

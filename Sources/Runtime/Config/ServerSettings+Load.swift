@@ -27,7 +27,7 @@ extension ServerSettings {
         }
         let children = options.children ?? settings.coreInt("children") ?? 8
         guard (1...64).contains(children) else { return .failure(SettingsError(message: "-n \(children): between 1 and 64")) }
-        let debug = settings.coreInt("debug") ?? 2
+        let debug = options.debugLevel ?? settings.coreInt("debug") ?? 2
         let level = LogLevel(rawValue: min(max(debug, -5), 3)) ?? (debug > 3 ? .debug : .alert)
         let megabytes = options.sharedMemoryMB ?? settings.coreInt("shm_mem_size") ?? 64
         guard (8...65536).contains(megabytes) else { return .failure(SettingsError(message: "-m \(megabytes): between 8 and 65536 MB")) }
@@ -41,9 +41,10 @@ extension ServerSettings {
             listen: listen, children: children, tcp: tcp, logLevel: level,
             logToStandardError: options.logToStandardError || settings.coreInt("log_stderror") == 1,
             logPrefix: prefix, sharedMemoryBytes: megabytes << 20, shmName: options.shmName,
-            foreground: options.foreground, pidFile: options.pidFile, serverHeader: serverHeader,
+            foreground: options.foreground >= 3 ? 0 : options.foreground, pidFile: options.pidFile, serverHeader: serverHeader,
             tagSeed: UInt64.random(in: 1...UInt64.max))
         server.dns = DNSSettings(settings)
+        if let problem = server.applyService(settings, options: options) { return .failure(problem) }
         return .success(server)
     }
 

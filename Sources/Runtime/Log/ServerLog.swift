@@ -59,6 +59,11 @@ public enum LogLevel: Int, Sendable, Comparable {
 /// The server's log: synchronous lines that carry the process, to standard error (`-E`,
 /// `log_stderror=yes`) or to syslog. Written before anything else can interleave: one
 /// write(2) per line, so lines of several processes never mix.
+///
+/// A line has Kamailio's shape, `LEVEL: <core> [file:line]: function(): message` (a
+/// module's name bare instead of `<core>`; the config's own lines `LEVEL: <script>:
+/// message`), after ` N(pid) ` on standard error; with `log_engine_type="json"` it is one
+/// JSON object instead (`LogLine`). Every process holds its own copy: nothing is shared.
 public struct ServerLog: Sendable {
     public var threshold: LogLevel
     public var toStandardError: Bool
@@ -69,39 +74,87 @@ public struct ServerLog: Sendable {
     /// The `debug` level as `cfg.set core debug` leaves it (in the arena, read on every
     /// call), once the arena exists; `threshold` before that.
     public var liveLevel: LiveLogLevel?
+    /// Text lines (Kamailio's) or JSON objects (`log_engine_type="json"`).
+    public var format: LogFormat = .text
+    /// While a daemonized master starts: the status pipe to the waiting parent, which
+    /// prints the error lines written here on its own standard error. -1 otherwise.
+    public var startupEcho: Int32 = -1
 
-    public init(threshold: LogLevel = .info, toStandardError: Bool = true, prefix: String = "") {
+    public init(threshold: LogLevel = .info, toStandardError: Bool = true, prefix: String = "",
+                format: LogFormat = .text) {
         self.threshold = threshold
         self.toStandardError = toStandardError
         self.prefix = prefix
+        self.format = format
     }
 
     public func enabled(_ level: LogLevel) -> Bool {
         level.rawValue <= (liveLevel?.current ?? threshold.rawValue)
     }
 
-    /// Writes `message` at `level` from `module` (`<script>` for the config's own lines).
-    public func write(_ level: LogLevel, _ module: String, _ message: String) {
+    /// Writes `message` at `level` from `module` (`core`, a module's name, or `<script>`
+    /// for the config's own lines); `file`, `line` and `function` name the call site.
+    public func write(_ level: LogLevel, _ module: String, _ message: String,
+                      file: String = #fileID, line: Int = #line, function: String = #function) {
         guard enabled(level) else { return }
         var text = message
         if text.hasSuffix("\n") { text.removeLast() }
+        let entry = LogLine(level: level, module: module, file: file, line: line, function: function,
+                            message: prefix + text)
+        let body: String
+        switch format {
+        case .text: body = entry.text
+        case .json: body = entry.json(slot: slot, pid: getpid())
+        }
         if toStandardError {
-            let line = "\(slot < 10 ? " " : "")\(slot)(\(getpid())) \(level.label): \(module): \(prefix)\(text)\n"
-            line.utf8CString.withUnsafeBufferPointer { buf in
-                _ = Glibc.write(2, buf.baseAddress, buf.count - 1)
-            }
+            let out = format == .json ? body + "\n" : "\(slot < 10 ? " " : "")\(slot)(\(getpid())) \(body)\n"
+            Self.writeAll(2, out)
         } else {
-            let line = "\(level.label): \(module): \(prefix)\(text)"
-            line.withCString { vsyslog_wrapper(level.syslogPriority, $0) }
+            body.withCString { vsyslog_wrapper(level.syslogPriority, $0) }
+        }
+        if startupEcho >= 0 && level <= .error {
+            Self.writeAll(startupEcho, StartupStatus.errorLine(entry.text))
         }
     }
 
-    public func critical(_ module: String, _ message: String) { write(.critical, module, message) }
-    public func error(_ module: String, _ message: String) { write(.error, module, message) }
-    public func warning(_ module: String, _ message: String) { write(.warning, module, message) }
-    public func notice(_ module: String, _ message: String) { write(.notice, module, message) }
-    public func info(_ module: String, _ message: String) { write(.info, module, message) }
-    public func debug(_ module: String, _ message: String) { write(.debug, module, message) }
+    public func critical(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.critical, module, message, file: file, line: line, function: function)
+    }
+    public func error(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.error, module, message, file: file, line: line, function: function)
+    }
+    public func warning(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.warning, module, message, file: file, line: line, function: function)
+    }
+    public func notice(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.notice, module, message, file: file, line: line, function: function)
+    }
+    public func info(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.info, module, message, file: file, line: line, function: function)
+    }
+    public func debug(_ module: String, _ message: String, file: String = #fileID, line: Int = #line, function: String = #function) {
+        write(.debug, module, message, file: file, line: line, function: function)
+    }
+
+    /// The same log without the startup echo: what the master hands the processes it forks.
+    public var withoutStartupEcho: ServerLog {
+        var copy = self
+        copy.startupEcho = -1
+        return copy
+    }
+
+    /// One write(2) for the whole line (a short write, rare on a pipe or terminal, goes on).
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+        bytes.removeAll()
+    }
 }
 
 /// Where the running `debug` level is: a setting of the arena's "cfg" section.

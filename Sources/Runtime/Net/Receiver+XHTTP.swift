@@ -9,6 +9,8 @@ import Glibc
 /// `$conid` are the connection's and whose `httpExchange` holds the request and its reply.
 extension Receiver {
     mutating func handleHTTP(_ bytes: [UInt8], from peer: SIPPeer) {
+        // Whatever happens, the tcp main may then hand on the connection's next request.
+        defer { _ = process.tcp?.request(TCPEnvelope(.httpDone, peer: peer), log: process.log) }
         guard let request = XHTTPRequest(bytes) else {
             process.log.notice("xhttp", "a request from \(peer) does not parse as HTTP: the connection closes")
             _ = process.tcp?.request(TCPEnvelope(.close, peer: peer), log: process.log)

@@ -29,6 +29,9 @@ final class TCPConnection {
     var wantsClosedEvent = false
     /// Close once `output` is written (closeAfterOutput).
     var closeWhenWritten = false
+    /// An HTTP request of this connection is with a tcp receiver: the next one waits for
+    /// its `.httpDone`, so that pipelined requests are answered in order (RFC 9112 §9.3.2).
+    var httpInFlight = false
 
     init(fd: Int32, slot: UnsafeMutablePointer<cs_tcp_conn>, peer: SIPPeer, nowMs: UInt64) {
         self.fd = fd

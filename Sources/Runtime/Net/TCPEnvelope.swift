@@ -42,6 +42,9 @@ struct TCPEnvelope {
         /// Close connection `peer.connection` once the bytes queued on it are written
         /// (set_reply_close, an HTTP reply that ends its connection).
         case closeAfterOutput = 12
+        /// From a tcp receiver: it finished the HTTP request it had from connection
+        /// `peer.connection` (its reply, if any, is queued before this): the next one may go.
+        case httpDone = 13
     }
 
     var operation: Operation

@@ -12,6 +12,8 @@ extension TCPMain {
     /// closed.
     mutating func frameHTTP(_ c: TCPConnection, _ consumed: inout Int) -> Bool? {
         let start = consumed
+        // One request at a time per connection: the next waits in the input.
+        if c.httpInFlight { return false }
         let frame = c.input.withUnsafeBytes {
             HTTPFraming.next(UnsafeRawBufferPointer(rebasing: $0[start...]), maxBodyBytes: TCPSettings.maxMessageBytes)
         }
@@ -29,6 +31,7 @@ extension TCPMain {
             consumed += length
             c.slot.pointee.msgs_in += 1
             table.raw.pointee.msgs_in += 1
+            c.httpInFlight = true
             deliver(TCPEnvelope(.http, peer: c.peer, bytes: bytes[...]))
             return true
         case .bad(let reason):
@@ -36,6 +39,12 @@ extension TCPMain {
             close(c, reason: reason, counter: \.closed_bad_input)
             return false
         }
+    }
+
+    /// A tcp receiver finished an HTTP request of `c`: frame what waited behind it.
+    mutating func httpDone(_ c: TCPConnection) {
+        c.httpInFlight = false
+        if !c.input.isEmpty { frameMessages(c) }
     }
 
     /// Closes a connection whose last reply asked for it (set_reply_close, an HTTP reply

@@ -75,6 +75,9 @@ extension TCPMain {
         case .closeAfterOutput:
             guard let fd = byID[peer.connection], let c = connections[fd] else { return }
             if c.output.isEmpty { closeAfterReply(c) } else { c.closeWhenWritten = true }
+        case .httpDone:
+            guard let fd = byID[peer.connection], let c = connections[fd] else { return }
+            httpDone(c)
         case .message, .closed, .sendFailed, .http:
             process.log.error("tcp", "a message for the tcp receivers in the tcp-out queue (dropped)")
         }

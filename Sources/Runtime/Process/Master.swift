@@ -20,7 +20,7 @@ public enum Server {
             Posix.printError("respite: \(options.configPath): \(loaded.diagnostics.errors.count) error(s); nothing started")
             return 1
         }
-        let settings: ServerSettings
+        var settings: ServerSettings
         switch ServerSettings.from(program.settings, options: options) {
         case .success(let s): settings = s
         case .failure(let e):
@@ -31,7 +31,9 @@ public enum Server {
             Posix.printError("respite: \(options.configPath): config file ok")
             return 0
         }
-        if settings.foreground == 0 { Daemon.detach(keepStandardError: settings.logToStandardError) }
+        guard let prepared = Daemon.prepare(settings) else { return 1 }
+        settings = prepared
+        let status = settings.foreground == 0 ? Daemon.detach(keepStandardError: settings.logToStandardError) : nil
         if !settings.logToStandardError {
             var name = "respite"
             if case .string(let n)? = program.settings.core("log_name"), !n.isEmpty { name = n }
@@ -39,6 +41,8 @@ public enum Server {
             ServerLog.openSyslog(name: name, facility: facility)
         }
         var master = Master(program: program, settings: settings, sharedNames: sharedNames.collected)
+        master.startup.status = status
+        if let status, !settings.logToStandardError { master.log.startupEcho = status.fd }
         return master.start()
     }
 }
@@ -53,6 +57,8 @@ struct Master {
     var workers: [WorkerSlot] = []
     /// The master's view of the transaction table: it settles what a dead worker held.
     var transactionTable: TransactionTable?
+    /// The readiness pipe and the daemon's status pipe (WorkerStartup, DaemonStart.swift).
+    var startup = WorkerStartup()
 
     /// Depth bound of each async task group's queue: when it is full, a producer waits
     /// for room (or, in a nonblocking group, its push fails) instead of filling the arena.
@@ -66,7 +72,7 @@ struct Master {
         self.settings = settings
         self.sharedNames = sharedNames
         self.log = ServerLog(threshold: settings.logLevel, toStandardError: settings.logToStandardError,
-                             prefix: settings.logPrefix)
+                             prefix: settings.logPrefix, format: settings.logFormat)
     }
 
     /// Whether the config loads tm (then the arena gets a transaction table and the master
@@ -142,7 +148,7 @@ struct Master {
             let asyncProcesses = async.groups.reduce(0) { $0 + $1.workers } + async.ringWorkers + 1
             let httpWorkers = http.moduleLoaded ? http.workers : 0
             let dnsWorkers = self.dnsWorkers
-            let rpc = RPCConfig(program.settings, runDirectory: RunDirectory.prepare(settings.runDirectory, log: log))
+            let rpc = RPCConfig(program.settings, runDirectory: settings.runDirectory)
             rpcProcesses = try rpc.bindProcesses()
             var queues = async.groups.map {
                 ArenaLayout.Queue(name: $0.name, maxDepth: Master.taskQueueDepth, workers: $0.workers,
@@ -212,12 +218,16 @@ struct Master {
             return 1
         }
         arena.setReady()
-        let log = self.log
+        let log = self.log.withoutStartupEcho
         transactionTable = transactions?.table(asyncState: asyncShared) { tx in
             log.warning("core", "transaction \(tx.id): its lock came back from a process that died holding it")
         }
-        if let path = settings.pidFile { PidFile.write(path) }
+        if let path = settings.pidFile, let problem = PidFile.write(path) {
+            log.critical("core", "cannot write the pid file \(path): \(problem)")
+            return 1
+        }
         defer { if let path = settings.pidFile { PidFile.remove(path) } }
+        guard dropPrivileges(arenaName: name) else { return 1 }
 
         if let slot = sections.processes.claim(role: .main, rank: 0, description: "main process - attendant") {
             sections.processes.started(slot: slot, pid: getpid())
@@ -271,12 +281,18 @@ struct Master {
         log.notice("core", "respite \(ServerSettings.version) starting: arena \(name) (\(settings.sharedMemoryBytes >> 20) MB), listening on \(sockets.map(\.name).joined(separator: ", ")), \(workers.count) worker processes")
 
         Signals.blockInMaster()
-        let context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
+        var context = WorkerContext(program: program, settings: settings, arena: arena, sections: sections, tables: tables,
                                     transactions: transactions, asyncShared: asyncShared, http: httpShared,
                                     tcp: tcpShared, sockets: sockets, log: log)
+        if let problem = startup.open() {
+            self.log.critical("core", "cannot start: \(problem)")
+            return 1
+        }
+        context.startup = startup
         for i in workers.indices {
             if !spawn(i, context) { return shutdown(context, status: 1) }
         }
+        guard awaitWorkersStarted(context) else { return shutdown(context, status: 1) }
         return supervise(context)
     }
 }

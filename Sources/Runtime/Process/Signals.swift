@@ -34,30 +34,13 @@ enum Signals {
     }
 }
 
-/// Detaching from the terminal when `-D` is not given, as Kamailio does by default.
-enum Daemon {
-    static func detach(keepStandardError: Bool) {
-        fflush(nil)
-        let pid = fork()
-        if pid < 0 { return } // stay in the foreground rather than fail
-        if pid > 0 { _exit(0) }
-        setsid()
-        let null = open("/dev/null", O_RDWR)
-        if null >= 0 {
-            dup2(null, 0)
-            dup2(null, 1)
-            if !keepStandardError { dup2(null, 2) }
-            if null > 2 { close(null) }
-        }
-    }
-}
-
 /// `-P file`: the master's pid, for init scripts.
 enum PidFile {
-    static func write(_ path: String) {
-        guard let f = fopen(path, "w") else { return }
+    /// Writes the pid; returns an error message on failure.
+    static func write(_ path: String) -> String? {
+        guard let f = fopen(path, "w") else { return String(cString: strerror(errno)) }
         fputs("\(getpid())\n", f)
-        fclose(f)
+        return fclose(f) == 0 ? nil : String(cString: strerror(errno))
     }
 
     static func remove(_ path: String) { unlink(path) }

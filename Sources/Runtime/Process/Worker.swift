@@ -25,6 +25,8 @@ struct WorkerContext {
     /// child compares its parent with it to notice a master that died before the child
     /// asked for the parent-death signal.
     let masterPID: pid_t = getpid()
+    /// The readiness pipe each worker reports on once it is set up.
+    var startup = WorkerStartup()
 }
 
 /// One worker process the master keeps running.
@@ -105,6 +107,7 @@ extension WorkerSlot {
         default:
             break
         }
+        context.startup.workerStarted()
         switch kind {
         case .udpReceiver(let socket):
             var receiver = Receiver(process: process)

@@ -53,21 +53,3 @@ extension RPCProcessSpec {
         server.run()
     }
 }
-
-/// The run directory: where management sockets and FIFOs go by default.
-enum RunDirectory {
-    /// Creates `path` if needed; when that fails (not root), `/tmp/respite-<uid>`.
-    static func prepare(_ path: String, log: ServerLog) -> String {
-        if ensure(path) { return path }
-        let fallback = "/tmp/respite-\(getuid())"
-        log.notice("core", "cannot use the run directory \(path) (\(String(cString: strerror(errno)))); using \(fallback)")
-        _ = ensure(fallback)
-        return fallback
-    }
-
-    private static func ensure(_ path: String) -> Bool {
-        var st = stat()
-        if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR && access(path, W_OK) == 0 }
-        return mkdir(path, 0o770) == 0
-    }
-}
