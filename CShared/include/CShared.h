@@ -19,6 +19,7 @@
 #include "cs_proctable.h"
 #include "cs_queue.h"
 #include "cs_shv.h"
+#include "cs_stats.h"
 #include "cs_epoll.h"
 #include "cs_rpcsock.h"
 #include "cs_tcp.h"

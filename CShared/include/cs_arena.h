@@ -48,6 +48,7 @@ typedef enum cs_section_kind {
     CS_SECTION_HTTPQ = 11,       ///< cs_httpq_table: http_async_client's pending queries
     CS_SECTION_DNSCACHE = 12,    ///< cs_dns_cache: the core's DNS cache
     CS_SECTION_TCPCONN = 13,     ///< cs_tcp_table: TCP connections (12: the DNS cache)
+    CS_SECTION_STATS = 14,       ///< cs_stats_table: named statistics, one counter row per process
     CS_SECTION_CFG = 15,         ///< cs_cfg_table: settings changeable at run time (cfg.set)
 } cs_section_kind;
 

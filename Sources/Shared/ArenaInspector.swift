@@ -40,6 +40,8 @@ public struct ArenaInspector {
         public static let async = Parts(rawValue: 1 << 6)
         /// HTTP queries, TCP connections, the DNS cache, changeable settings.
         public static let network = Parts(rawValue: 1 << 7)
+        /// The named statistics (their gauges are filled only when `.transactions` is read too).
+        public static let statistics = Parts(rawValue: 1 << 8)
         public static let all = Parts(rawValue: ~0)
     }
 
@@ -78,8 +80,17 @@ public struct ArenaInspector {
             case CS_SECTION_TCPCONN.rawValue: report.tcpConnections = settle { readTCPConnections(s, &$0) }
             case CS_SECTION_DNSCACHE.rawValue: report.dnsCache = settle { readDNSCache(s, &$0) }
             case CS_SECTION_CFG.rawValue: report.changeableSettings = readChangeableSettings(s, &problems)
+            case CS_SECTION_STATS.rawValue: report.statistics = readStatistics(s, &problems)
             default: break
             }
+        }
+        if var statistics = report.statistics {
+            // Gauges are read from the sections they describe, once those are read.
+            let gauges = StatisticGauges.values(from: report)
+            for i in statistics.entries.indices where statistics.entries[i].kind == "gauge" {
+                statistics.entries[i].value = gauges["\(statistics.entries[i].group):\(statistics.entries[i].name)"] ?? nil
+            }
+            report.statistics = statistics
         }
         report.problems = problems
         report.rereads = rereads
@@ -94,6 +105,7 @@ public struct ArenaInspector {
         case CS_SECTION_TXTABLE.rawValue: return .transactions
         case CS_SECTION_WHEEL.rawValue: return .wheels
         case CS_SECTION_ASYNC.rawValue, CS_SECTION_TXHOLDS.rawValue: return .async
+        case CS_SECTION_STATS.rawValue: return .statistics
         default: return .network
         }
     }
@@ -139,6 +151,7 @@ public struct ArenaInspector {
                 case CS_SECTION_TCPCONN.rawValue: kind = "tcp connections"
                 case CS_SECTION_DNSCACHE.rawValue: kind = "dns cache"
                 case CS_SECTION_CFG.rawValue: kind = "changeable settings"
+                case CS_SECTION_STATS.rawValue: kind = "statistics"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

@@ -147,6 +147,8 @@ public struct ArenaReport: Codable, Sendable {
     public var dnsCache: DNSCache?
     /// The settings `cfg.set` may change (section "cfg").
     public var changeableSettings: [ChangeableSetting]?
+    /// Named statistics (section "stats").
+    public var statistics: Statistics?
 
     public struct Async: Codable, Sendable {
         public var ringTickMs: UInt32

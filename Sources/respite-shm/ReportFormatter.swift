@@ -112,6 +112,7 @@ enum ReportFormatter {
                 out.append("  \(e.group).\(e.name) = \(e.value)  (\(e.minimum)...\(e.maximum), changed \(e.changes) times)  \(e.description)")
             }
         }
+        if let s = r.statistics { out += statistics(s) }
         if approximate(r) || r.rereads > 0 { out.append("") }
         if approximate(r) {
             out.append("~ marks counts that changed while they were read (no lock is taken): each held at some moment of the read")
@@ -232,6 +233,25 @@ extension ReportFormatter {
             out.append("  \(pad(e.type, 5)) \(e.name)  \(e.state)  ttl \(e.ttl) s  \(expires)  hits \(e.hits)\(resolving)")
             for r in e.records { out.append("        \(r)") }
         }
+        return out
+    }
+
+    /// The named statistics, by group, as `kamcmd stats.get_statistics all` lists them;
+    /// counters at 0 are counted, not listed.
+    static func statistics(_ s: ArenaReport.Statistics) -> [String] {
+        let zero = s.entries.filter { $0.kind == "counter" && $0.value == 0 }.count
+        var out = ["", "statistics (\(s.entries.count), \(zero) counters at 0 not shown)  resets \(s.resets)"]
+        var line = ""
+        var group = ""
+        for e in s.entries where !(e.kind == "counter" && e.value == 0) {
+            if e.group != group || line.count > 90 {
+                if !line.isEmpty { out.append(line) }
+                line = e.group != group ? "  \(pad(e.group + ":", 6))" : "        "
+                group = e.group
+            }
+            line += " \(e.name)=\(e.value.map(String.init) ?? "n/a")\(e.kind == "gauge" ? "(gauge)" : "")"
+        }
+        if !line.isEmpty { out.append(line) }
         return out
     }
 }
