@@ -18,12 +18,16 @@ struct RespiteShm: ParsableCommand {
     @Flag(name: .long, help: "Print JSON for tools instead of text.")
     var json = false
 
+    @Flag(name: .long, help: "Print the statistics and gauges in the Prometheus text format (respite_<group>_<name>).")
+    var prometheus = false
+
     @Option(name: .long, help: "Refresh every N seconds until interrupted.")
     var watch: Double?
 
     func validate() throws {
         if (shmName == nil) == (pid == nil) { throw ValidationError("give exactly one of --shm-name or --pid") }
         if let w = watch, !(w > 0) { throw ValidationError("--watch needs a positive number of seconds") }
+        if json && prometheus { throw ValidationError("give at most one of --json or --prometheus") }
     }
 
     func run() throws {
@@ -37,8 +41,12 @@ struct RespiteShm: ParsableCommand {
                 FileHandle.standardError.write(Data("respite-shm: \(error)\n".utf8))
                 throw ExitCode(2)
             }
-            if watch != nil && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
-            print(json ? try ReportFormatter.json(report) : ReportFormatter.text(report))
+            if watch != nil && !json && !prometheus { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            if prometheus {
+                print(PrometheusExposition.render(report: report), terminator: "")
+            } else {
+                print(json ? try ReportFormatter.json(report) : ReportFormatter.text(report))
+            }
             if let w = watch {
                 fflush(nil)
                 usleep(UInt32(w * 1_000_000))
