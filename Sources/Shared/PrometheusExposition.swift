@@ -11,6 +11,14 @@ public enum PrometheusExposition {
     /// The metric name prefix.
     public static let prefix = "respite"
 
+    /// The exposition of a server's own live arena, for a handler inside the server: the
+    /// same lock-free read `respite-shm` makes (no lock taken, structures that change
+    /// under the reader are read again). It walks the allocator and the transaction
+    /// table: meant for a scrape every few seconds, not for the message path.
+    public static func render(arena: ArenaRef) -> String {
+        render(report: ArenaInspector(base: UnsafeRawPointer(arena.base), size: arena.size).report())
+    }
+
     /// The whole exposition, ending with a newline.
     public static func render(report r: ArenaReport) -> String {
         var out = Writer()
