@@ -37,16 +37,22 @@ enum CoreModule {
         let port = args.count > 1 ? args.int(1, &ctx) : nil
         guard let destination = m.nextHop(overrideHost: host, overridePort: port) else {
             m.process.log.error("core", "forward: cannot resolve the destination of \(m.requestURI)")
+            m.process.stats.count(.errRequests)
             return -1
         }
         do {
             try m.buildForward(to: destination)
         } catch {
             m.process.log.error("core", "forward: \(error)")
+            m.process.stats.count(.errRequests)
             return -1
         }
-        guard m.process.send(m.process.outBuffer.bytes, to: destination) else { return -1 }
+        guard m.process.send(m.process.outBuffer.bytes, to: destination) else {
+            m.process.stats.count(.errRequests)
+            return -1
+        }
         m.process.count(.forwarded)
+        m.process.stats.count(.fwdRequests)
         return 1
     }
 
@@ -79,7 +85,10 @@ extension MessageContext {
     /// the next Via (its received/rport, else its sent-by).
     func forwardReply() -> Bool {
         let vias = message.vias
-        guard vias.count >= 2, process.isLocal(host: vias[0].host, port: vias[0].port) else { return false }
+        guard vias.count >= 2, process.isLocal(host: vias[0].host, port: vias[0].port) else {
+            process.stats.count(.dropReplies)
+            return false
+        }
         let next = vias[1]
         var host = next.received ?? next.host
         host = host.trimmingCharacters(in: "[]")
@@ -88,11 +97,16 @@ extension MessageContext {
         let transport = SIPTransport(name: next.transport) ?? .udp
         guard let address = SocketAddress.resolve(host: host, port: port),
               let out = process.outputSocket(transport, family: address.family, preferring: socket.index) else {
+            process.stats.count(.errReplies)
             return false
         }
         let destination = SIPPeer(transport: transport, address: address, socketIndex: out.index)
-        guard process.send(Self.removingTopVia(message), to: destination) else { return false }
+        guard process.send(Self.removingTopVia(message), to: destination) else {
+            process.stats.count(.errReplies)
+            return false
+        }
         process.count(.forwarded)
+        process.stats.count(.fwdReplies)
         return true
     }
 }

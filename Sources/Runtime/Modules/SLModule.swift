@@ -21,7 +21,9 @@ enum SLModule {
         },
         FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
             // Kamailio answers with the last internal error; without one, 500.
-            ctx.message.sendReply(500, "Server Internal Error") ? 1 : -1
+            guard ctx.message.sendReply(500, "Server Internal Error") else { return -1 }
+            ctx.message.process.stats.count(.sentErrReplies)
+            return 1
         },
     ])
 
@@ -60,11 +62,13 @@ extension MessageContext {
         let ok = replyMayConnect(replyPeer) && process.send(process.outBuffer.bytes, to: replyPeer)
         if ok {
             process.count(.repliesOut)
+            process.stats.statelessReplySent(status: code)
             if code >= 200 {
                 replied = true
                 closeConnectionIfAsked(after: replyPeer)
             }
         } else {
+            process.stats.count(.failures)
             process.log.error("sl", "could not send reply \(code) to \(replyPeer)")
         }
         return ok

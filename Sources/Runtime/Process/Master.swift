@@ -170,6 +170,7 @@ struct Master {
             }
             sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + dnsWorkers + rpcProcesses.count + 16,
                                                      queues: queues))
+            _ = try arena.installStatistics(ServerStatistics.definitions, processCapacity: sections.processes.capacity)
             let modparams = program.settings.modparams
             // The specs were checked when the config loaded; parsing cannot fail here.
             let shvset = (modparams["pv"]?["shvset"] ?? []).compactMap { try? ShvsetSpec.parse($0.text) }

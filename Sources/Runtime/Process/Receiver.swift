@@ -101,16 +101,18 @@ struct Receiver {
         exec.flags = 0
         if message.isRequest {
             process.count(.requests)
+            process.stats.requestReceived(message.method)
             // RFC 5923: a Via `;alias` asks that the connection serve the Via's port too.
             if source.transport == .tcp, process.settings.tcp.acceptAliases, message.topVia.params.contains("alias") {
                 _ = context.addTCPAlias(port: message.topVia.port ?? 5060)
             }
             if let route = process.program.requestRoute {
                 exec.routeType = .request
-                _ = process.program.run(route: route, as: .request, &exec)
+                if case .drop = process.program.run(route: route, as: .request, &exec) { process.stats.count(.dropRequests) }
             }
         } else {
             process.count(.repliesIn)
+            process.stats.replyReceived(status: message.statusCode, cseqMethod: message.cseq.method)
             handleReply(context)
         }
         context.releaseUnfinishedTransaction()
@@ -128,7 +130,10 @@ struct Receiver {
         }
         if let route = process.program.replyRoute {
             exec.routeType = .reply
-            if case .drop = process.program.run(route: route, as: .reply, &exec) { return }
+            if case .drop = process.program.run(route: route, as: .reply, &exec) {
+                process.stats.count(.dropReplies)
+                return
+            }
         }
         if !context.forwardReply() {
             process.log.debug("core", "reply \(context.message.statusCode) for \(context.message.callID) matches nothing here; dropped")
@@ -141,8 +146,10 @@ struct Receiver {
     /// limit, and counted in `logSuppressed` and the next summary line beyond it.
     mutating func reject(_ error: SIPParseError, bytes: [UInt8], from source: SIPPeer) {
         process.count(.parseErrors)
+        process.stats.count(.badMsgHdr)
         var answered: Int?
         if let partial = error.partial, partial.isRequest {
+            process.stats.count(.errRequests)
             let context = MessageContext(process: process, message: partial, peer: source)
             let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
             context.sendReply(error.replyStatus, reason)

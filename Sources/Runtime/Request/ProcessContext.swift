@@ -35,6 +35,8 @@ public final class ProcessContext {
     public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
     /// This process's slot in the process table.
     public let slot: Int32
+    /// Kamailio's statistics, counted in this process's row of section "stats".
+    public let stats: ProcessStatistics
     public var log: ServerLog
     /// Every listen socket, in the listen order (a transaction's `socket_index`).
     public let sockets: [LocalSocket]
@@ -54,6 +56,7 @@ public final class ProcessContext {
         self.arena = arena
         self.sections = sections
         self.slot = slot
+        self.stats = ProcessStatistics(arena: arena, slot: slot)
         self.log = log
         self.sockets = sockets
     }

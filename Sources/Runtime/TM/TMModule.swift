@@ -55,7 +55,10 @@ enum TMModule {
             onRoute("t_on_branch", .branch),
             FunctionSpec("t_release", allowedRoutes: [.request, .failure]) { ctx, _ in
                 guard let tx = ctx.message.transaction else { return -1 }
-                tx.withLock { $0.finish() }
+                let m = ctx.message
+                tx.withLock { locked in
+                    if let manager = m.process.tm { manager.finish(locked, m.process) } else { locked.finish() }
+                }
                 return 1
             },
         ], variables: [

@@ -14,6 +14,7 @@ extension MessageContext {
         let b = id.branch
         return tx.withLock { locked in
             guard b < locked.branchCount else { return false }
+            process.stats.count(.rplReceived)
             let branch = locked.branch(b)
             let code = message.statusCode
             if branch.flags.contains(.final) {
@@ -63,7 +64,7 @@ extension MessageContext {
             let bytes = Self.removingTopVia(message)
             tx.store(bytes, in: .reply)
             tx.uasStatus = code
-            process.sendUpstream(tx.transaction, bytes)
+            if process.sendUpstream(tx.transaction, bytes) { process.stats.count(.rplSent) }
         }
     }
 

@@ -94,7 +94,7 @@ extension MessageContext {
         let bytes = Self.removingTopVia(parsed)
         tx.store(bytes, in: .reply)
         tx.uasStatus = parsed.statusCode
-        process.sendUpstream(tx.transaction, bytes)
+        if process.sendUpstream(tx.transaction, bytes) { process.stats.count(.rplSent) }
         if parsed.statusCode >= 200 { finalReplySent(tx) }
     }
 

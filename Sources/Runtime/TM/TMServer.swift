@@ -4,9 +4,14 @@ import Shared
 extension ProcessContext {
     /// Sends bytes to the source of a transaction, from the socket its request came in on
     /// (over its connection, when it came over one).
-    func sendUpstream(_ tx: Transaction, _ bytes: [UInt8]) {
-        guard let source = tx.source else { return }
-        if send(bytes, to: source) { count(.repliesOut) }
+    /// Returns whether it went out (tm:rpl_sent is counted by the callers that send a
+    /// reply for the first time, not by retransmissions).
+    @discardableResult
+    func sendUpstream(_ tx: Transaction, _ bytes: [UInt8]) -> Bool {
+        guard let source = tx.source else { return false }
+        guard send(bytes, to: source) else { return false }
+        count(.repliesOut)
+        return true
     }
 }
 
@@ -29,7 +34,8 @@ extension MessageContext {
             let bytes = process.outBuffer.bytes
             locked.store(bytes, in: .reply)
             locked.uasStatus = code
-            process.sendUpstream(tx, bytes)
+            process.stats.count(.rplGenerated)
+            if process.sendUpstream(tx, bytes) { process.stats.count(.rplSent) }
             if code >= 200 {
                 finalReplySent(locked)
                 closeConnectionIfAsked(after: tx.source)
@@ -43,6 +49,7 @@ extension MessageContext {
         guard let manager = process.tm else { return }
         tx.insert(.replied)
         replied = true
+        process.stats.transactionCompleted(status: tx.uasStatus)
         tx.disarm(.finalResponse)
         tx.endSuspension()
         let negativeInvite = tx.isInvite && tx.uasStatus >= 300

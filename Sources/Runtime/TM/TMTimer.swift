@@ -22,7 +22,7 @@ struct TMTimerProcess {
                 switch timer {
                 case .finalResponse: finalResponseTimeout(locked)
                 case .replyRetransmission: retransmitReply(locked)
-                case .wait: locked.finish()
+                case .wait: manager.finish(locked, process)
                 case .branchRetransmission(let b): retransmitBranch(locked, b)
                 case .branchTimeout(let b): branchTimeout(locked, b)
                 case .asyncWait: break // armed in the async wheels, never in tm's

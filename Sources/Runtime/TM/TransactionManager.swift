@@ -12,6 +12,12 @@ final class TransactionManager {
         self.table = table
     }
 
+    /// Ends `tx` (LockedTransaction.finish) and counts tm:freed the first time.
+    func finish(_ tx: borrowing LockedTransaction, _ process: ProcessContext) {
+        if !tx.contains(.unlinked) { process.stats.count(.freed) }
+        tx.finish()
+    }
+
     /// Keeps a finished transaction for `wt_timer` (or `afterMs`) to absorb
     /// retransmissions, then removes it.
     func scheduleDeletion(_ tx: borrowing LockedTransaction, afterMs: Int? = nil) {
@@ -86,6 +92,10 @@ extension MessageContext {
             return nil
         }
         let created = found.created
+        if created {
+            process.stats.count(.total)
+            process.stats.count(.created)
+        }
         tm.reference = found.take()
         return (transaction!, created ? .created : .retransmission)
     }
