@@ -85,10 +85,8 @@ extension MessageContext {
     /// the next Via (its received/rport, else its sent-by).
     func forwardReply() -> Bool {
         let vias = message.vias
-        guard vias.count >= 2, process.isLocal(host: vias[0].host, port: vias[0].port) else {
-            process.stats.count(.dropReplies)
-            return false
-        }
+        // Not ours, or no Via to send it to: dropped and counted nowhere, as in Kamailio.
+        guard vias.count >= 2, process.isLocal(host: vias[0].host, port: vias[0].port) else { return false }
         let next = vias[1]
         var host = next.received ?? next.host
         host = host.trimmingCharacters(in: "[]")

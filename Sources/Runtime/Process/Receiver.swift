@@ -108,7 +108,7 @@ struct Receiver {
             }
             if let route = process.program.requestRoute {
                 exec.routeType = .request
-                if case .drop = process.program.run(route: route, as: .request, &exec) { process.stats.count(.dropRequests) }
+                _ = process.program.run(route: route, as: .request, &exec)
             }
         } else {
             process.count(.repliesIn)
@@ -146,10 +146,9 @@ struct Receiver {
     /// limit, and counted in `logSuppressed` and the next summary line beyond it.
     mutating func reject(_ error: SIPParseError, bytes: [UInt8], from source: SIPPeer) {
         process.count(.parseErrors)
-        process.stats.count(.badMsgHdr)
+        process.stats.parseFailed(error, isReply: bytes.starts(with: Array("SIP/".utf8)))
         var answered: Int?
         if let partial = error.partial, partial.isRequest {
-            process.stats.count(.errRequests)
             let context = MessageContext(process: process, message: partial, peer: source)
             let reason = error.replyStatus == 505 ? "Version Not Supported" : "Bad Request - \(error.replyReason)"
             context.sendReply(error.replyStatus, reason)

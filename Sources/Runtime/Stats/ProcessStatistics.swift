@@ -83,6 +83,23 @@ public final class ProcessStatistics {
         }
     }
 
+    /// A message that did not parse, counted where Kamailio 5.6 counts it (observed on
+    /// loopback): a broken Via or header line is core:bad_msg_hdr; a missing or broken
+    /// From, To, Call-ID or CSeq (or a body that does not match Content-Length) is
+    /// core:err_requests or core:err_replies; a broken start line is counted nowhere
+    /// (the process table's parse_errors counts every one).
+    public func parseFailed(_ error: SIPParseError, isReply: Bool) {
+        switch error.kind {
+        case .badHeader(.via), .missingHeader(.via), .duplicateHeader(.via), .badHeaderLine, .truncatedHeaders,
+             .lineTooLong, .tooManyHeaders:
+            count(.badMsgHdr)
+        case .badHeader, .missingHeader, .duplicateHeader, .cseqMethodMismatch, .contentLengthMismatch:
+            count(isReply ? .errReplies : .errRequests)
+        case .empty, .tooLarge, .badStartLine, .badRequestURI, .versionNotSupported, .badStatusCode:
+            break
+        }
+    }
+
     /// A stateless reply went out (sl's code counters and sent_replies).
     @inline(__always)
     public func statelessReplySent(status: Int) {

@@ -94,17 +94,18 @@ public enum CoreStatistic: Int, CaseIterable, Sendable {
     case fwdRequests
     /// Replies relayed statelessly along their Via.
     case fwdReplies
-    /// Requests whose request_route ended with `drop`.
+    /// Requests a pre-script filter drops: Kamailio counts them, Respite has no such
+    /// filter (a `drop` in request_route is not counted, in Kamailio either): stays 0.
     case dropRequests
-    /// Replies dropped: `drop` in reply_route, or a reply with no transaction whose top Via
-    /// is not ours (nowhere to relay it).
+    /// Replies dropped by `drop` in reply_route.
     case dropReplies
-    /// Requests that failed: a stateless relay that could not go out, a malformed request
-    /// answered with 400 or 505.
+    /// Requests missing or breaking an essential header (From, To, Call-ID, CSeq), and
+    /// stateless relays that could not go out.
     case errRequests
-    /// Replies whose stateless relay could not go out.
+    /// Replies missing or breaking an essential header, and stateless reply relays that
+    /// could not go out.
     case errReplies
-    /// Messages that did not parse (a start line or an essential header is broken).
+    /// Messages with a broken Via or header line.
     case badMsgHdr
     /// Requests with a method Kamailio does not know.
     case unsupportedMethods
