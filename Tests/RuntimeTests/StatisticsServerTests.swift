@@ -11,6 +11,9 @@ listen=udp:127.0.0.1:PORT
 loadmodule "sl.so"
 loadmodule "tm.so"
 loadmodule "pv.so"
+loadmodule "ctl.so"
+loadmodule "kex.so"
+modparam("ctl", "binrpc", "unix:SOCKET")
 modparam("tm", "wt_timer", WT)
 request_route {
     if ($rm == "OPTIONS") { sl_send_reply("200", "OK"); exit; }
@@ -32,7 +35,11 @@ reply_route {
 /// only t_relay does.
 @Suite(.serialized) struct StatisticsServerTests {
     @Test func countsWhatTheServerReceivesRelaysAndAnswers() throws {
-        let server = try ServerProcess(config: statisticsConfig.replacingOccurrences(of: "WT", with: "60000"),
+        let directory = try Spawn.scratchDirectory("stats")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("ctl").path
+        let server = try ServerProcess(config: statisticsConfig.replacingOccurrences(of: "WT", with: "60000")
+                                           .replacingOccurrences(of: "SOCKET", with: socket),
                                        readiness: .processesStarted)
         defer { server.stop() }
         let client = try SIPTestClient(server: server.port)
@@ -79,7 +86,7 @@ reply_route {
 
         let expected: [String: Int] = [
             "core:rcv_requests": 10, "core:rcv_requests_options": 2, "core:rcv_requests_message": 2,
-            "core:rcv_requests_kdmq": 1, "core:unsupported_methods": 1, "core:rcv_requests_bye": 1,
+            "core:unsupported_methods": 1, "core:rcv_requests_bye": 1,
             "core:rcv_requests_invite": 2, "core:rcv_requests_ack": 1, "core:drop_requests": 0,
             "core:rcv_replies": 4, "core:rcv_replies_2xx": 3, "core:rcv_replies_2xx_invite": 1,
             "core:rcv_replies_2xx_message": 1, "core:rcv_replies_2xx_reg": 1,
@@ -109,10 +116,32 @@ reply_route {
         #expect(prom.stdout.contains("# TYPE respite_tm_current gauge\nrespite_tm_current 2\n"))
         #expect(prom.stdout.contains("\nrespite_timer_wheel_armed{wheel=\"tm\"} "))
         #expect(prom.stdout.contains("\nrespite_processes "))
+
+        // The same numbers through Kamailio's RPCs (kamcmd over ctl), and a reset.
+        func kamcmd(_ args: String...) throws -> String {
+            try Spawn.run("/usr/sbin/kamcmd", ["-s", "unix:" + socket] + args, timeout: 10).stdout
+        }
+        let core = try kamcmd("stats.get_statistics", "core:")
+        #expect(core.contains("core:rcv_requests = 10\n") && core.contains("core:bad_msg_hdr = 1\n"), "\(core)")
+        #expect(try kamcmd("stats.get_statistics", "tm:").isEmpty, "only tm.stats shows tm's, as in Kamailio")
+        let tm = try kamcmd("tm.stats")
+        #expect(tm.contains("total: 2") && tm.contains("4xx: 1") && tm.contains("current: 2") && tm.contains("delayed_free: 0"), "\(tm)")
+        #expect(try kamcmd("sl.stats").contains("404: 3"))
+        #expect(try kamcmd("stats.fetch", "rcv_requests").contains("core.rcv_requests: 10"))
+        _ = try kamcmd("stats.reset_statistics", "rcv_requests", "sl:")
+        #expect(try kamcmd("stats.get_statistics", "rcv_requests", "rcv_requests_options") == "core:rcv_requests = 0\ncore:rcv_requests_options = 2\n")
+        let after = try statistics(server)
+        #expect(after["core:rcv_requests"] == 0 && after["sl:404_replies"] == 0 && after["tm:total"] == 2)
+        #expect(client.exchange(client.request("OPTIONS"))?.statusCode == 200)
+        try waitUntil(timeout: 5, interval: 0.05) { try statistics(server)["core:rcv_requests"] == 1 }
+        #expect(try statistics(server)["core:rcv_requests_options"] == 3)
     }
 
     @Test func countsTransactionsFreedAfterTheirWait() throws {
-        let server = try ServerProcess(config: statisticsConfig.replacingOccurrences(of: "WT", with: "100"),
+        let directory = try Spawn.scratchDirectory("stats")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try ServerProcess(config: statisticsConfig.replacingOccurrences(of: "WT", with: "100")
+                                           .replacingOccurrences(of: "SOCKET", with: directory.appendingPathComponent("ctl").path),
                                        readiness: .processesStarted)
         defer { server.stop() }
         let client = try SIPTestClient(server: server.port)

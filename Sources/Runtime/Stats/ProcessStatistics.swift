@@ -65,7 +65,11 @@ public final class ProcessStatistics {
     public func requestReceived(_ method: SIPMethod) {
         guard row != nil else { return }
         count(.rcvRequests)
-        if let m = ServerStatistics.requestMethodIndex(method) { add(requestMethod[m]) } else { count(.unsupportedMethods) }
+        switch ServerStatistics.requestMethodCounter(method) {
+        case .at(let m): add(requestMethod[m])
+        case .known: break
+        case .unsupported: count(.unsupportedMethods)
+        }
     }
 
     /// A parsed reply: core:rcv_replies, its class, its code when Kamailio counts that

@@ -21,11 +21,12 @@ extension ServerStatistics {
     /// The statistics `selectors` name, in section order, as Kamailio 5.6's
     /// stats.get_statistics selects them: "all", "group:" (every statistic of the group) or
     /// a bare name (the statistic of that name in any group); "group:name" and unknown
-    /// names select nothing. Read without locks, like respite-shm; a gauge's value is
-    /// read from the transaction table (0 without one).
-    public static func entries(arena: ArenaRef, matching selectors: [String]) -> [Entry] {
+    /// names select nothing. tm's statistics are not among them unless `includingTM`: in
+    /// Kamailio only tm.stats shows them. Read without locks, like respite-shm; a gauge's
+    /// value is read from the transaction table (0 without one).
+    public static func entries(arena: ArenaRef, matching selectors: [String], includingTM: Bool = false) -> [Entry] {
         var inspector = ArenaInspector(base: UnsafeRawPointer(arena.base), size: arena.size)
-        let all = read(arena, selectors)
+        let all = read(arena, selectors).filter { includingTM || $0.group != "tm" }
         // The transaction walk is needed only for tm's gauges.
         inspector.parts = all.contains { $0.isGauge } ? [.statistics, .transactions] : [.statistics]
         guard !all.isEmpty, let stats = inspector.report().statistics else { return [] }
@@ -40,12 +41,12 @@ extension ServerStatistics {
     /// Resets the statistics `selectors` name (as in `entries`; gauges are not reset).
     /// Returns how many were reset.
     @discardableResult
-    public static func reset(arena: ArenaRef, matching selectors: [String]) -> Int {
+    public static func reset(arena: ArenaRef, matching selectors: [String], includingTM: Bool = false) -> Int {
         guard let stats = arena.statistics else { return 0 }
         var count = 0
         for i in 0..<stats.count {
             let d = stats.definition(i)
-            guard d.kind == .counter, selects(selectors, d) else { continue }
+            guard d.kind == .counter, includingTM || d.group != "tm", selects(selectors, d) else { continue }
             stats.reset(i)
             count += 1
         }
@@ -55,7 +56,7 @@ extension ServerStatistics {
     /// Every statistic of `group` with its value, in section order (`tm.stats`: group
     /// "tm"; `sl.stats`: group "sl").
     public static func group(_ group: String, arena: ArenaRef) -> [Entry] {
-        entries(arena: arena, matching: ["\(group):"])
+        entries(arena: arena, matching: ["\(group):"], includingTM: true)
     }
 
     static func selects(_ selectors: [String], _ d: StatisticDefinition) -> Bool {

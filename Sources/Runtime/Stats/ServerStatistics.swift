@@ -20,9 +20,10 @@ public enum ServerStatistics {
         return d
     }()
 
-    /// core:rcv_requests_<method>, in the order of `requestMethodIndex`.
+    /// core:rcv_requests_<method>, in the order of `requestMethodIndex` (Kamailio 5.6.3
+    /// has no counter for KDMQ: it counts in rcv_requests alone, and is not unsupported).
     static let requestMethods = ["invite", "cancel", "ack", "bye", "info", "register", "subscribe", "notify",
-                                 "message", "options", "prack", "update", "refer", "publish", "kdmq"]
+                                 "message", "options", "prack", "update", "refer", "publish"]
     /// core:rcv_replies_<class>.
     static let replyClasses = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
     /// core:rcv_replies_<code>: the codes Kamailio counts on their own ("18x": 180-189).
@@ -30,8 +31,23 @@ public enum ServerStatistics {
     /// core:rcv_replies_<class>_<method>: replies by their CSeq method ("reg": REGISTER).
     static let replyMethods = ["bye", "cancel", "invite", "message", "prack", "refer", "reg", "update"]
 
-    /// The position of `method` in `requestMethods`; nil for a method Kamailio does not
-    /// know (core:unsupported_methods). Only an unknown method costs a string compare.
+    /// What a request's method counts in: its position in `requestMethods`, `.known` for
+    /// a method Kamailio knows without a counter (KDMQ), `.unsupported` for the rest. Only
+    /// a method outside the enum costs a string compare.
+    enum RequestMethodCounter {
+        case at(Int)
+        case known
+        case unsupported
+    }
+
+    @inline(__always)
+    static func requestMethodCounter(_ method: SIPMethod) -> RequestMethodCounter {
+        switch method {
+        case .other(let name): name == "KDMQ" ? .known : .unsupported
+        default: requestMethodIndex(method).map { .at($0) } ?? .unsupported
+        }
+    }
+
     @inline(__always)
     static func requestMethodIndex(_ method: SIPMethod) -> Int? {
         switch method {
@@ -49,7 +65,7 @@ public enum ServerStatistics {
         case .update: 11
         case .refer: 12
         case .publish: 13
-        case .other(let name): name == "KDMQ" ? 14 : nil
+        case .other: nil
         }
     }
 
