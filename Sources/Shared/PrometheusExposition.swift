@@ -11,21 +11,37 @@ public enum PrometheusExposition {
     /// The metric name prefix.
     public static let prefix = "respite"
 
+    /// What to write: `respite-shm --prometheus` writes everything with `respite_`; the
+    /// server's xhttp_prom names the statistics as its `xhttp_prom_beginning` says
+    /// (`kamailio_` by default, so that dashboards made for Kamailio read them) and shows
+    /// those its `xhttp_prom_stats` selects.
+    public struct Options: Sendable {
+        /// Put before `<group>_<name>` of a statistic.
+        public var statisticsPrefix: String
+        /// Which statistics to show (group, name).
+        public var includesStatistic: @Sendable (String, String) -> Bool
+
+        public init(statisticsPrefix: String = prefix + "_", includesStatistic: @escaping @Sendable (String, String) -> Bool = { _, _ in true }) {
+            self.statisticsPrefix = statisticsPrefix
+            self.includesStatistic = includesStatistic
+        }
+    }
+
     /// The exposition of a server's own live arena, for a handler inside the server: the
     /// same lock-free read `respite-shm` makes (no lock taken, structures that change
     /// under the reader are read again). It walks the allocator and the transaction
     /// table: meant for a scrape every few seconds, not for the message path.
-    public static func render(arena: ArenaRef) -> String {
-        render(report: ArenaInspector(base: UnsafeRawPointer(arena.base), size: arena.size).report())
+    public static func render(arena: ArenaRef, options: Options = Options()) -> String {
+        render(report: ArenaInspector(base: UnsafeRawPointer(arena.base), size: arena.size).report(), options: options)
     }
 
     /// The whole exposition, ending with a newline.
-    public static func render(report r: ArenaReport) -> String {
+    public static func render(report r: ArenaReport, options: Options = Options()) -> String {
         var out = Writer()
         if let stats = r.statistics {
-            for s in stats.entries {
+            for s in stats.entries where options.includesStatistic(s.group, s.name) {
                 guard let value = s.value else { continue }
-                let name = metricName("\(prefix)_\(s.group)_\(s.name)")
+                let name = metricName("\(options.statisticsPrefix)\(s.group)_\(s.name)")
                 out.family(name, s.kind == "gauge" ? "gauge" : "counter", "\(s.group):\(s.name)")
                 out.sample(name, [], Double(value))
             }
