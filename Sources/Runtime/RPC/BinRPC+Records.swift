@@ -122,7 +122,12 @@ struct BinRPCReader {
 /// Writes binrpc records. Integers travel as 32-bit signed numbers: a larger one goes as
 /// its decimal string, which kamcmd prints the same way.
 struct BinRPCWriter {
-    private(set) var bytes: [UInt8] = []
+    private(set) var bytes: [UInt8]
+
+    init() {
+        bytes = []
+        bytes.reserveCapacity(1024)
+    }
 
     /// A value at the top of a reply: an array's items go one after another, as Kamailio's
     /// ctl sends a method's list (kamcmd prints each).
@@ -183,8 +188,7 @@ struct BinRPCWriter {
 
     /// A string or member name, with the terminating zero kamcmd expects.
     private mutating func string(_ s: String, type: BinRPC.RecordType) {
-        let utf8 = Array(s.utf8)
-        let length = utf8.count + 1
+        let length = s.utf8.count + 1
         if length < 8 {
             bytes.append(UInt8(length) << 4 | type.rawValue)
         } else {
@@ -192,7 +196,7 @@ struct BinRPCWriter {
             bytes.append(UInt8(0x8 | size) << 4 | type.rawValue)
             BinRPC.appendBigEndian(UInt32(length), bytes: size, to: &bytes)
         }
-        bytes += utf8
+        bytes.append(contentsOf: s.utf8)
         bytes.append(0)
     }
 }

@@ -89,7 +89,10 @@ public enum BinRPC {
     public static func packet(_ type: PacketType, cookie: UInt32, body: [UInt8]) -> [UInt8] {
         let lengthBytes = max(1, minimalBytes(UInt32(truncatingIfNeeded: body.count)))
         let cookieBytes = max(1, minimalBytes(cookie))
-        var out: [UInt8] = [magicVersion, type.rawValue << 4 | UInt8(lengthBytes - 1) << 2 | UInt8(cookieBytes - 1)]
+        var out: [UInt8] = []
+        out.reserveCapacity(10 + body.count)
+        out.append(magicVersion)
+        out.append(type.rawValue << 4 | UInt8(lengthBytes - 1) << 2 | UInt8(cookieBytes - 1))
         appendBigEndian(UInt32(body.count), bytes: lengthBytes, to: &out)
         appendBigEndian(cookie, bytes: cookieBytes, to: &out)
         out += body

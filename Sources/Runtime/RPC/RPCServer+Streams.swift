@@ -5,14 +5,19 @@ import Glibc
 #endif
 
 /// One accepted binrpc connection (unix stream or TCP): what arrived and is not yet a whole
-/// packet, and what is not yet written back.
-struct RPCConnection {
+/// packet, and what is not yet written back. A class, so that its buffers change in place.
+final class RPCConnection {
     var input: [UInt8] = []
     var output: [UInt8] = []
     var lastActivityMs: UInt64
     let endpoint: String
     /// Close once `output` is written (after refusing a request it cannot read on).
     var closeWhenFlushed = false
+
+    init(lastActivityMs: UInt64, endpoint: String) {
+        self.lastActivityMs = lastActivityMs
+        self.endpoint = endpoint
+    }
 }
 
 extension RPCServer {
@@ -31,24 +36,27 @@ extension RPCServer {
     }
 
     mutating func readConnection(_ fd: Int32, _ buffer: inout [UInt8]) {
-        guard connections[fd] != nil else { return }
+        guard let c = connections[fd] else { return }
         while true {
             let result = buffer.withUnsafeMutableBytes { StreamSocket.read(fd, into: $0) }
             switch result {
             case .bytes(let n):
-                connections[fd]!.input += buffer[0..<n]
-                connections[fd]!.lastActivityMs = cs_now_ms()
+                c.input += buffer[0..<n]
+                c.lastActivityMs = cs_now_ms()
                 guard serveInput(fd) else { return }
+                // A short read took all there was: poll says when more comes, without a
+                // read that would only find nothing.
+                if n < buffer.count { return }
             case .wouldBlock:
                 return
             case .closed:
-                if !connections[fd]!.input.isEmpty {
-                    log(.warning, "\(connections[fd]!.endpoint): a client left in the middle of a request (\(connections[fd]!.input.count) bytes)")
+                if !c.input.isEmpty {
+                    log(.warning, "\(c.endpoint): a client left in the middle of a request (\(c.input.count) bytes)")
                 }
                 close(fd)
                 return
             case .failed(let e):
-                log(.info, "\(connections[fd]!.endpoint): read failed (\(String(cString: strerror(e)))); closing")
+                log(.info, "\(c.endpoint): read failed (\(String(cString: strerror(e)))); closing")
                 close(fd)
                 return
             }
@@ -58,7 +66,7 @@ extension RPCServer {
     /// Answers every whole packet in the connection's input. False when the connection is
     /// closed or will close (stop reading it).
     private mutating func serveInput(_ fd: Int32) -> Bool {
-        while var c = connections[fd], !c.closeWhenFlushed {
+        while let c = connections[fd], !c.closeWhenFlushed {
             switch BinRPC.scanHeader(c.input) {
             case .needMore:
                 return true
@@ -72,15 +80,13 @@ extension RPCServer {
                     c.output += BinRPC.fault(RPCFault(400, "request too large (\(header.bodyLength) bytes, limit \(binrpcMaxRequest))"), cookie: header.cookie)
                     c.closeWhenFlushed = true
                     c.input = []
-                    connections[fd] = c
                     flush(fd)
                     return false
                 }
                 guard c.input.count >= header.packetLength else { return true }
                 let body = c.input[header.headerLength..<header.packetLength]
                 if let reply = answerBinRPC(header, body: body, from: c.endpoint) { c.output += reply }
-                c.input.removeFirst(header.packetLength)
-                connections[fd] = c
+                if header.packetLength == c.input.count { c.input.removeAll(keepingCapacity: true) } else { c.input.removeFirst(header.packetLength) }
                 flush(fd)
             }
         }
@@ -89,11 +95,11 @@ extension RPCServer {
 
     /// Writes what the socket takes now; the rest waits for POLLOUT.
     mutating func flush(_ fd: Int32) {
-        guard var c = connections[fd] else { return }
+        guard let c = connections[fd] else { return }
         while !c.output.isEmpty {
             let n = c.output.withUnsafeBytes { cs_stream_send(fd, $0.baseAddress, $0.count) }
             if n > 0 {
-                c.output.removeFirst(n)
+                if n == c.output.count { c.output.removeAll(keepingCapacity: true) } else { c.output.removeFirst(n) }
                 c.lastActivityMs = cs_now_ms()
                 continue
             }
@@ -102,11 +108,7 @@ extension RPCServer {
             close(fd)
             return
         }
-        if c.output.isEmpty && c.closeWhenFlushed {
-            close(fd)
-            return
-        }
-        connections[fd] = c
+        if c.output.isEmpty && c.closeWhenFlushed { close(fd) }
     }
 
     mutating func closeIdleConnections() {

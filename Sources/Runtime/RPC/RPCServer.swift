@@ -29,7 +29,14 @@ struct RPCServer {
 
     func log(_ level: LogLevel, _ text: String) { process.log.write(level, "rpc", text) }
 
+    /// How much lower than the SIP processes a management process is scheduled (nice):
+    /// on a busy machine a client hammering RPCs takes CPU from itself, not from calls.
+    static let niceness: Int32 = 5
+
     mutating func run() -> Never {
+        if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, RPCServer.niceness) != 0 {
+            log(.info, "cannot lower the management process's priority (errno \(errno)); it runs at the receivers' priority")
+        }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             var fds = endpoints.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
