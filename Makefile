@@ -99,6 +99,7 @@ bench: deps
 	  Benchmarks/compare/async.sh; \
 	  Benchmarks/http/http.sh; \
 	  python3 Benchmarks/tcp/bench.py; \
+	  python3 Benchmarks/rpc/bench.py; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs
