@@ -46,39 +46,16 @@ struct LogLine {
     /// the keys of Kamailio's JSON engine (idx is the process's slot).
     func json(slot: Int32, pid: Int32) -> String {
         var out = "{\"idx\":\(slot),\"pid\":\(pid),\"level\":\"\(level.label)\",\"module\":"
-        LogLine.appendJSONString(module, to: &out)
+        JSONText.appendString(module, to: &out)
         if !isScript {
             out += ",\"file\":"
-            LogLine.appendJSONString(file, to: &out)
+            JSONText.appendString(file, to: &out)
             out += ",\"line\":\(line),\"function\":"
-            LogLine.appendJSONString(functionName, to: &out)
+            JSONText.appendString(functionName, to: &out)
         }
         out += ",\"message\":"
-        LogLine.appendJSONString(message, to: &out)
+        JSONText.appendString(message, to: &out)
         out += "}"
         return out
-    }
-
-    /// Appends `s` as a JSON string: quotes, backslashes and control characters escaped,
-    /// everything else as it is (UTF-8).
-    static func appendJSONString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 }

@@ -91,21 +91,5 @@ struct JSONWriter {
         text += "\n" + String(repeating: "\t", count: depth)
     }
 
-    private mutating func string(_ s: String) {
-        text += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(u)
-            }
-        }
-        text += "\""
-    }
+    private mutating func string(_ s: String) { JSONText.appendString(s, to: &text) }
 }
