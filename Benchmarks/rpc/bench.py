@@ -17,7 +17,7 @@ import json, os, socket, struct, subprocess, sys, tempfile, time, multiprocessin
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tcp"))
-from servers import free_port, stop_group  # noqa: E402
+from servers import free_port, group_cpu_ns, stop_group  # noqa: E402
 BIN = os.path.join(HERE, "..", "..", ".build", "release")
 KAMAILIO = "/usr/sbin/kamailio"
 KAMCMD = "/usr/sbin/kamcmd"
@@ -26,21 +26,6 @@ PERSISTENT_CALLS = int(os.environ.get("PERSISTENT_CALLS", "20000"))
 PROBE_RATE = int(os.environ.get("PROBE_RATE", "2000"))
 PROBE_SECONDS = int(os.environ.get("PROBE_SECONDS", "5"))
 SERVERS = os.environ.get("SERVERS", "respite kamailio").split()
-
-
-def group_cpu_ns(pgid):
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ProcessLookupError):
-            continue
-    return total
 
 
 def binrpc_request(method, cookie):

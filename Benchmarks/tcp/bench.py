@@ -22,7 +22,7 @@ import json, os, re, resource, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from servers import free_port, stop_group  # noqa: E402
+from servers import free_port, group_cpu_ns, stop_group  # noqa: E402
 BIN = os.path.join(HERE, "..", "..", ".build", "release")
 KAMAILIO = "/usr/sbin/kamailio"
 STEP_SECONDS = int(os.environ.get("STEP_SECONDS", "5"))
@@ -34,21 +34,6 @@ PROBE_RATE = int(os.environ.get("PROBE_RATE", "500"))
 PROBE_SECONDS = int(os.environ.get("PROBE_SECONDS", "5"))
 SERVERS = os.environ.get("SERVERS", "respite kamailio").split()
 SCENARIO = os.path.join(HERE, "..", "..", "Tests", "RuntimeTests", "Configs", "sipp-options.xml")
-
-
-def group_cpu_ns(pgid):
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ProcessLookupError):
-            continue
-    return total
 
 
 class Server:

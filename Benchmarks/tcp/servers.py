@@ -1,5 +1,6 @@
-"""What bench.py and checks.py share: a loopback port free for UDP and TCP, and stopping a
-server's whole process group (SIGTERM, then SIGKILL after 5 s)."""
+"""What the TCP and RPC benchmarks and checks.py share: a loopback port free for UDP and TCP,
+stopping a server's whole process group (SIGTERM, then SIGKILL after 5 s), and the CPU that
+group has used."""
 import os, signal, socket, subprocess
 
 
@@ -31,3 +32,19 @@ def stop_group(proc):
         except ProcessLookupError:
             pass
         proc.wait()
+
+
+def group_cpu_ns(pgid):
+    """CPU nanoseconds used so far by every process of group `pgid` (schedstat)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ProcessLookupError):
+            continue
+    return total
