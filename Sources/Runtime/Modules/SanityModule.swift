@@ -1,0 +1,220 @@
+import SIP
+import Script
+
+/// sanity: the checks Kamailio's sanity module makes on a request, with its check numbers,
+/// replies and return values (`sanity_check([checks[, uri_checks]])`). A failed check sends
+/// its reply statelessly (not to an ACK, not with `noreply`), then either ends the script
+/// (`autodrop`, the default) or returns -1.
+enum SanityModule {
+    static var spec: ModuleSpec {
+        ModuleSpec(name: "sanity", params: [
+            ModuleParamSpec("default_checks", .int, default: .int(SanityChecks.defaultChecks)),
+            ModuleParamSpec("uri_checks", .int, default: .int(SanityChecks.defaultURIChecks)),
+            ModuleParamSpec("proxy_require", .string, default: .string("")),
+            ModuleParamSpec("autodrop", .int, default: .int(1)),
+            ModuleParamSpec("noreply", .int, default: .int(0)),
+        ], functions: [
+            FunctionSpec("sanity_check", args: [.string, .string], minArgs: 0, allowedRoutes: [.request, .failure, .branch, .onreply],
+                         fixup: checkNumbers) { ctx, args in
+                let params = ctx.message.process.program.settings.modparams["sanity"] ?? [:]
+                func int(_ name: String, _ fallback: Int) -> Int { params[name]?.last.flatMap { Int($0.text) } ?? fallback }
+                let checks = args.count > 0 ? Int(args.string(0, &ctx)) ?? 0 : int("default_checks", SanityChecks.defaultChecks)
+                let uriChecks = args.count > 1 ? Int(args.string(1, &ctx)) ?? 0 : int("uri_checks", SanityChecks.defaultURIChecks)
+                let extensions = (params["proxy_require"]?.last?.text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let message = ctx.message.message
+                guard let failure = SanityChecks(message: message, proxyRequire: extensions).run(checks, uriChecks: uriChecks) else { return 1 }
+                ctx.message.process.log.info("sanity", "\(message.method.name) from \(ctx.message.source): \(failure.log)")
+                if let reply = failure.reply {
+                    ctx.message.sanityReply = reply
+                    if int("noreply", 0) == 0 {
+                        _ = ctx.message.sendReply(reply.code, reply.reason, extraHeaders: reply.headers)
+                    }
+                }
+                // autodrop: the message is done with (0 ends the script, as Kamailio's drop).
+                return int("autodrop", 1) != 0 ? 0 : -1
+            },
+            // With `noreply`: sends the reply the last failed check prepared.
+            FunctionSpec("sanity_reply", allowedRoutes: [.request, .failure]) { ctx, _ in
+                guard let reply = ctx.message.sanityReply else { return -1 }
+                return ctx.message.sendReply(reply.code, reply.reason, extraHeaders: reply.headers) ? 1 : -1
+            },
+        ])
+    }
+
+    static let checkNumbers: @Sendable (inout FixupContext) -> Void = { fc in
+        for i in 0..<2 {
+            if let s = fc.staticString(i), Int(s) == nil { fc.error("'\(s)' is not a number of sanity checks", argument: i) }
+        }
+    }
+}
+
+/// The checks, each with Kamailio's number, on one parsed request.
+struct SanityChecks {
+    let message: SIPMessage
+    let proxyRequire: [String]
+
+    /// ruri_sip_version, ruri_scheme, required_headers, cseq_method, cseq_value,
+    /// content_length, expires_value, proxy_require, digest credentials.
+    static let defaultChecks = 3047
+    /// Request URI, From URI, To URI.
+    static let defaultURIChecks = 7
+
+    struct Reply: Equatable {
+        var code: Int
+        var reason: String
+        var headers: [(name: String, value: String)] = []
+
+        static func == (a: Reply, b: Reply) -> Bool {
+            a.code == b.code && a.reason == b.reason && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
+        }
+    }
+
+    struct Failure {
+        /// What the log line says.
+        var log: String
+        /// Nil for the checks Kamailio fails without a reply.
+        var reply: Reply?
+    }
+
+    /// The first check of `checks` that fails, in Kamailio's order; nil when all pass.
+    func run(_ checks: Int, uriChecks: Int) -> Failure? {
+        guard message.isRequest else { return nil }
+        let steps: [(Int, () -> Failure?)] = [
+            (1, rURIVersion), (2, rURIScheme), (4, requiredHeaders), (32, cseqMethod), (64, cseqValue),
+            (128, contentLength), (256, expiresValue), (512, proxyRequireCheck),
+            (1024, { parseURIs(uriChecks) }), (2048, { digest(strict: true) }), (4096, duplicateTags),
+            (8192, { digest(strict: false) }), (16384, firstVia),
+        ]
+        for (bit, check) in steps where checks & bit != 0 {
+            if let f = check() { return f }
+        }
+        return nil
+    }
+
+    private func fail(_ code: Int, _ reason: String, _ log: String? = nil) -> Failure {
+        Failure(log: log ?? "\(code) \(reason)", reply: Reply(code: code, reason: reason))
+    }
+
+    func rURIVersion() -> Failure? {
+        message.version.uppercased() == "SIP/2.0" ? nil : fail(505, "Version Not Supported (R-URI)")
+    }
+
+    func rURIScheme() -> Failure? {
+        switch message.requestURI {
+        case .sip, .tel: return nil
+        case .other:
+            // Kamailio's URI parser refuses other schemes before its 416 is reached: 400.
+            return fail(400, "Bad Request URI")
+        }
+    }
+
+    /// The headers, and From and To well formed (Kamailio parses them here, and its
+    /// replies say so, its spelling kept).
+    func requiredHeaders() -> Failure? {
+        for name in ["To", "From", "CSeq", "Call-ID", "Via"] where message.headerCount(name) == 0 {
+            return fail(400, "Missing Required Header in Request", "no \(name) header")
+        }
+        if !Self.parses(message.from.uri) { return fail(400, "Invalid From Header") }
+        if !Self.parses(message.to.uri) { return fail(400, "Ivalid To Header") }
+        return nil
+    }
+
+    func cseqMethod() -> Failure? {
+        let method = message.text(message.cseq.methodRange)
+        if method.isEmpty { return fail(400, "Missing method in CSeq header") }
+        return method == message.text(message.methodRange) ? nil : fail(400, "CSeq method does not match request method")
+    }
+
+    func cseqValue() -> Failure? {
+        guard let raw = message.headerValue("CSeq") else { return fail(400, "Missing number in CSeq header") }
+        let number = raw.trimmingCharacters(in: .whitespaces).prefix { !$0.isWhitespace }
+        if number.isEmpty { return fail(400, "Missing number in CSeq header") }
+        return Self.isUnsigned32(number) ? nil : fail(400, "CSeq number is illegal")
+    }
+
+    func contentLength() -> Failure? {
+        guard let length = message.contentLength else { return nil }
+        // What came after the headers, not what the parser kept of it.
+        return length == message.bytes.count - message.bodyRange.lowerBound ? nil : fail(400, "Content-Length mis-match")
+    }
+
+    func expiresValue() -> Failure? {
+        guard let raw = message.headerValue("Expires") else { return nil }
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        if value.isEmpty { return fail(400, "Bad Expires Header") }
+        return Self.isUnsigned32(Substring(value)) ? nil : fail(400, "Expires value is illegal")
+    }
+
+    func proxyRequireCheck() -> Failure? {
+        for value in message.headerValues("Proxy-Require") {
+            for token in value.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !token.isEmpty {
+                if !proxyRequire.contains(token) {
+                    return Failure(log: "unsupported extension \(token) in Proxy-Require",
+                                   reply: Reply(code: 420, reason: "Bad Proxy Require Extension", headers: [(name: "Unsupported", value: token)]))
+                }
+            }
+        }
+        return nil
+    }
+
+    func parseURIs(_ which: Int) -> Failure? {
+        if which & 1 != 0, !Self.parses(message.requestURI) { return fail(400, "Bad Request URI") }
+        if which & 2 != 0, !Self.parses(message.from.uri) { return fail(400, "Bad From URI") }
+        if which & 4 != 0, !Self.parses(message.to.uri) { return fail(400, "Bad To URI") }
+        if which & 8 != 0, message.headerCount("Contact") > 0 {
+            guard let contact = try? message.contact else { return fail(400, "Bad Contact Header") }
+            if let first = contact.addresses.first, !Self.parses(first.uri) { return fail(400, "Bad Contact URI") }
+        }
+        return nil
+    }
+
+    /// Digest credentials in Authorization and Proxy-Authorization: username, nonce and
+    /// response present and not empty. `strict` (check 2048) fails another scheme; check
+    /// 8192 lets it pass. Kamailio sends no reply for these.
+    func digest(strict: Bool) -> Failure? {
+        for value in message.headerValues("Authorization") + message.headerValues("Proxy-Authorization") {
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            guard trimmed.lowercased().hasPrefix("digest ") else {
+                if strict { return Failure(log: "credentials are not digest", reply: nil) }
+                continue
+            }
+            var params: [String: String] = [:]
+            for part in trimmed.dropFirst(7).split(separator: ",") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2 else { continue }
+                var v = kv[1].trimmingCharacters(in: .whitespaces)
+                if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }
+                params[kv[0].trimmingCharacters(in: .whitespaces).lowercased()] = v
+            }
+            for name in ["username", "nonce", "response"] where (params[name] ?? "").isEmpty {
+                return Failure(log: "digest credentials without \(name)", reply: nil)
+            }
+        }
+        return nil
+    }
+
+    func duplicateTags() -> Failure? {
+        for (name, addr) in [("From", message.from), ("To", message.to)] where addr.params.pairs.filter({ $0.name.lowercased() == "tag" }).count > 1 {
+            return Failure(log: "\(name) has more than one tag", reply: nil)
+        }
+        return nil
+    }
+
+    func firstVia() -> Failure? {
+        message.vias.isEmpty ? Failure(log: "no Via", reply: nil) : nil
+    }
+
+    static func parses(_ uri: URIReference) -> Bool {
+        if case .other(let scheme, _) = uri, ["sip", "sips", "tel", "tels"].contains(scheme.lowercased()) || scheme.isEmpty {
+            return false
+        }
+        return true
+    }
+
+    /// Kamailio 5.6.3's unsigned check: digits only, at most ten, compared with
+    /// "4294967296" (which it lets through, one past the largest 32-bit value).
+    static func isUnsigned32(_ s: Substring) -> Bool {
+        guard !s.isEmpty, s.count <= 10, s.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        return UInt64(s).map { $0 <= UInt64(UInt32.max) + 1 } ?? false
+    }
+}
