@@ -33,7 +33,7 @@ public enum RuntimeRegistry {
         for param in DNSSettings.paramSpecs { r.register(param) }
         for param in ServerSettings.serviceParamSpecs { r.register(param) }
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
-                       TextOpsModule.siputils, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
+                       SipUtilsModule.spec, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
                        AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec,
                        XHTTPModule.spec] {
             r.register(module)

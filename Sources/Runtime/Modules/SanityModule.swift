@@ -173,20 +173,11 @@ struct SanityChecks {
     /// 8192 lets it pass. Kamailio sends no reply for these.
     func digest(strict: Bool) -> Failure? {
         for value in message.headerValues("Authorization") + message.headerValues("Proxy-Authorization") {
-            let trimmed = value.trimmingCharacters(in: .whitespaces)
-            guard trimmed.lowercased().hasPrefix("digest ") else {
+            guard let credentials = DigestCredentials(value) else {
                 if strict { return Failure(log: "credentials are not digest", reply: nil) }
                 continue
             }
-            var params: [String: String] = [:]
-            for part in trimmed.dropFirst(7).split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { continue }
-                var v = kv[1].trimmingCharacters(in: .whitespaces)
-                if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }
-                params[kv[0].trimmingCharacters(in: .whitespaces).lowercased()] = v
-            }
-            for name in ["username", "nonce", "response"] where (params[name] ?? "").isEmpty {
+            for name in ["username", "nonce", "response"] where (credentials.params[name] ?? "").isEmpty {
                 return Failure(log: "digest credentials without \(name)", reply: nil)
             }
         }

@@ -45,14 +45,6 @@ enum TextOpsModule {
         ])
     }
 
-    static var siputils: ModuleSpec {
-        ModuleSpec(name: "siputils", functions: [
-            FunctionSpec("has_totag") { ctx, _ in ctx.message.message.to.tag == nil ? -1 : 1 },
-            FunctionSpec("is_request") { ctx, _ in ctx.message.message.isRequest ? 1 : -1 },
-            FunctionSpec("is_reply") { ctx, _ in ctx.message.message.isRequest ? -1 : 1 },
-        ])
-    }
-
     static func methodList(_ text: String) -> [String] {
         text.split(separator: "|").map { String($0).trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
     }
