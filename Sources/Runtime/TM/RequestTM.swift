@@ -20,6 +20,10 @@ struct RequestTM: ~Copyable {
     var flagsForTransaction: UInt64 = 0
     /// `$T_reply_code` in a failure route (the winning reply's status, 408 on timeout).
     var failureReplyCode: Int?
+    /// The reason phrase of that reply (`$T_reply_reason`).
+    var failureReplyReason: String?
+    /// While a branch_route runs: its branch's index (`$T_branch_idx`).
+    var branchIndex: Int?
     /// In a failure route or a resumed route: a new branch was added by `t_relay`.
     var addedBranch = false
     /// The script runs for a transaction that already exists (a failure route, a resumed

@@ -53,6 +53,8 @@ extension MessageContext {
                 process.log.error("tm", "t_relay: no more than \(LockedTransaction.maxBranches) branches per transaction")
                 return false
             }
+            tm.branchIndex = b
+            defer { tm.branchIndex = nil }
             if let branchRoute = locked.branchRoute, case .drop = run(route: branchRoute, as: .branch, &exec) {
                 process.log.info("tm", "branch_route dropped the branch of \(message.callID)")
                 return false

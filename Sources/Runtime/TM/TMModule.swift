@@ -17,7 +17,7 @@ enum TMModule {
     }
 
     static var spec: ModuleSpec {
-        ModuleSpec(name: "tm", params: TMSettings.params, functions: [
+        ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
             FunctionSpec("t_check_trans", allowedRoutes: [.request, .failure, .branch]) { ctx, _ in checkTransaction(&ctx) },
             FunctionSpec("t_relay", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in

@@ -48,6 +48,7 @@ extension TransactionManager {
            let context = MessageContext.forTransaction(tx.transaction, process: process) {
             tx.failureRoute = nil // armed once, as in tm: the route may arm it again
             context.tm.failureReplyCode = code
+            context.tm.failureReplyReason = failureReason(tx, best, code: code)
             context.run(route: failureRoute, as: .failure, &exec)
             let added = context.tm.addedBranch
             if let again = context.tm.onFailure { tx.failureRoute = again }
@@ -66,10 +67,23 @@ extension TransactionManager {
         if let b = best, tx.branch(b).hasReply, code == tx.branch(b).lastStatus {
             context.relayUpstream(tx, tx.bytes(.branchReply(b)))
         } else {
-            context.sendStatefulReply(tx.transaction, code,
-                                      code == 487 ? "Request canceled" : code == 408 ? "Request Timeout"
-                                        : code == 503 ? "Service Unavailable" : "Server Error")
+            context.sendStatefulReply(tx.transaction, code, localReason(code))
         }
+    }
+
+    /// The reason tm gives a final reply it makes itself.
+    func localReason(_ code: Int) -> String {
+        code == 487 ? "Request canceled" : code == 408 ? "Request Timeout" : code == 503 ? "Service Unavailable" : "Server Error"
+    }
+
+    /// The reason phrase of the reply that decided a failure: the winning branch's, or
+    /// tm's own for a reply it makes (`$T_reply_reason` in the failure route).
+    func failureReason(_ tx: borrowing LockedTransaction, _ best: Int?, code: Int) -> String {
+        if let b = best, tx.branch(b).hasReply, code == tx.branch(b).lastStatus,
+           let reply = try? SIPMessage.parse(tx.bytes(.branchReply(b))) {
+            return reply.reasonPhrase
+        }
+        return localReason(code)
     }
 
     /// RFC 3261 16.7: a 6xx wins; otherwise the lowest status.

@@ -122,6 +122,6 @@ enum TMXModule {
                 }
                 return p.resume(found.transaction, target: .route(route), &ctx) ? 1 : -1
             },
-        ])
+        ] + TMStateChecks.tmxFunctions, variables: TMStateChecks.tmxVariables)
     }
 }
