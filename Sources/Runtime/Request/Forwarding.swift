@@ -6,7 +6,8 @@ import Shared
 extension MessageContext {
     /// The edits the script asked for, in ForwardBuilder's terms.
     var forwardEdits: [ForwardEdit] {
-        var out: [ForwardEdit] = [.receivedFrom(host: source.host, port: Int(source.port))]
+        var out: [ForwardEdit] = [edits.forceRPort ? .receivedFromForcingRPort(host: source.host, port: Int(source.port))
+                                                   : .receivedFrom(host: source.host, port: Int(source.port))]
         if let uri = edits.requestURI { out.append(.setRequestURI(uri)) }
         for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
         for line in edits.appendedHeaders {
@@ -65,12 +66,14 @@ extension MessageContext {
     }
 
     /// Writes the forwarded request, sent towards `destination`, into the process's
-    /// buffer: its Via names the socket it leaves from and its transport. Throws when
+    /// buffer: its Via names the socket it leaves from and its transport, and rr's
+    /// Record-Route and Route changes are applied (RecordRoute.swift). Throws when
     /// Max-Forwards is exhausted or the message is not a request.
     func buildForward(branch: String? = nil, to destination: SIPPeer) throws(SIPBuildError) {
         let out = process.sockets[destination.socketIndex]
-        let sentBy = ViaSentBy(transport: destination.transport.viaName, host: out.viaHost, port: out.viaPort)
-        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits,
+        let sentBy = ViaSentBy(transport: destination.transport.viaName, host: out.viaHost, port: out.viaPort,
+                               extraParams: edits.addLocalRPort ? ["rport"] : [])
+        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits + routingEdits(outbound: out),
                                    maxForwardsWhenAbsent: edits.maxForwardsToAdd ?? 70, into: &process.outBuffer)
     }
 }
