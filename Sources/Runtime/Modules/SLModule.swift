@@ -85,9 +85,11 @@ extension MessageContext {
     }
 
     /// Where UDP replies go (RFC 3261 18.2.2 with RFC 3581): the source address, at the
-    /// source port when the top Via asks for rport, else at the Via's port.
+    /// source port when the top Via asks for rport (or the script called `force_rport()`),
+    /// else at the Via's port.
     public var replyDestination: SocketAddress {
         let via = message.topVia
+        if edits.forceRPort { return source }
         if case .absent = via.rport, let port = via.port {
             return source.withPort(UInt16(clamping: port))
         }
