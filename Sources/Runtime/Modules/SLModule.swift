@@ -11,8 +11,14 @@ enum SLModule {
         },
         // send_reply: stateful when the request has a transaction (tm loaded and one
         // created or found), stateless otherwise.
-        FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
+        // Kamailio 5.6 lets it be used in reply routes too (a reply to the transaction's
+        // request); Respite refuses that at run time (logged, false).
+        FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure, .onreply, .reply],
                      fixup: checkCode) { ctx, args in
+            guard ctx.message.message.isRequest else {
+                ctx.message.process.log.error("sl", "send_reply in a reply route is not supported by Respite (it answers requests only)")
+                return -1
+            }
             if let tx = ctx.message.transaction {
                 guard let code = replyCode(args, &ctx) else { return -1 }
                 return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
