@@ -12,7 +12,8 @@ extension MessageContext {
         for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
         for line in edits.appendedHeaders {
             var text = Substring(line)
-            while text.last == "\n" || text.last == "\r" { text.removeLast() }
+            // "\r\n" is one Character in Swift: test it too.
+            while let last = text.last, last == "\n" || last == "\r" || last == "\r\n" { text.removeLast() }
             guard let colon = text.firstIndex(of: ":") else { continue }
             let name = text[..<colon].trimmingCharacters(in: " ")
             let value = text[text.index(after: colon)...].trimmingCharacters(in: " ")
