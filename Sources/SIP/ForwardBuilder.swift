@@ -6,14 +6,22 @@ public enum ForwardEdit: Sendable {
     case remove(HeaderField)
     /// Removes every field named `name` (compact forms included).
     case removeAll(named: String)
-    /// Adds `name: value` after the new Via, before the original headers (Record-Route).
+    /// Adds `name: value` after the new Via, before the original headers.
     case addFirst(name: String, value: String)
+    /// Adds `name: value` above the new Via, as Kamailio writes a Record-Route.
+    case addTop(name: String, value: String)
+    /// Removes these bytes of the original request (a Route entry inside a list; the
+    /// range must lie within the headers).
+    case cut(Range<Int>)
     /// Adds `name: value` after the original headers.
     case addLast(name: String, value: String)
     /// The request came from `host` (an IP address, no brackets) and `port`: the received
     /// Via gets `received=host` when its sent-by names another host (RFC 3261 18.2.1), and,
     /// when it asks for `rport`, `received` and `rport=port` (RFC 3581 4).
     case receivedFrom(host: String, port: Int)
+    /// As `.receivedFrom`, and the Via gets `rport=port` even when it did not ask for it
+    /// (the core's `force_rport()`).
+    case receivedFromForcingRPort(host: String, port: Int)
 }
 
 /// The sent-by of the Via a proxy adds: `SIP/2.0/<transport> <host>[:<port>]`.
@@ -57,6 +65,7 @@ public enum ForwardBuilder {
 
         var newURI: [UInt8]? = nil
         var firsts: [UInt8] = []
+        var tops: [UInt8] = []
         var lasts: [UInt8] = []
         for edit in edits {
             switch edit {
@@ -68,15 +77,22 @@ public enum ForwardBuilder {
                 for h in request.fields(named: name) { splice(h.lineRange, []) }
             case .addFirst(let name, let value):
                 firsts.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
+            case .addTop(let name, let value):
+                tops.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
+            case .cut(let r):
+                if r.lowerBound >= firstHeader && r.upperBound <= request.headersEnd { splice(r, []) }
             case .addLast(let name, let value):
                 lasts.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
             case .receivedFrom(let host, let port):
                 markReceived(request.topVia, in: bytes, host: host, port: port, splice)
+            case .receivedFromForcingRPort(let host, let port):
+                markReceived(request.topVia, in: bytes, host: host, port: port, forceRPort: true, splice)
             }
         }
         if let newURI { splice(request.requestURIRange, newURI) }
 
         var top = MessageBuffer(capacity: 128)
+        top.append(tops)
         top.appendStatic("Via: SIP/2.0/")
         top.append(sentBy.transport)
         top.append(byte: ASCII.sp)
@@ -131,22 +147,26 @@ public enum ForwardBuilder {
 
     /// The splices of `.receivedFrom`: `;received=` right after the sent-by (before the
     /// first parameter, as Kamailio writes it), `=port` after a valueless `rport`.
-    static func markReceived(_ via: Via, in bytes: [UInt8], host: String, port: Int,
+    static func markReceived(_ via: Via, in bytes: [UInt8], host: String, port: Int, forceRPort: Bool = false,
                              _ splice: (Range<Int>, [UInt8]) -> Void) {
         let rport = via.params.entry("rport")
         let asksRPort = rport != nil && rport?.value == nil
+        // force_rport on a Via without rport: `;rport=port` where `;received` goes (no
+        // received for it alone: Kamailio 5.6 writes none when the host matches).
+        let addsRPort = forceRPort && rport == nil
         var sentBy = Substring(via.host)
         if sentBy.first == "[" && sentBy.last == "]" { sentBy = sentBy.dropFirst().dropLast() }
+        // Before the ';' that opens the first parameter, else at the end of the via-parm.
+        var at = via.valueRange.upperBound
+        if let first = via.params.entries.first {
+            at = first.name.lowerBound
+            while at > via.valueRange.lowerBound && bytes[at - 1] != UInt8(ascii: ";") { at -= 1 }
+            at = max(at - 1, via.valueRange.lowerBound)
+        }
         if (asksRPort || sentBy != host) && !via.params.contains("received") {
-            // Before the ';' that opens the first parameter, else at the end of the via-parm.
-            var at = via.valueRange.upperBound
-            if let first = via.params.entries.first {
-                at = first.name.lowerBound
-                while at > via.valueRange.lowerBound && bytes[at - 1] != UInt8(ascii: ";") { at -= 1 }
-                at = max(at - 1, via.valueRange.lowerBound)
-            }
             splice(at..<at, Array(";received=\(host)".utf8))
         }
+        if addsRPort { splice(at..<at, Array(";rport=\(port)".utf8)) }
         if asksRPort, let r = rport { splice(r.name.upperBound..<r.name.upperBound, Array("=\(port)".utf8)) }
     }
 

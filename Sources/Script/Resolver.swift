@@ -235,7 +235,9 @@ struct Resolver {
             }
         }
         for site in callSites {
-            let bad = types[site.route].subtracting(site.allowed)
+            // Kamailio checks an event_route as a request route: what one allows, so does the other.
+            let allowed = site.allowed.contains(.request) ? site.allowed.union(.event) : site.allowed
+            let bad = types[site.route].subtracting(allowed)
             guard let first = bad.types.first else { continue }
             let r = routes[site.route]
             var message = "\(site.name) cannot be used in \(first)"

@@ -14,6 +14,15 @@ import Testing
         s.removedHeaders = ["x-gone"]
         s.avps = ["a": [.int(-3), .string("two"), .null]]
         s.xavps = ["r": [[.init(name: "f", value: .string("v"))], [.init(name: "g", value: .int(1 << 40))]]]
+        s.forceRPort = true
+        s.addLocalRPort = true
+        s.branches = [.init(uri: "sip:a@b", destinationURI: "sip:c;lr", q: 500), .init(uri: "sip:d@e", destinationURI: nil, q: nil)]
+        s.rr.mode = .preset("1.2.3.4:5090", "5.6.7.8")
+        s.rr.params = ";nat=yes"
+        s.rr.cuts = [10..<40, 50..<51]
+        s.rr.appendedRoute = "<sip:bob@example.com>"
+        s.rr.routeURI = "sip:127.0.0.1;lr"
+        s.rr.routeParams = ";lr"
         return s
     }
 

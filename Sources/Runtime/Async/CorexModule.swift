@@ -1,9 +1,10 @@
 import Script
 
-/// corex: `$atkv(type|key|val|gname)` in the tkv event route.
+/// corex: `$atkv(type|key|val|gname)` in the tkv event route, and `append_branch`
+/// (CoreURIFunctions.swift).
 enum CorexModule {
     static var spec: ModuleSpec {
-        ModuleSpec(name: "corex", variables: [
+        ModuleSpec(name: "corex", functions: [CoreURIFunctions.appendBranch], variables: [
             VariableClassSpec("atkv", nameRule: .required, validateName: { n in
                 ["type", "key", "val", "gname"].contains(n) ? nil : "unknown $atkv(\(n)) (use type, key, val or gname)"
             }) { ctx, name in

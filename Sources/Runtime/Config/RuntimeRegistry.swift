@@ -35,7 +35,7 @@ public enum RuntimeRegistry {
         for module in [SLModule.spec, XLogModule.spec, PVModule.spec(sharedNames), TextOpsModule.spec,
                        SipUtilsModule.spec, MaxFwdModule.spec, HTableModule.spec, CoreModule.cfgutils, TMModule.spec, TMXModule.spec,
                        AsyncModule.spec, CorexModule.spec, HTTPAsyncClientModule.spec, JanssonModule.spec, TCPOpsModule.spec,
-                       XHTTPModule.spec] {
+                       XHTTPModule.spec, RRModule.spec] {
             r.register(module)
         }
         r.register(HTTPClientModule.spec)

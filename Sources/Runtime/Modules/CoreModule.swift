@@ -13,6 +13,7 @@ enum CoreModule {
         r.register(coreFunction: sleep)
         r.register(coreFunction: usleepFunction)
         r.register(coreFunction: forceTCPAlias)
+        CoreURIFunctions.register(&r)
     }
 
     /// `force_tcp_alias([port])`: the connection this request came on also serves its
@@ -40,6 +41,7 @@ enum CoreModule {
             m.process.stats.count(.errRequests)
             return -1
         }
+        guard m.forwardMayConnect(destination) else { return -1 }
         do {
             try m.buildForward(to: destination)
         } catch {

@@ -1,8 +1,8 @@
 import Script
 
 /// kex: Kamailio's core extensions. Loading it gives the `stats.*` RPC methods (statistics
-/// live in the arena); its script functions (branch flags, km_append_branch...) are not
-/// available yet.
+/// live in the arena) and the `$du` functions (CoreURIFunctions.swift); its other script
+/// functions (branch flags...) are not available yet.
 enum KexModule {
-    static var spec: ModuleSpec { ModuleSpec(name: "kex") }
+    static var spec: ModuleSpec { ModuleSpec(name: "kex", functions: CoreURIFunctions.kexFunctions) }
 }

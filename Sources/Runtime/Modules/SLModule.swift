@@ -11,8 +11,14 @@ enum SLModule {
         },
         // send_reply: stateful when the request has a transaction (tm loaded and one
         // created or found), stateless otherwise.
-        FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure],
+        // Kamailio 5.6 lets it be used in reply routes too (a reply to the transaction's
+        // request); Respite refuses that at run time (logged, false).
+        FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure, .onreply, .reply],
                      fixup: checkCode) { ctx, args in
+            guard ctx.message.message.isRequest else {
+                ctx.message.process.log.error("sl", "send_reply in a reply route is not supported by Respite (it answers requests only)")
+                return -1
+            }
             if let tx = ctx.message.transaction {
                 guard let code = replyCode(args, &ctx) else { return -1 }
                 return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
@@ -85,9 +91,11 @@ extension MessageContext {
     }
 
     /// Where UDP replies go (RFC 3261 18.2.2 with RFC 3581): the source address, at the
-    /// source port when the top Via asks for rport, else at the Via's port.
+    /// source port when the top Via asks for rport (or the script called `force_rport()`),
+    /// else at the Via's port.
     public var replyDestination: SocketAddress {
         let via = message.topVia
+        if edits.forceRPort { return source }
         if case .absent = via.rport, let port = via.port {
             return source.withPort(UInt16(clamping: port))
         }

@@ -9,6 +9,9 @@ struct ReplyConnectionFlags {
     var close = false
     /// Never open a new connection to send a reply to this request.
     var noConnect = false
+    /// set_forward_no_connect(): never open a new connection to relay this request
+    /// (CoreURIFunctions.swift).
+    var forwardNoConnect = false
 }
 
 /// The core functions `set_reply_close()` and `set_reply_no_connect()`. Over UDP they

@@ -6,12 +6,14 @@ import Shared
 extension MessageContext {
     /// The edits the script asked for, in ForwardBuilder's terms.
     var forwardEdits: [ForwardEdit] {
-        var out: [ForwardEdit] = [.receivedFrom(host: source.host, port: Int(source.port))]
+        var out: [ForwardEdit] = [edits.forceRPort ? .receivedFromForcingRPort(host: source.host, port: Int(source.port))
+                                                   : .receivedFrom(host: source.host, port: Int(source.port))]
         if let uri = edits.requestURI { out.append(.setRequestURI(uri)) }
         for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
         for line in edits.appendedHeaders {
             var text = Substring(line)
-            while text.last == "\n" || text.last == "\r" { text.removeLast() }
+            // "\r\n" is one Character in Swift: test it too.
+            while let last = text.last, last == "\n" || last == "\r" || last == "\r\n" { text.removeLast() }
             guard let colon = text.firstIndex(of: ":") else { continue }
             let name = text[..<colon].trimmingCharacters(in: " ")
             let value = text[text.index(after: colon)...].trimmingCharacters(in: " ")
@@ -65,12 +67,14 @@ extension MessageContext {
     }
 
     /// Writes the forwarded request, sent towards `destination`, into the process's
-    /// buffer: its Via names the socket it leaves from and its transport. Throws when
+    /// buffer: its Via names the socket it leaves from and its transport, and rr's
+    /// Record-Route and Route changes are applied (RecordRoute.swift). Throws when
     /// Max-Forwards is exhausted or the message is not a request.
     func buildForward(branch: String? = nil, to destination: SIPPeer) throws(SIPBuildError) {
         let out = process.sockets[destination.socketIndex]
-        let sentBy = ViaSentBy(transport: destination.transport.viaName, host: out.viaHost, port: out.viaPort)
-        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits,
+        let sentBy = ViaSentBy(transport: destination.transport.viaName, host: out.viaHost, port: out.viaPort,
+                               extraParams: edits.addLocalRPort ? ["rport"] : [])
+        try ForwardBuilder.forward(message, via: sentBy, branch: branch, edits: forwardEdits + routingEdits(outbound: out),
                                    maxForwardsWhenAbsent: edits.maxForwardsToAdd ?? 70, into: &process.outBuffer)
     }
 }

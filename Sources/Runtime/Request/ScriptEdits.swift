@@ -24,6 +24,23 @@ struct ScriptEdits: Equatable {
     var avps: [String: [Value]] = [:]
     /// `$xavp(name)`: records, newest first; each record a list of fields.
     var xavps: [String: [[Field]]] = [:]
+    /// rr's Record-Route and Route changes (RREdits.swift).
+    var rr = RREdits()
+    /// `force_rport()`: replies go to the source port, and the relayed request's Via gets
+    /// `rport=` as if the sender had asked for it (RFC 3581).
+    var forceRPort = false
+    /// `add_local_rport()`: the Via this server adds carries `rport`.
+    var addLocalRPort = false
+    /// `append_branch`: more targets for the next t_relay, besides the Request-URI.
+    var branches: [Branch] = []
+
+    /// One target of the destination set.
+    struct Branch: Equatable {
+        var uri: String
+        var destinationURI: String?
+        /// 0...1000 (thousandths), nil when not given.
+        var q: Int?
+    }
 
     struct Field: Equatable {
         var name: String
@@ -33,7 +50,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [3]
+        var out: [UInt8] = [4]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -71,6 +88,10 @@ struct ScriptEdits: Equatable {
             }
         }
         u32(forceSocket ?? -1)
+        u32((forceRPort ? 1 : 0) | (addLocalRPort ? 2 : 0))
+        u32(branches.count)
+        for b in branches { string(b.uri); string(b.destinationURI); u32(b.q ?? -1) }
+        rr.encode(u32, string)
         return out
     }
 
@@ -79,7 +100,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 3 else { return nil }
+        guard r.byte() == 4 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -112,6 +133,15 @@ struct ScriptEdits: Equatable {
         }
         guard let socket = r.u32() else { return nil }
         forceSocket = socket == UInt32.max ? nil : Int(socket)
+        guard let rportFlags = r.u32(), let nBranches = r.count() else { return nil }
+        forceRPort = rportFlags & 1 != 0
+        addLocalRPort = rportFlags & 2 != 0
+        for _ in 0..<nBranches {
+            guard let uri = r.string(), let du = r.optionalString(), let q = r.u32() else { return nil }
+            branches.append(Branch(uri: uri, destinationURI: du.value, q: q == UInt32.max ? nil : Int(q)))
+        }
+        guard let rr = RREdits(reading: &r) else { return nil }
+        self.rr = rr
     }
 
     /// A bounds-checked reader over the encoded bytes.

@@ -37,7 +37,27 @@ extension MessageContext {
         case .created: sendAutoTrying(tx)
         case .ours: break
         }
+        if !edits.branches.isEmpty { return addBranches(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1 }
         return addBranch(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1
+    }
+
+    /// Forks to the Request-URI and every `append_branch` target, each branch starting
+    /// from the same edits (a branch route's changes stay with its branch), then empties
+    /// the destination set as Kamailio does. True when one branch at least went out.
+    func addBranches(_ tx: Transaction, host: String?, port: Int?, transport: SIPTransport?, _ exec: inout ExecContext) -> Bool {
+        var base = edits
+        let targets = [ScriptEdits.Branch(uri: requestURI, destinationURI: edits.destinationURI, q: nil)] + edits.branches
+        base.branches = []
+        var sent = false
+        for target in targets {
+            edits = base
+            edits.requestURI = target.uri == message.requestURIString ? base.requestURI : target.uri
+            edits.destinationURI = target.destinationURI
+            if addBranch(tx, host: host, port: port, transport: transport, &exec) { sent = true }
+        }
+        edits = base
+        tx.withLock { _ = $0.store(edits.encoded(), in: .scriptState) }
+        return sent
     }
 
     /// Sends the request on a new branch of `tx` and starts its timers; `t_on_branch`'s
@@ -63,6 +83,7 @@ extension MessageContext {
                 process.log.error("tm", "t_relay: cannot resolve \(edits.destinationURI ?? requestURI)")
                 return false
             }
+            guard forwardMayConnect(destination) else { return false }
             do throws(SIPBuildError) {
                 try buildForward(branch: TransactionManager.branchID(tx.id, b), to: destination)
             } catch {

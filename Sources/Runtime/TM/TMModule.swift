@@ -19,7 +19,7 @@ enum TMModule {
     static var spec: ModuleSpec {
         ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
-            FunctionSpec("t_check_trans", allowedRoutes: [.request, .failure, .branch]) { ctx, _ in checkTransaction(&ctx) },
+            FunctionSpec("t_check_trans", allowedRoutes: [.request, .branch, .onreply, .reply]) { ctx, _ in checkTransaction(&ctx) },
             FunctionSpec("t_relay", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
                 let host = args.count > 0 ? args.string(0, &ctx) : nil
                 let port = args.count > 1 ? args.int(1, &ctx) : nil
@@ -83,8 +83,12 @@ enum TMModule {
 
     /// `t_on_failure("R")` and its kin: arm a route on the transaction (or on the request
     /// until the transaction exists).
+    /// Where Kamailio 5.6 lets them be used: t_on_failure and t_on_reply also in tm's
+    /// onreply_route (re-arming for the next reply), t_on_branch not in a branch or reply
+    /// route.
     static func onRoute(_ name: String, _ table: RouteTable) -> FunctionSpec {
-        FunctionSpec(name, args: [.routeName(table, runsAs: nil)], allowedRoutes: [.request, .failure, .branch]) { ctx, args in
+        let allowed: RouteTypeSet = table == .branch ? [.request, .failure] : [.request, .failure, .branch, .onreply]
+        return FunctionSpec(name, args: [.routeName(table, runsAs: nil)], allowedRoutes: allowed) { ctx, args in
             guard let route = args.route(0, &ctx) else { return -1 }
             let m = ctx.message
             switch table {
@@ -128,6 +132,11 @@ enum TMModule {
 
     static func checkTransaction(_ ctx: inout ExecContext) -> Int {
         let m = ctx.message
+        if !m.message.isRequest {
+            // A reply: whether its top Via names a branch of a live transaction of ours.
+            guard let manager = m.process.tm, let id = TransactionManager.parseBranchID(m.message.topVia.branch ?? "") else { return -1 }
+            return manager.table.lookup(id.id) != nil ? 1 : -1
+        }
         switch m.message.method {
         case .cancel:
             return m.lookupTransaction() != nil ? 1 : -1

@@ -24,6 +24,9 @@ extension MessageContext {
             }
             if let route = locked.replyRoute {
                 let flow = run(route: route, as: .onreply, &exec)
+                // t_on_reply / t_on_failure called in the route arm the transaction.
+                if let again = tm.onReply { locked.replyRoute = again }
+                if let failure = tm.onFailure { locked.failureRoute = failure }
                 if case .drop = flow, code < 200 { return true }
             }
             if code < 200 {
