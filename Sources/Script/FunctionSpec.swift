@@ -114,6 +114,9 @@ public struct ConfigSettings: Sendable {
     /// What each module's `checkParams` derived from its parameters (parsed connection
     /// tables...), by module name, for its fixups and for the runtime.
     public internal(set) var derived: [String: any Sendable] = [:]
+    /// The module parameters that are formats (`ModuleParamSpec.isFormat`), compiled, by
+    /// "module.param" (the last value given).
+    public internal(set) var formats: [String: CompiledFormat] = [:]
     var coreDefaults: [String: ConfigValue] = [:]
     var moduleDefaults: [String: [String: ConfigValue]] = [:]
 
@@ -136,4 +139,10 @@ public struct ConfigSettings: Sendable {
         if case .int(let i) = modparam(module, param) { return i }
         return nil
     }
+}
+
+/// A module parameter's string with variables in it, compiled when the config loaded
+/// (`ModuleParamSpec.isFormat`); `Program.format` turns it into text for one message.
+public struct CompiledFormat: Sendable {
+    let parts: [FormatPart]
 }

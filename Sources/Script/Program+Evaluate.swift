@@ -72,6 +72,11 @@ extension Program {
         }
     }
 
+    /// A module parameter's format (`ConfigSettings.formats`) for the message `ctx` holds.
+    public func format(_ compiled: CompiledFormat, _ ctx: inout ExecContext) -> String {
+        format(compiled.parts, &ctx)
+    }
+
     func format(_ parts: [FormatPart], _ ctx: inout ExecContext) -> String {
         if parts.count == 1, case .literal(let s) = parts[0] { return s }
         var out = ""

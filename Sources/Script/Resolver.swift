@@ -50,6 +50,7 @@ struct Resolver {
             routes[i].nesting = deepest
         }
         if !diagnostics.stopped { checkRouteTypes() }
+        if !diagnostics.stopped { compileFormatParams() }
         if diagnostics.hasErrors { return nil }
         return Program(settings: settings, routes: routes, blocks: blocks,
                        localVariableNames: localNames,
@@ -57,6 +58,19 @@ struct Resolver {
     }
 
     // MARK: settings
+
+    /// Compiles the module parameters that are formats (the last value of each).
+    private mutating func compileFormatParams() {
+        for name in settings.modules.sorted() {
+            guard let module = registry.modules[name] else { continue }
+            for (param, spec) in module.params where spec.isFormat {
+                guard let entry = paramEntries[name]?.last(where: { $0.param == param }),
+                      case .string(let text) = entry.value,
+                      let parts = compileFormat(text, at: entry.location) else { continue }
+                settings.formats["\(name).\(param)"] = CompiledFormat(parts: parts)
+            }
+        }
+    }
 
     private mutating func loadSettings(_ config: ConfigSyntax) {
         for (name, spec) in registry.coreParams {

@@ -79,12 +79,16 @@ public struct ModuleParamSpec: Sendable {
     public var defaultValue: ConfigValue?
     /// Checks the value; returns an error message, or nil when it is acceptable.
     public var validate: (@Sendable (ConfigValue) -> String?)?
+    /// The value is a string with variables in it (acc's `log_extra`): compiled when the
+    /// config loads, kept in `ConfigSettings.formats`, formatted with `Program.format`.
+    public var isFormat = false
 
     public init(_ name: String, _ kind: ConfigValueKind, default defaultValue: ConfigValue? = nil,
-                validate: (@Sendable (ConfigValue) -> String?)? = nil) {
+                isFormat: Bool = false, validate: (@Sendable (ConfigValue) -> String?)? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
+        self.isFormat = isFormat
         self.validate = validate
     }
 }

@@ -39,7 +39,7 @@ public enum RuntimeRegistry {
             r.register(module)
         }
         r.register(HTTPClientModule.spec)
-        for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec] { r.register(module) }
+        for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec] { r.register(module) }
         return r
     }
 }

@@ -50,6 +50,7 @@ extension MessageContext {
         tx.insert(.replied)
         replied = true
         process.stats.transactionCompleted(status: tx.uasStatus)
+        account(tx)
         tx.disarm(.finalResponse)
         tx.endSuspension()
         let negativeInvite = tx.isInvite && tx.uasStatus >= 300
