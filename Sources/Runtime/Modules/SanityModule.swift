@@ -14,7 +14,7 @@ enum SanityModule {
             ModuleParamSpec("autodrop", .int, default: .int(1)),
             ModuleParamSpec("noreply", .int, default: .int(0)),
         ], functions: [
-            FunctionSpec("sanity_check", args: [.string, .string], minArgs: 0, allowedRoutes: [.request, .failure, .branch, .onreply],
+            FunctionSpec("sanity_check", args: [.string, .string], minArgs: 0, allowedRoutes: [.request, .failure, .branch, .onreply, .reply],
                          fixup: checkNumbers) { ctx, args in
                 let params = ctx.message.process.program.settings.modparams["sanity"] ?? [:]
                 func int(_ name: String, _ fallback: Int) -> Int { params[name]?.last.flatMap { Int($0.text) } ?? fallback }
@@ -78,7 +78,10 @@ struct SanityChecks {
 
     /// The first check of `checks` that fails, in Kamailio's order; nil when all pass.
     func run(_ checks: Int, uriChecks: Int) -> Failure? {
-        guard message.isRequest else { return nil }
+        // On a reply, the checks of a request line and its method do not apply.
+        let requestOnly = message.isRequest ? 0 : (1 | 2 | 32 | 512)
+        let checks = checks & ~requestOnly
+        let uriChecks = message.isRequest ? uriChecks : uriChecks & ~1
         let steps: [(Int, () -> Failure?)] = [
             (1, rURIVersion), (2, rURIScheme), (4, requiredHeaders), (32, cseqMethod), (64, cseqValue),
             (128, contentLength), (256, expiresValue), (512, proxyRequireCheck),

@@ -17,6 +17,12 @@ enum TMModule {
     }
 
     static var spec: ModuleSpec {
+        var spec = specWithoutChecks
+        spec.checkParams = TMSettings.checkParams
+        return spec
+    }
+
+    private static var specWithoutChecks: ModuleSpec {
         ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
             FunctionSpec("t_check_trans", allowedRoutes: [.request, .branch, .onreply, .reply]) { ctx, _ in checkTransaction(&ctx) },

@@ -27,7 +27,21 @@ public struct TMSettings: Sendable {
         ModuleParamSpec("auto_inv_100_reason", .string, default: .string("trying -- your call is important to us")),
         ModuleParamSpec("max_inv_lifetime", .int, default: .int(180_000), validate: positiveMilliseconds),
         ModuleParamSpec("max_noninv_lifetime", .int, default: .int(32_000), validate: positiveMilliseconds),
+        ModuleParamSpec("failure_reply_mode", .int, default: .int(0)) { v in
+            if case .int(let n) = v, !(0...3).contains(n) { return "failure_reply_mode is 0, 1, 2 or 3" }
+            return nil
+        },
     ]
+
+    /// What the parameters say together: a `failure_reply_mode` Respite does not have is
+    /// loaded with a warning naming it (never ignored silently).
+    static let checkParams: @Sendable (inout ModuleParamsContext) -> Void = { context in
+        for entry in context.entries where entry.param == "failure_reply_mode" {
+            if case .int(let n) = entry.value, n != 0 {
+                context.warning("failure_reply_mode \(n) is not available in Respite: after a failure route, the best reply of every branch wins (mode 0)", at: entry.location)
+            }
+        }
+    }
 
     static let positiveMilliseconds: @Sendable (ConfigValue) -> String? = { v in
         if case .int(let n) = v, n <= 0 { return "must be a positive number of milliseconds" }
