@@ -176,6 +176,48 @@ static uint64_t *find_link(cs_arena_header *arena, cs_ul_bucket *b, uint32_t has
     return NULL;
 }
 
+/// The previous and next contacts of the same AOR around the one at `*link`.
+static void neighbours(cs_arena_header *arena, cs_ul_bucket *b, const cs_ul_contact *c, cs_ul_contact **prev,
+                       cs_ul_contact **next) {
+    *prev = *next = NULL;
+    const char *aor = bytes_of(c);
+    size_t len = c->len[CS_UL_AOR];
+    int seen = 0;
+    for (cs_ul_contact *p = at(arena, b->first); p; p = at(arena, p->next)) {
+        if (p == c) {
+            seen = 1;
+            continue;
+        }
+        if (!same_aor(p, c->hash, aor, len)) continue;
+        if (!seen) *prev = p;
+        else if (!*next) *next = p;
+    }
+}
+
+/// Kamailio's repositioning when an update changes q: the contact stays where it is while
+/// its neighbours' q still bracket it; otherwise it goes before the AOR's first contact
+/// whose q is not below its own (after the AOR's last contact when there is none).
+static void relink_changed_q(cs_arena_header *arena, cs_ul_bucket *b, cs_ul_contact *c) {
+    cs_ul_contact *prev, *next;
+    neighbours(arena, b, c, &prev, &next);
+    if ((!prev || c->q <= prev->q) && (!next || c->q >= next->q)) return;
+    uint64_t *link = &b->first;
+    while (at(arena, *link) != c) link = &at(arena, *link)->next;
+    __atomic_store_n(link, c->next, __ATOMIC_RELEASE);
+    const char *aor = bytes_of(c);
+    size_t len = c->len[CS_UL_AOR];
+    uint64_t *after_last = NULL;
+    link = &b->first;
+    for (cs_ul_contact *p = at(arena, *link); p; link = &p->next, p = at(arena, *link)) {
+        if (!same_aor(p, c->hash, aor, len)) continue;
+        if (p->q >= c->q) break;
+        after_last = &p->next;
+    }
+    if (*link == 0 || !same_aor(at(arena, *link), c->hash, aor, len)) link = after_last ? after_last : &b->first;
+    c->next = *link;
+    __atomic_store_n(link, offset_of(arena, c), __ATOMIC_RELEASE);
+}
+
 int cs_ul_replace(cs_arena_header *arena, cs_ul_table *t, const cs_ul_contact *fields, const char *bytes) {
     size_t aor_len = fields->len[CS_UL_AOR];
     uint32_t hash = cs_htable_hash(bytes, aor_len);
@@ -189,15 +231,12 @@ int cs_ul_replace(cs_arena_header *arena, cs_ul_table *t, const cs_ul_contact *f
         rc = ENOENT;
     } else if (!c) {
         rc = ENOMEM;
-    } else if (old->q == c->q) {
+    } else {
+        int moved = old->q != c->q;
         c->next = old->next;
         __atomic_store_n(link, offset_of(arena, c), __ATOMIC_RELEASE);
         cs_free(arena, old);
-    } else {
-        __atomic_store_n(link, old->next, __ATOMIC_RELEASE);
-        b->count--;
-        cs_free(arena, old);
-        link_sorted(arena, b, c);
+        if (moved) relink_changed_q(arena, b, c);
     }
     release(b);
     return rc;

@@ -123,7 +123,9 @@ void cs_ul_unlock_aor(cs_arena_header *arena, cs_ul_table *t, const char *aor, s
 /// or ENOMEM (arena); nothing changes on failure.
 int cs_ul_insert(cs_arena_header *arena, cs_ul_table *t, const cs_ul_contact *fields, const char *bytes);
 /// Replaces the contact of the same AOR and address with a new one, in the old one's
-/// place (moved as by insert when q changed). Returns 0, ENOENT or ENOMEM (old kept).
+/// place; when q changed and the neighbours' q no longer bracket it, it moves before the
+/// AOR's first contact with a q not below its own (Kamailio's rule, observed on 5.6.3).
+/// Returns 0, ENOENT or ENOMEM (old kept).
 int cs_ul_replace(cs_arena_header *arena, cs_ul_table *t, const cs_ul_contact *fields, const char *bytes);
 /// Removes the contact with this AOR and address. Returns 0 or ENOENT.
 int cs_ul_remove(cs_arena_header *arena, cs_ul_table *t, const char *aor, size_t aor_len, const char *uri,

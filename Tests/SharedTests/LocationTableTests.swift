@@ -45,11 +45,20 @@ import Testing
         #expect(alice.first { $0.uri.hasSuffix(":4") }?.path == "<sip:edge.example.com;lr>")
         #expect(table.count == 24 && table.allContacts().count == 24)
 
-        var changed = Self.contact("alice", 1, q: 1000)
+        // An update keeps its place while its neighbours' q still bracket it; otherwise it
+        // goes before the first contact whose q is not below its own (Kamailio 5.6.3).
+        var changed = Self.contact("alice", 1, q: 50)
         changed.cseq = 7
         #expect(table.replace(changed) == nil)
-        #expect(table.contacts(of: "alice").first?.uri == "sip:alice@127.0.0.1:1")
-        #expect(table.contacts(of: "alice").first?.cseq == 7)
+        #expect(table.contacts(of: "alice").map(\.uri) == [3, 4, 1, 2].map { "sip:alice@127.0.0.1:\($0)" })
+        #expect(table.contacts(of: "alice").first { $0.uri.hasSuffix(":1") }?.cseq == 7)
+        changed.q = 1000
+        #expect(table.replace(changed) == nil)
+        #expect(table.contacts(of: "alice").map(\.uri) == [3, 4, 2, 1].map { "sip:alice@127.0.0.1:\($0)" })
+        var kept = Self.contact("alice", 4, q: 500)
+        kept.cseq = 2
+        #expect(table.replace(kept) == nil)
+        #expect(table.contacts(of: "alice").map(\.uri) == [3, 4, 2, 1].map { "sip:alice@127.0.0.1:\($0)" })
         #expect(table.replace(Self.contact("alice", 77)) == .notFound)
         #expect(table.remove(aor: "alice", uri: "sip:alice@127.0.0.1:3"))
         #expect(!table.remove(aor: "alice", uri: "sip:alice@127.0.0.1:3"))

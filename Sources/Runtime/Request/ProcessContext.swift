@@ -33,6 +33,8 @@ public final class ProcessContext {
     /// The RPC methods (the core's and the loaded modules'), for `jsonrpc_dispatch` and the
     /// management processes (made on first use).
     public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
+    /// registrar's per-process state: reg_fetch_contacts() profiles, the ruid counter.
+    var registrar = RegistrarProcessState()
     /// This process's slot in the process table.
     public let slot: Int32
     /// Kamailio's statistics, counted in this process's row of section "stats".
