@@ -172,3 +172,27 @@ request_route {
         #expect(server.log.contains("the location table is full"))
     }
 }
+
+/// Load-time checks of usrloc and registrar (`respite -c`).
+@Suite struct RegistrarConfigTests {
+    func check(_ config: String) throws -> RunResult {
+        let dir = try Spawn.scratchDirectory("registrar-cfg")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("test.cfg")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        return try Spawn.run(Products.path("respite"), ["-c", "-f", file.path], timeout: 10)
+    }
+
+    @Test func aDatabaseModeFailsAtLoadWithAClearMessage() throws {
+        let r = try check("loadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\nmodparam(\"usrloc\", \"db_mode\", 2)\nrequest_route { save(\"location\"); }\n")
+        #expect(r.termination != .exited(0))
+        #expect((r.stdout + r.stderr).contains("db_mode 2 is not available in Respite yet"))
+        let ok = try check("loadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\nmodparam(\"usrloc\", \"db_mode\", 0)\nrequest_route { save(\"location\"); }\n")
+        #expect(ok.termination == .exited(0), "\(ok.stderr)")
+    }
+
+    @Test func registrarWithoutUsrlocIsRefused() throws {
+        let r = try check("loadmodule \"registrar.so\"\nrequest_route { lookup(\"location\"); }\n")
+        #expect((r.stdout + r.stderr).contains("registrar needs usrloc"))
+    }
+}
