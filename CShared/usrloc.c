@@ -120,7 +120,7 @@ static cs_ul_contact *make(cs_arena_header *arena, const cs_ul_contact *fields, 
     *c = *fields;
     c->next = 0;
     c->hash = hash;
-    c->len[CS_UL_FIELDS - 1] = c->len[CS_UL_FIELDS - 2] = 0;
+    c->len[CS_UL_FIELDS - 1] = 0;
     memcpy(c + 1, bytes, n);
     return c;
 }

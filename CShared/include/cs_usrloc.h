@@ -61,7 +61,7 @@ enum {
     CS_UL_SOCKET = 6,
     CS_UL_INSTANCE = 7,
     CS_UL_RUID = 8,
-    CS_UL_FIELDS = 10   ///< two spare lengths (always 0)
+    CS_UL_FIELDS = 10   ///< one spare length (index 9, always 0)
 };
 /// q not given in the Contact (Kamailio's Q_UNSPECIFIED); it sorts below every q.
 #define CS_UL_Q_UNSPECIFIED (-1)

@@ -112,6 +112,7 @@ request_route {
         let kam = try Spawn.run("/usr/sbin/kamcmd", ["-s", socket, "ul.lookup", "location", "bob"], timeout: 10)
         #expect(kam.stdout.contains("AoR: bob") && kam.stdout.contains("Address: sip:bob@127.0.0.1:6003"), "\(kam.stdout)\(kam.stderr)")
         #expect(kam.stdout.contains("User-Agent:") && kam.stdout.contains("Socket: udp:127.0.0.1:\(server.port)"))
+        #expect(kam.stdout.contains("Ruid: uloc-"), "\(kam.stdout)")
         let dump = try Spawn.run("/usr/sbin/kamcmd", ["-s", socket, "ul.dump", "brief"], timeout: 10)
         #expect(dump.stdout.contains("AoR: bob") && dump.stdout.contains("Records: 1"), "\(dump.stdout)")
         _ = try Spawn.run("/usr/sbin/kamcmd", ["-s", socket, "ul.rm", "location", "bob"], timeout: 10)

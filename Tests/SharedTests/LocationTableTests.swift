@@ -20,6 +20,9 @@ import Testing
         c.userAgent = "test"
         c.socket = "udp:127.0.0.1:5060"
         c.path = port % 2 == 0 ? "<sip:edge.example.com;lr>" : ""
+        c.ruid = "uloc-\(aor)-\(port)"
+        c.instance = "<urn:uuid:\(port)>"
+        c.received = "sip:192.0.2.1:\(port)"
         return c
     }
 
@@ -42,6 +45,8 @@ import Testing
         let alice = table.contacts(of: "alice")
         #expect(alice.map(\.uri) == [3, 4, 1, 2].map { "sip:alice@127.0.0.1:\($0)" })
         #expect(alice[0].q == 900 && alice[0].callID == "cid-alice" && alice[0].userAgent == "test")
+        #expect(alice[0].ruid == "uloc-alice-3" && alice[0].instance == "<urn:uuid:3>" && alice[0].received == "sip:192.0.2.1:3")
+        #expect(alice[0].socket == "udp:127.0.0.1:5060" && alice[0].path.isEmpty)
         #expect(alice.first { $0.uri.hasSuffix(":4") }?.path == "<sip:edge.example.com;lr>")
         #expect(table.count == 24 && table.allContacts().count == 24)
 
