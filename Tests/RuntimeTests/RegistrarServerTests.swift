@@ -27,6 +27,7 @@ modparam("registrar", "use_path", 1)
 modparam("registrar", "path_mode", 0)
 request_route {
     if (is_method("REGISTER")) {
+        if ($rU == "stateful") { t_newtran(); }
         save("location");
         exit;
     }
@@ -116,6 +117,12 @@ request_route {
         let dump = try Spawn.run("/usr/sbin/kamcmd", ["-s", socket, "ul.dump", "brief"], timeout: 10)
         #expect(dump.stdout.contains("AoR: bob") && dump.stdout.contains("Records: 1"), "\(dump.stdout)")
         _ = try Spawn.run("/usr/sbin/kamcmd", ["-s", socket, "ul.rm", "location", "bob"], timeout: 10)
+        // With a transaction (t_newtran before save) the 200 goes through it, bindings listed;
+        // a retransmission gets the same reply back from the transaction.
+        let stateful = client.request("REGISTER", user: "stateful", headers: ["Contact: <sip:st@127.0.0.1:6010>", "Expires: 60"])
+        let st = client.exchange(stateful)
+        #expect(st?.statusCode == 200 && contacts(st) == "<sip:st@127.0.0.1:6010>;expires=60")
+        #expect(contacts(client.exchange(stateful)) == "<sip:st@127.0.0.1:6010>;expires=60")
         #expect(client.exchange(client.request("MESSAGE", user: "isreg", headers: ["X-User: bob"]))?.statusCode == 404)
     }
 

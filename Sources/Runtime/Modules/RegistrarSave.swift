@@ -182,7 +182,13 @@ struct RegistrarSave {
             }
         }
         headers += refusal?.headers ?? []
-        context.sendReply(code, refusal?.reason ?? "OK", extraHeaders: headers)
+        // Kamailio's registrar replies through sl, which answers statefully when the
+        // request has a transaction (t_newtran before save).
+        if let tx = context.transaction {
+            context.sendStatefulReply(tx, code, refusal?.reason ?? "OK", extraHeaders: headers)
+        } else {
+            context.sendReply(code, refusal?.reason ?? "OK", extraHeaders: headers)
+        }
         return refusal?.result ?? result
     }
 
