@@ -38,7 +38,7 @@ request_route {
     }
     if ($rU == "fetch") {
         reg_fetch_contacts("location", "sip:" + $hdr(X-User) + "@127.0.0.1", "p");
-        sl_send_reply("200", "n=$ulc(p=>count) addr=$ulc(p=>addr)");
+        sl_send_reply("200", "n=$ulc(p=>count) addr=$ulc(p=>addr) second=$(ulc(p=>addr)[1]) q=$(ulc(p=>q)[0])");
         exit;
     }
     if (!lookup("location")) {
@@ -135,7 +135,10 @@ request_route {
         #expect(ok?.statusCode == 200 && contacts(ok) == "<sip:carol@127.0.0.1:\(phone.port)>;expires=3")
         #expect(client.exchange(client.request("MESSAGE", user: "isreg", headers: ["X-User: carol"]))?.statusCode == 200)
         #expect(client.exchange(client.request("MESSAGE", user: "fetch", headers: ["X-User: carol"]))?.reasonPhrase
-            == "n=1 addr=sip:carol@127.0.0.1:\(phone.port)")
+            == "n=1 addr=sip:carol@127.0.0.1:\(phone.port) second=<null> q=-1")
+        #expect(register(client, "erin", contact: "<sip:erin@127.0.0.1:7001>, <sip:erin@127.0.0.1:7002>;q=0.7", expires: 60)?.statusCode == 200)
+        #expect(client.exchange(client.request("MESSAGE", user: "fetch", headers: ["X-User: erin"]))?.reasonPhrase
+            == "n=2 addr=sip:erin@127.0.0.1:7002 second=sip:erin@127.0.0.1:7001 q=700")
         // method_filtering: the phone allows no MESSAGE.
         #expect(client.exchange(client.request("MESSAGE", user: "carol"))?.statusCode == 405)
 
@@ -150,17 +153,18 @@ request_route {
         #expect(final == 486)
 
         let shown = try Spawn.run(Products.path("respite-shm"), ["--shm-name", server.shmName], timeout: 10)
-        #expect(shown.stdout.contains("location table (usrloc)  contacts 1/6") && shown.stdout.contains("carol  sip:carol@127.0.0.1:\(phone.port)"),
+        #expect(shown.stdout.contains("location table (usrloc)  contacts 3/6  AORs 2") && shown.stdout.contains("carol  sip:carol@127.0.0.1:\(phone.port)"),
                 "\(shown.stdout)")
-        // Expires 3 s, timer every 1 s: gone within 5 s, removed by the USRLOC Timer.
+        // Expires 3 s, timer every 1 s: carol is gone within 5 s, removed by the USRLOC Timer;
+        // erin's two contacts (60 s) stay.
         let gone = Date().addingTimeInterval(6)
         var after = ""
         while Date() < gone {
             Thread.sleep(forTimeInterval: 0.5)
             after = try Spawn.run(Products.path("respite-shm"), ["--shm-name", server.shmName], timeout: 10).stdout
-            if after.contains("contacts 0/6") { break }
+            if after.contains("contacts 2/6") { break }
         }
-        #expect(after.contains("contacts 0/6") && after.contains("removed by the timer 1"), "\(after)")
+        #expect(after.contains("contacts 2/6  AORs 1") && after.contains("removed by the timer 1"), "\(after)")
         #expect(client.exchange(client.request("INVITE", user: "carol"))?.statusCode == 404)
     }
 
