@@ -168,6 +168,24 @@ request_route {
         #expect(client.exchange(client.request("INVITE", user: "carol"))?.statusCode == 404)
     }
 
+    @Test func lookupSendsThroughTheSavedPath() throws {
+        defer { server.stop(); try? FileManager.default.removeItem(at: directory) }
+        let client = try SIPTestClient(server: server.port)
+        let edge = try LoopbackUDPSocket()
+        // The contact itself is unreachable (TEST-NET); the Path's first hop is the edge.
+        let ok = register(client, "frank", contact: "<sip:frank@192.0.2.55:5060>", expires: 60,
+                          extra: ["Path: <sip:127.0.0.1:\(edge.port);lr>"])
+        #expect(ok?.statusCode == 200 && ok?.headerValue("Path") == nil, "path_mode 0 does not echo the Path")
+        client.send(client.request("INVITE", user: "frank"))
+        let invite = try SIPMessage.parse(try #require(edge.receive(timeout: 2)))
+        #expect(invite.requestURIString == "sip:frank@192.0.2.55:5060")
+        edge.send(SIPTestClient.reply(to: invite.bytes, "603 Decline"), to: server.port)
+        var final = 0
+        let deadline = Date().addingTimeInterval(3)
+        while final == 0, Date() < deadline, let m = client.receive(timeout: 0.5) { if !m.isRequest, m.statusCode >= 200 { final = m.statusCode } }
+        #expect(final == 603)
+    }
+
     @Test func aFullTableAnswers500AndKeepsItsContacts() throws {
         defer { server.stop(); try? FileManager.default.removeItem(at: directory) }
         let client = try SIPTestClient(server: server.port)
