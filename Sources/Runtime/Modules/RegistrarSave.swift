@@ -46,7 +46,9 @@ struct RegistrarSave {
                                  listBindings: false), aor: aor)
         }
         let headerExpires = message.headerValue("Expires").flatMap { Int($0.trimmingSpacesString) }
-        return table.withAORLocked(aor) {
+        // The decision and the bindings the reply lists are made under the AOR's lock; the
+        // reply leaves after it is released (no send, and no transaction lock, inside it).
+        let (refusal, result, headers) = table.withAORLocked(aor) { () -> (Refusal?, Int, [(name: String, value: String)]) in
             do {
                 let result: Int
                 switch contacts {
@@ -64,13 +66,15 @@ struct RegistrarSave {
                     let bindings = try addresses.reversed().map { try binding($0, headerExpires: headerExpires) }
                     result = try apply(bindings, aor: aor)
                 }
-                return reply(nil, aor: aor, result: result)
+                return (nil, result, replyHeaders(nil, aor: aor))
             } catch let refusal as Refusal {
-                return reply(refusal, aor: aor)
+                return (refusal, refusal.result, replyHeaders(refusal, aor: aor))
             } catch {
-                return -1
+                let failed = Refusal(code: 500, reason: "Server Internal Error", headers: [], listBindings: false)
+                return (failed, -1, [])
             }
         }
+        return send(refusal, headers: headers, result: result)
     }
 
     private func binding(_ a: NameAddr, headerExpires: Int?) throws -> Binding {
@@ -167,10 +171,14 @@ struct RegistrarSave {
         return inserted ? 1 : updated ? 2 : deleted ? 3 : 4
     }
 
-    /// Sends the 200 (refusal nil) or the refusal, unless flag 0x02 says not to reply.
-    private func reply(_ refusal: Refusal?, aor: String?, result: Int = 1) -> Int {
-        let code = refusal?.code ?? 200
-        guard flags & 0x02 == 0 else { return refusal?.result ?? result }
+    /// Replies to a request refused before its AOR was known or locked.
+    private func reply(_ refusal: Refusal, aor: String?) -> Int {
+        send(refusal, headers: replyHeaders(refusal, aor: aor), result: refusal.result)
+    }
+
+    /// The headers of the reply: the AOR's live bindings (for a 200 and the refusals that
+    /// list them), the Path when path_mode echoes it, then the refusal's own headers.
+    private func replyHeaders(_ refusal: Refusal?, aor: String?) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if let aor, refusal == nil || refusal!.listBindings {
             let list = Self.contactList(table.contacts(of: aor), now: LocationTable.now)
@@ -181,7 +189,13 @@ struct RegistrarSave {
                 headers.append(("Path", path.joined(separator: ",")))
             }
         }
-        headers += refusal?.headers ?? []
+        return headers + (refusal?.headers ?? [])
+    }
+
+    /// Sends the 200 (refusal nil) or the refusal, unless flag 0x02 says not to reply.
+    private func send(_ refusal: Refusal?, headers: [(name: String, value: String)], result: Int) -> Int {
+        guard flags & 0x02 == 0 else { return result }
+        let code = refusal?.code ?? 200
         // Kamailio's registrar replies through sl, which answers statefully when the
         // request has a transaction (t_newtran before save).
         if let tx = context.transaction {
@@ -189,7 +203,7 @@ struct RegistrarSave {
         } else {
             context.sendReply(code, refusal?.reason ?? "OK", extraHeaders: headers)
         }
-        return refusal?.result ?? result
+        return result
     }
 
     /// The Contact value of a 200 OK: each live binding with its q and seconds left.
