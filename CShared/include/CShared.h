@@ -25,6 +25,7 @@
 #include "cs_tcp.h"
 #include "cs_tx.h"
 #include "cs_txhold.h"
+#include "cs_usrloc.h"
 #include "cs_wheel.h"
 
 #endif

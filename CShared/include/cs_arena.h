@@ -50,6 +50,7 @@ typedef enum cs_section_kind {
     CS_SECTION_TCPCONN = 13,     ///< cs_tcp_table: TCP connections (12: the DNS cache)
     CS_SECTION_STATS = 14,       ///< cs_stats_table: named statistics, one counter row per process
     CS_SECTION_CFG = 15,         ///< cs_cfg_table: settings changeable at run time (cfg.set)
+    CS_SECTION_USRLOC = 16,      ///< cs_ul_table: usrloc's location table (registered contacts)
 } cs_section_kind;
 
 /// One entry of the section directory.

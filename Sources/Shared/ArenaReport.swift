@@ -145,6 +145,8 @@ public struct ArenaReport: Codable, Sendable {
     public var tcpConnections: TCPConnections?
     /// The core's DNS cache (section "dnscache").
     public var dnsCache: DNSCache?
+    /// usrloc's location table (section "usrloc").
+    public var usrloc: Usrloc?
     /// The settings `cfg.set` may change (section "cfg").
     public var changeableSettings: [ChangeableSetting]?
     /// Named statistics (section "stats").

@@ -105,6 +105,7 @@ enum ReportFormatter {
         if let q = r.httpQueries { out += httpQueries(q) }
         if let t = r.tcpConnections { out += tcpConnections(t) }
         if let d = r.dnsCache { out += dnsCache(d) }
+        if let u = r.usrloc { out += usrloc(u) }
         if let c = r.changeableSettings, !c.isEmpty {
             out.append("")
             out.append("settings changeable at run time (cfg.set)")
@@ -233,6 +234,19 @@ extension ReportFormatter {
             out.append("  \(pad(e.type, 5)) \(e.name)  \(e.state)  ttl \(e.ttl) s  \(expires)  hits \(e.hits)\(resolving)")
             for r in e.records { out.append("        \(r)") }
         }
+        return out
+    }
+
+    /// usrloc's location table: its load, then one line per contact shown.
+    static func usrloc(_ u: ArenaReport.Usrloc) -> [String] {
+        var out = ["", "location table (usrloc)  contacts \(u.contacts)/\(u.capacity)  AORs \(u.aors)  buckets \(u.buckets)  removed by the timer \(u.expiredRemoved)  refused (full) \(u.rejectedFull)  use_domain \(u.useDomain ? 1 : 0)\(u.lockHolders.isEmpty ? "" : "  locks held by pid \(u.lockHolders.map(String.init).joined(separator: ","))")"]
+        for c in u.shown {
+            let expires = c.expiresInSeconds.map { $0 >= 0 ? "expires in \($0) s" : "expired \(-$0) s ago" } ?? "permanent"
+            let q = c.q < 0 ? "" : "  q \(Double(c.q) / 1000)"
+            let extra = (c.received.map { "  received \($0)" } ?? "") + (c.path.map { "  path \($0)" } ?? "")
+            out.append("  \(c.aor)  \(c.uri)  \(expires)\(q)  \(c.callID) \(c.cseq)  \(c.socket)\(extra)  \(c.userAgent)")
+        }
+        if u.contactsWalked > u.shown.count { out.append("  ... \(u.contactsWalked - u.shown.count) more") }
         return out
     }
 

@@ -78,6 +78,8 @@ struct Master {
     /// Whether the config loads tm (then the arena gets a transaction table and the master
     /// a `timer` process).
     var usesTM: Bool { program.settings.modules.contains("tm") }
+    /// `USRLOC Timer` processes (none without usrloc).
+    var usrlocTimers: Int { program.settings.modules.contains("usrloc") ? UsrlocSettings(program.settings).timerProcessCount : 0 }
 
     /// DNS Worker processes: `dns_workers`, when there is something for them to do (tm
     /// suspends the relays they resolve for, and they resolve into the shared cache).
@@ -168,7 +170,7 @@ struct Master {
                 queues.append(ArenaLayout.Queue(name: TCPShared.outboundQueue, maxDepth: 4 * Master.taskQueueDepth,
                                                 workers: 1, nonblocking: true))
             }
-            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + httpWorkers + dnsWorkers + rpcProcesses.count + 16,
+            sections = try arena.install(ArenaLayout(processCapacity: 1 + receivers + asyncProcesses + usrlocTimers + httpWorkers + dnsWorkers + rpcProcesses.count + 16,
                                                      queues: queues))
             _ = try arena.installStatistics(ServerStatistics.definitions, processCapacity: sections.processes.capacity)
             let modparams = program.settings.modparams
@@ -178,6 +180,10 @@ struct Master {
             let changeable = try arena.installChangeableSettings(RPCMethods.changeableSettings(logLevel: settings.logLevel))
             log.liveLevel = changeable.index(group: "core", name: "debug").map { LiveLogLevel(settings: changeable, index: $0) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
+            if program.settings.modules.contains("usrloc") {
+                let ul = UsrlocSettings(program.settings)
+                _ = try arena.installLocationTable(hashSize: ul.hashSize, capacity: ul.contactsMax, useDomain: ul.useDomain)
+            }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]
                 if async.moduleLoaded && async.mode == 0 {
@@ -257,6 +263,16 @@ struct Master {
             workers.append(WorkerSlot(slot: slot, description: "timer", kind: .tmTimer))
         }
         guard claimAsyncProcesses(async, sections, hasTransactions: transactions != nil) else { return 1 }
+        if program.settings.modules.contains("usrloc") {
+            let count = UsrlocSettings(program.settings).timerProcessCount
+            for rank in 0..<count {
+                guard let slot = sections.processes.claim(role: .helper, rank: rank, description: "USRLOC Timer") else {
+                    log.critical("core", "process table full")
+                    return 1
+                }
+                workers.append(WorkerSlot(slot: slot, description: "USRLOC Timer", kind: .usrlocTimer(rank: rank, of: count)))
+            }
+        }
         for rank in 0..<(httpShared == nil ? 0 : http.workers) {
             guard let slot = sections.processes.claim(role: .httpWorker, rank: rank, description: "Http Worker") else {
                 log.critical("core", "process table full")

@@ -51,6 +51,8 @@ struct WorkerSlot {
         case dnsWorker
         /// `ctl handler`, `JSONRPCS FIFO`, `JSONRPCS DATAGRAM`: management RPCs.
         case rpc(RPCProcessSpec)
+        /// `USRLOC Timer`: removes expired contacts from its share of the location table.
+        case usrlocTimer(rank: Int, of: Int)
     }
 
     let slot: Int32
@@ -150,6 +152,14 @@ extension WorkerSlot {
             worker.run()
         case .rpc(let spec):
             spec.run(process)
+        case .usrlocTimer(let rank, let count):
+            guard let table = context.arena.locationTable else {
+                process.log.critical("usrloc", "USRLOC Timer: no location table in the arena")
+                _exit(1)
+            }
+            let settings = UsrlocSettings(context.program.settings)
+            UsrlocTimerProcess(process: process, table: table, interval: settings.timerInterval, rank: rank,
+                               processes: count).run()
         }
     }
 }

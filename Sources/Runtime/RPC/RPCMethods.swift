@@ -12,6 +12,7 @@ enum RPCMethods {
         if modules.contains("tm") { methods += tm }
         if modules.contains("sl") { methods += sl }
         if modules.contains("htable") { methods += htable }
+        if modules.contains("usrloc") { methods += usrloc }
         if modules.contains("cfg_rpc") { methods += cfg }
         if modules.contains("kex") || modules.contains("counters") { methods += statistics }
         if modules.contains("async") || settings.core["async_workers_group"] != nil { methods += async }

@@ -35,6 +35,8 @@ public final class ProcessContext {
     public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
     /// acc's settings when the config loads it.
     lazy var acc: AccSettings? = AccSettings(program.settings)
+    /// registrar's per-process state: reg_fetch_contacts() profiles, the ruid counter.
+    var registrar = RegistrarProcessState()
     /// This process's slot in the process table.
     public let slot: Int32
     /// Kamailio's statistics, counted in this process's row of section "stats".

@@ -22,7 +22,8 @@ extension MessageContext {
     /// reply for retransmissions and starts what a final reply starts (retransmission of
     /// an INVITE's negative reply until its ACK; deletion after wt_timer).
     @discardableResult
-    func sendStatefulReply(_ tx: Transaction, _ code: Int, _ reason: String) -> Bool {
+    func sendStatefulReply(_ tx: Transaction, _ code: Int, _ reason: String,
+                           extraHeaders: [(name: String, value: String)] = []) -> Bool {
         guard process.tm != nil else { return false }
         return tx.withLock { locked in
             if locked.contains(.replied) {
@@ -30,7 +31,8 @@ extension MessageContext {
                 return false
             }
             ReplyBuilder.reply(to: message, status: code, reason: reason, tagSeed: process.tagSeed,
-                               extraHeaders: [(name: "Server", value: process.settings.serverHeader)], into: &process.outBuffer)
+                               extraHeaders: extraHeaders + [(name: "Server", value: process.settings.serverHeader)],
+                               into: &process.outBuffer)
             let bytes = process.outBuffer.bytes
             locked.store(bytes, in: .reply)
             locked.uasStatus = code
