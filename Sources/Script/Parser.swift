@@ -14,8 +14,24 @@ struct Parser {
 
     /// `diagnostics` holds what the stages before found, so the error limit counts them too.
     init(tokens: [Token], diagnostics: Diagnostics = Diagnostics()) {
-        self.tokens = tokens
+        self.tokens = Self.joiningAdjacentStrings(tokens)
         self.diagnostics = diagnostics
+    }
+
+    /// Quoted strings that follow each other with only white space between them make one
+    /// string, as in Kamailio (`"a" "b"` is `"ab"`, also across lines); the joined token keeps
+    /// the first one's place. A bare IPv4 address is not a quoted string and stays apart.
+    static func joiningAdjacentStrings(_ tokens: [Token]) -> [Token] {
+        var out: [Token] = []
+        out.reserveCapacity(tokens.count)
+        for t in tokens {
+            if t.kind == .string, !t.unquoted, let last = out.last, last.kind == .string, !last.unquoted {
+                out[out.count - 1].text += t.text
+            } else {
+                out.append(t)
+            }
+        }
+        return out
     }
 
     var current: Token { tokens[pos] }

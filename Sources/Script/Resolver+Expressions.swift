@@ -22,7 +22,10 @@ extension Resolver {
             case .not: return .not(x)
             case .negate: return .negate(x)
             case .bitNot: return .bitNot(x)
+            default: return .unary(op, x)
             }
+        case .binary(let op, let l, let r, let location) where isMyself(l) || isMyself(r):
+            return compileMyself(op, isMyself(r) ? l : r, at: location)
         case .binary(let op, let l, let r, _):
             let a = compileExpr(l)
             let b = compileExpr(r)
@@ -44,6 +47,31 @@ extension Resolver {
                 return .binary(op, a, b)
             }
         }
+    }
+
+    private func isMyself(_ e: Expr) -> Bool {
+        if case .call(let c) = e, c.name == "myself", c.args.isEmpty { return true }
+        return false
+    }
+
+    /// `subject == myself`, `subject != myself` (either side): only the keywords the runtime
+    /// registered as `myself` subjects, and only those two operators, as Kamailio accepts.
+    private mutating func compileMyself(_ op: BinaryOp, _ subject: Expr, at location: SourceLocation) -> CExpr? {
+        guard let check = registry.myself else {
+            diagnostics.error("'myself' is not available here", at: location)
+            return nil
+        }
+        guard op == .eq || op == .ne else {
+            diagnostics.error("'myself' compares only with == or !=", at: location)
+            return nil
+        }
+        guard case .call(let c) = subject, c.args.isEmpty, let kind = registry.myselfSubjects[c.name],
+              let x = compileExpr(subject) else {
+            let names = registry.myselfSubjects.keys.sorted().joined(separator: ", ")
+            diagnostics.error("'myself' compares only with \(names)", at: location)
+            return nil
+        }
+        return .myself(x, kind, check, negated: op == .ne)
     }
 
     /// A variable read: `$var` slots, `$null`, or a registered class, then transformations.

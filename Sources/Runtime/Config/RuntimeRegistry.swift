@@ -9,6 +9,7 @@ public enum RuntimeRegistry {
         var r = ScriptRegistry.standard()
         CoreModule.register(&r)
         TransportVariables.register(&r)
+        LocalNames.register(&r)
         ReplyConnectionFunctions.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
             if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
