@@ -213,6 +213,10 @@ struct Parser {
         } else if valueToken.kind == .integer {
             value = .int(valueToken.intValue)
             advance()
+        } else if valueToken.kind == .identifier, let n = Resolver.booleanWords[valueToken.text.lowercased()] {
+            // Kamailio reads yes/no, on/off... as 1 and 0.
+            value = .int(n)
+            advance()
         } else if valueToken.isPunct("-") && peek().kind == .integer {
             advance()
             value = .int(-advance().intValue)

@@ -68,13 +68,18 @@ public struct CoreParamSpec: Sendable {
     public var repeatable: Bool
     /// Checks the value; returns an error message, or nil when it is acceptable.
     public var validate: (@Sendable (ConfigValue) -> String?)?
+    /// Set for a parameter Respite accepts but has nothing to apply to (SCTP, TLS): why, as
+    /// the load warning says it.
+    public var noEffect: String?
 
     public init(_ name: String, _ kind: ConfigValueKind, default defaultValue: ConfigValue? = nil,
-                repeatable: Bool = false, validate: (@Sendable (ConfigValue) -> String?)? = nil) {
+                repeatable: Bool = false, noEffect: String? = nil,
+                validate: (@Sendable (ConfigValue) -> String?)? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.repeatable = repeatable
+        self.noEffect = noEffect
         self.validate = validate
     }
 }
