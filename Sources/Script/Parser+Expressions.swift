@@ -121,13 +121,14 @@ extension Parser {
         case .leaf: return leaf()
         case .parenthesis: return parenthesized()
         case .call: return call()
+        case .select: return select()
         case .none:
             unexpected()
             return nil
         }
     }
 
-    private enum PrimaryKind { case leaf, parenthesis, call, none }
+    private enum PrimaryKind { case leaf, parenthesis, call, select, none }
 
     private func primaryKind() -> PrimaryKind {
         let t = current
@@ -135,6 +136,7 @@ extension Parser {
         case .integer, .string, .variable: return .leaf
         case .punct where t.text == "-" && peek().kind == .integer: return .leaf
         case .punct where t.text == "(": return .parenthesis
+        case .punct where t.text == "@": return .select
         case .identifier: return .call
         default: return .none
         }
@@ -197,6 +199,30 @@ extension Parser {
         }
         guard fits(depth, at: name) else { return nil }
         return Parsed(expr: .call(CallSyntax(name: name.text, args: args, location: name.location)), depth: depth)
+    }
+
+    /// A select, `@cfg_get.group.name` or `@via[1].host`: one call named by the whole path
+    /// (`@cfg_get.group.name`), which the resolver looks up.
+    private mutating func select() -> Parsed? {
+        let at = advance()
+        guard current.kind == .identifier, !current.spaceBefore else {
+            error("expected a select name after '@', found \(describe(current))", at: current)
+            return nil
+        }
+        var path = "@" + advance().text
+        while !current.spaceBefore {
+            if current.isPunct("."), peek().kind == .identifier, !peek().spaceBefore {
+                advance()
+                path += "." + advance().text
+            } else if current.isPunct("["), peek().kind == .integer, peek(2).isPunct("]") {
+                advance()
+                path += "[\(advance().intValue)]"
+                advance()
+            } else {
+                break
+            }
+        }
+        return Parsed(expr: .call(CallSyntax(name: path, args: [], location: at.location)), depth: 1)
     }
 
     /// The bare word of `route(NAME)`, consumed; nil for anything else.

@@ -137,6 +137,8 @@ struct Parser {
             modparam()
         } else if peek().isPunct("=") {
             coreParam()
+        } else if peek().isPunct("."), peek(2).kind == .identifier, peek(3).isPunct("=") {
+            customParam()
         } else if let type = Self.routeKeywords[t.text] {
             routeBlock(type)
         } else if ["onsend_route", "loadpath", "cfgengine"].contains(t.text) {
@@ -192,6 +194,42 @@ struct Parser {
         }
         config.coreParams.append(CoreParamSyntax(name: name.text, value: value, raw: raw,
                                                  location: name.location, valueLocation: valueToken.location))
+    }
+
+    /// `group.name = value [desc "text"]`: a custom parameter, read with `@cfg_get.group.name`.
+    /// Kept as a core parameter named `group.name` (no core parameter has a dot).
+    private mutating func customParam() {
+        let group = advance()
+        advance()  // "."
+        let name = advance()
+        advance()  // "="
+        let valueToken = current
+        let value: ConfigValue
+        if valueToken.kind == .integer {
+            value = .int(advance().intValue)
+        } else if valueToken.isPunct("-") && peek().kind == .integer {
+            advance()
+            value = .int(-advance().intValue)
+        } else if valueToken.kind == .string {
+            value = .string(advance().text)
+        } else {
+            error("custom parameter \(group.text).\(name.text) needs an integer or a quoted string, found \(describe(valueToken))", at: valueToken)
+            skipToNextLine()
+            return
+        }
+        if current.isIdentifier("desc") || current.isIdentifier("description") {
+            advance()
+            guard current.kind == .string else {
+                error("desc needs a quoted description, found \(describe(current))", at: current)
+                skipToNextLine()
+                return
+            }
+            advance()
+        }
+        if current.isPunct(";") { advance() }
+        let full = group.text + "." + name.text
+        config.coreParams.append(CoreParamSyntax(name: full, value: value, raw: value.text, location: group.location,
+                                                 valueLocation: valueToken.location))
     }
 
     private mutating func modparam() {

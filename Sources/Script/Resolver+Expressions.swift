@@ -9,6 +9,7 @@ extension Resolver {
         case .variable(let v): return compileVariable(v)
         case .call(let c):
             if c.name == "route" { return routeTarget(c).map { .route($0) } }
+            if c.name.hasPrefix("@") { return compileSelect(String(c.name.dropFirst()), at: c.location) }
             if c.args.isEmpty, let keyword = registry.keywords[c.name] {
                 return .variable(CompiledVariable(spec: keyword, name: VariableName(name: nil, index: nil),
                                                   dynamicName: nil, text: c.name))
@@ -49,6 +50,25 @@ extension Resolver {
         }
     }
 
+    /// A select (`cfg_get.group.name`, without the `@`): the custom parameters are known at
+    /// load time, so the select is their value.
+    mutating func compileSelect(_ path: String, at location: SourceLocation) -> CExpr? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.first == "cfg_get" {
+            let name = parts.dropFirst().joined(separator: ".")
+            guard parts.count == 3, let value = settings.custom[name] else {
+                diagnostics.error("@\(path): no custom parameter '\(name)' (define it as \(name) = value)", at: location)
+                return nil
+            }
+            switch value {
+            case .int(let n): return .constant(.int(n))
+            case .string(let s): return .constant(.string(s))
+            }
+        }
+        diagnostics.error("select @\(path) is not available in Respite (only @cfg_get.group.name)", at: location)
+        return nil
+    }
+
     private func isMyself(_ e: Expr) -> Bool {
         if case .call(let c) = e, c.name == "myself", c.args.isEmpty { return true }
         return false
@@ -77,7 +97,11 @@ extension Resolver {
     /// A variable read: `$var` slots, `$null`, or a registered class, then transformations.
     mutating func compileVariable(_ v: VariableSyntax) -> CExpr? {
         var base: CExpr
-        if v.className == "var" {
+        if v.className == "sel", let inner = v.inner, !inner.contains("$") {
+            // `$sel(cfg_get.group.name)`: the select, as `@cfg_get.group.name`.
+            guard let select = compileSelect(inner, at: v.location) else { return nil }
+            base = select
+        } else if v.className == "var" {
             guard let slot = localSlot(v) else { return nil }
             base = .localVar(slot)
         } else if v.className == "null" && v.inner == nil {

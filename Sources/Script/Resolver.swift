@@ -81,6 +81,14 @@ struct Resolver {
     }
 
     private mutating func coreParam(_ p: CoreParamSyntax) {
+        if p.name.contains(".") {
+            // `group.name = value`: a custom parameter.
+            if settings.custom[p.name] != nil {
+                diagnostics.error("custom parameter '\(p.name)' is defined twice", at: p.location)
+            }
+            settings.custom[p.name] = p.value
+            return
+        }
         guard let spec = registry.coreParams[p.name] else {
             diagnostics.error("unknown core parameter '\(p.name)'", at: p.location)
             return

@@ -42,6 +42,14 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         case .string(let s): return "\"\(s)\""
         }
     }
+
+    /// The value as written, without quotes.
+    public var text: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .string(let s): return s
+        }
+    }
 }
 
 public struct RouteSyntax: Sendable {

@@ -44,13 +44,3 @@ public enum RuntimeRegistry {
         return r
     }
 }
-
-extension ConfigValue {
-    /// The value as written, without quotes.
-    var text: String {
-        switch self {
-        case .int(let i): return String(i)
-        case .string(let s): return s
-        }
-    }
-}
