@@ -62,6 +62,7 @@ public struct LocalNames: Sendable {
             if let port, port != Int(s.address.port) && port != s.viaPort { continue }
             if h == Self.bare(s.address.host) || h == Self.bare(s.viaHost) { return true }
             if let advertised = s.advertise?.host, h == Self.bare(advertised) { return true }
+            if h == "localhost" && s.address.isLoopback { return true }
         }
         return aliases.contains { a in
             (a.port == nil || port == nil || a.port == port) && Self.bare(a.host) == h
