@@ -65,8 +65,25 @@ extension Resolver {
             case .string(let s): return .constant(.string(s))
             }
         }
-        diagnostics.error("select @\(path) is not available in Respite (only @cfg_get.group.name)", at: location)
-        return nil
+        // `via[2].host`: the key `via.host` and the index 2 (one index at most).
+        var names: [String] = []
+        var index: Int?
+        for part in parts {
+            if let open = part.firstIndex(of: "["), part.hasSuffix("]"),
+               let n = Int(part[part.index(after: open)..<part.index(before: part.endIndex)]), index == nil {
+                names.append(String(part[..<open]))
+                index = n
+            } else {
+                names.append(String(part))
+            }
+        }
+        guard let spec = registry.selects[names.joined(separator: ".")] else {
+            let known = (["cfg_get.GROUP.NAME"] + registry.selects.keys.sorted()).joined(separator: ", ")
+            diagnostics.error("select @\(path) is not available in Respite (known: \(known))", at: location)
+            return nil
+        }
+        return .variable(CompiledVariable(spec: spec, name: VariableName(name: nil, index: index.map { .at($0) }),
+                                          dynamicName: nil, text: "@" + path))
     }
 
     private func isMyself(_ e: Expr) -> Bool {

@@ -33,6 +33,10 @@ public struct ScriptRegistry: Sendable {
     /// and aliases. Without it, `myself` is an unknown word.
     public private(set) var myself: MyselfCheck?
     public mutating func register(myselfSubject name: String, _ kind: MyselfSubject) { myselfSubjects[name] = kind }
+    /// The core's selects by path without indexes (`via.host` for `@via[2].host`); the
+    /// getter receives the index (1-based, as written) in its name's `index`.
+    public private(set) var selects: [String: VariableClassSpec] = [:]
+    public mutating func register(select v: VariableClassSpec) { selects[v.name] = v }
     public mutating func register(myself check: @escaping MyselfCheck) { myself = check }
     public mutating func register(keywordConstant name: String, _ value: Value) { keywordConstants[name] = value }
 

@@ -10,6 +10,7 @@ public enum RuntimeRegistry {
         CoreModule.register(&r)
         TransportVariables.register(&r)
         LocalNames.register(&r)
+        CoreSelects.register(&r)
         ReplyConnectionFunctions.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
             if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
