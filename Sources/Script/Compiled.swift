@@ -51,6 +51,10 @@ indirect enum CExpr: Sendable {
     case match(CExpr, CompiledRegex, negated: Bool)
     /// `=~` / `!~` with a pattern known only at run time.
     case dynamicMatch(CExpr, CExpr, negated: Bool)
+    /// The casts and word operators: `(int)`, `(str)`, `defined`, `strempty`, `strlen`.
+    case unary(UnaryOp, CExpr)
+    /// `uri == myself`, `src_ip != myself`: the runtime's check of the value.
+    case myself(CExpr, MyselfSubject, MyselfCheck, negated: Bool)
 }
 
 enum FormatPart: Sendable {
@@ -100,6 +104,8 @@ enum Action: Sendable {
     case exit
     case drop
     case breakOut
+    /// `break` outside a switch or while: ends the route with code 0 (`.return(0)`).
+    case leaveRoute
     case block(Int)
 }
 

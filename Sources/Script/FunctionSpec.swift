@@ -111,6 +111,8 @@ public struct ConfigSettings: Sendable {
     public internal(set) var modparams: [String: [String: [ConfigValue]]] = [:]
     /// The loaded modules, by name.
     public internal(set) var modules: Set<String> = []
+    /// The custom parameters (`group.name = value desc "..."`), by `group.name`.
+    public internal(set) var custom: [String: ConfigValue] = [:]
     /// What each module's `checkParams` derived from its parameters (parsed connection
     /// tables...), by module name, for its fixups and for the runtime.
     public internal(set) var derived: [String: any Sendable] = [:]

@@ -181,8 +181,8 @@ struct Lexer {
         var closed = false
         while let d = peek() {
             if d == quote { bump(); closed = true; break }
-            // A string ends on its line, so a missing quote is reported where it started.
-            if d == UInt8(ascii: "\n") { break }
+            // A string may go on over several lines, newlines included, as in Kamailio; a
+            // missing quote is reported where the string started.
             if d == UInt8(ascii: "\\"), let e = peek(1) {
                 bump(); bump()
                 switch e {

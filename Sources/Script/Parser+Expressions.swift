@@ -30,10 +30,49 @@ extension Parser {
 
     /// The binary operator at the current token and its level, if any.
     private func binaryOperator() -> (BinaryOp, Int)? {
-        guard current.kind == .punct, let op = BinaryOp(rawValue: current.text), let level = Self.levelOf[op] else {
-            return nil
+        let op: BinaryOp?
+        switch current.kind {
+        case .punct: op = BinaryOp(rawValue: current.text)
+        // Kamailio's word forms of `&&`, `||` and `%`.
+        case .identifier: op = Self.wordOperators[current.text]
+        default: op = nil
         }
+        guard let op, let level = Self.levelOf[op] else { return nil }
         return (op, level)
+    }
+
+    private static let wordOperators: [String: BinaryOp] = ["and": .and, "or": .or, "mod": .mod]
+
+    /// The operators written as words before their operand: `defined $x`, `strempty($x)`,
+    /// `strlen($x)`.
+    private static let wordPrefixOperators: [String: UnaryOp] = [
+        "defined": .defined, "strempty": .strEmpty, "strlen": .strLen,
+    ]
+
+    /// The prefix operator at the current token (`!`, `-`, `~`, a word operator, a cast
+    /// `(int)` / `(str)`) and how many tokens it takes; nil when there is none.
+    private func prefixOperator() -> (UnaryOp, Int)? {
+        let t = current
+        if t.kind == .punct {
+            switch t.text {
+            case "!": return (.not, 1)
+            case "-": return (.negate, 1)
+            case "~": return (.bitNot, 1)
+            case "(":
+                guard peek(2).isPunct(")"), peek().kind == .identifier else { return nil }
+                switch peek().text {
+                case "int": return (.toInt, 3)
+                case "str": return (.toStr, 3)
+                default: return nil
+                }
+            default: return nil
+            }
+        }
+        guard t.kind == .identifier, let op = Self.wordPrefixOperators[t.text] else { return nil }
+        // `defined $x`; `strempty(...)`: an operand must follow.
+        let next = peek()
+        guard next.kind == .variable || next.isPunct("(") || next.kind == .string || next.kind == .integer else { return nil }
+        return (op, 1)
     }
 
     /// Operators of level `minLevel` and tighter, left-associative (precedence climbing: one
@@ -57,16 +96,15 @@ extension Parser {
 
     private mutating func unary() -> Parsed? {
         let t = current
-        if t.isPunct("!") || t.isPunct("-") || t.isPunct("~") {
-            advance()
+        if let (op, length) = prefixOperator() {
+            for _ in 0..<length { advance() }
             guard enter(at: t) else { return nil }
             let parsed = unary()
             leave()
             guard let operand = parsed else { return nil }
-            if t.text == "-", case .int(let v, _) = operand.expr {
+            if op == .negate, case .int(let v, _) = operand.expr {
                 return Parsed(expr: .int(0 &- v, t.location), depth: operand.depth)
             }
-            let op: UnaryOp = t.text == "!" ? .not : t.text == "-" ? .negate : .bitNot
             guard fits(operand.depth + 1, at: t) else { return nil }
             return Parsed(expr: .unary(op, operand.expr, t.location), depth: operand.depth + 1)
         }
@@ -83,13 +121,14 @@ extension Parser {
         case .leaf: return leaf()
         case .parenthesis: return parenthesized()
         case .call: return call()
+        case .select: return select()
         case .none:
             unexpected()
             return nil
         }
     }
 
-    private enum PrimaryKind { case leaf, parenthesis, call, none }
+    private enum PrimaryKind { case leaf, parenthesis, call, select, none }
 
     private func primaryKind() -> PrimaryKind {
         let t = current
@@ -97,6 +136,7 @@ extension Parser {
         case .integer, .string, .variable: return .leaf
         case .punct where t.text == "-" && peek().kind == .integer: return .leaf
         case .punct where t.text == "(": return .parenthesis
+        case .punct where t.text == "@": return .select
         case .identifier: return .call
         default: return .none
         }
@@ -134,7 +174,13 @@ extension Parser {
 
     /// `name`, `name()`, `name(arg, ...)`; `route(NAME)` takes a bare word.
     private mutating func call() -> Parsed? {
-        let name = advance()
+        var name = advance()
+        // `msg:len`, the core keyword for the message's length, is one word.
+        if name.text == "msg", current.isPunct(":"), !current.spaceBefore, peek().isIdentifier("len"), !peek().spaceBefore {
+            advance()
+            advance()
+            name.text = "msg:len"
+        }
         var args: [Expr] = []
         var depth = 1
         if current.isPunct("(") {
@@ -153,6 +199,30 @@ extension Parser {
         }
         guard fits(depth, at: name) else { return nil }
         return Parsed(expr: .call(CallSyntax(name: name.text, args: args, location: name.location)), depth: depth)
+    }
+
+    /// A select, `@cfg_get.group.name` or `@via[1].host`: one call named by the whole path
+    /// (`@cfg_get.group.name`), which the resolver looks up.
+    private mutating func select() -> Parsed? {
+        let at = advance()
+        guard current.kind == .identifier, !current.spaceBefore else {
+            error("expected a select name after '@', found \(describe(current))", at: current)
+            return nil
+        }
+        var path = "@" + advance().text
+        while !current.spaceBefore {
+            if current.isPunct("."), peek().kind == .identifier, !peek().spaceBefore {
+                advance()
+                path += "." + advance().text
+            } else if current.isPunct("["), peek().kind == .integer, peek(2).isPunct("]") {
+                advance()
+                path += "[\(advance().intValue)]"
+                advance()
+            } else {
+                break
+            }
+        }
+        return Parsed(expr: .call(CallSyntax(name: path, args: [], location: at.location)), depth: 1)
     }
 
     /// The bare word of `route(NAME)`, consumed; nil for anything else.

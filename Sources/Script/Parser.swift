@@ -14,8 +14,24 @@ struct Parser {
 
     /// `diagnostics` holds what the stages before found, so the error limit counts them too.
     init(tokens: [Token], diagnostics: Diagnostics = Diagnostics()) {
-        self.tokens = tokens
+        self.tokens = Self.joiningAdjacentStrings(tokens)
         self.diagnostics = diagnostics
+    }
+
+    /// Quoted strings that follow each other with only white space between them make one
+    /// string, as in Kamailio (`"a" "b"` is `"ab"`, also across lines); the joined token keeps
+    /// the first one's place. A bare IPv4 address is not a quoted string and stays apart.
+    static func joiningAdjacentStrings(_ tokens: [Token]) -> [Token] {
+        var out: [Token] = []
+        out.reserveCapacity(tokens.count)
+        for t in tokens {
+            if t.kind == .string, !t.unquoted, let last = out.last, last.kind == .string, !last.unquoted {
+                out[out.count - 1].text += t.text
+            } else {
+                out.append(t)
+            }
+        }
+        return out
     }
 
     var current: Token { tokens[pos] }
@@ -121,6 +137,8 @@ struct Parser {
             modparam()
         } else if peek().isPunct("=") {
             coreParam()
+        } else if peek().isPunct("."), peek(2).kind == .identifier, peek(3).isPunct("=") {
+            customParam()
         } else if let type = Self.routeKeywords[t.text] {
             routeBlock(type)
         } else if ["onsend_route", "loadpath", "cfgengine"].contains(t.text) {
@@ -178,6 +196,42 @@ struct Parser {
                                                  location: name.location, valueLocation: valueToken.location))
     }
 
+    /// `group.name = value [desc "text"]`: a custom parameter, read with `@cfg_get.group.name`.
+    /// Kept as a core parameter named `group.name` (no core parameter has a dot).
+    private mutating func customParam() {
+        let group = advance()
+        advance()  // "."
+        let name = advance()
+        advance()  // "="
+        let valueToken = current
+        let value: ConfigValue
+        if valueToken.kind == .integer {
+            value = .int(advance().intValue)
+        } else if valueToken.isPunct("-") && peek().kind == .integer {
+            advance()
+            value = .int(-advance().intValue)
+        } else if valueToken.kind == .string {
+            value = .string(advance().text)
+        } else {
+            error("custom parameter \(group.text).\(name.text) needs an integer or a quoted string, found \(describe(valueToken))", at: valueToken)
+            skipToNextLine()
+            return
+        }
+        if current.isIdentifier("desc") || current.isIdentifier("description") {
+            advance()
+            guard current.kind == .string else {
+                error("desc needs a quoted description, found \(describe(current))", at: current)
+                skipToNextLine()
+                return
+            }
+            advance()
+        }
+        if current.isPunct(";") { advance() }
+        let full = group.text + "." + name.text
+        config.coreParams.append(CoreParamSyntax(name: full, value: value, raw: value.text, location: group.location,
+                                                 valueLocation: valueToken.location))
+    }
+
     private mutating func modparam() {
         let start = advance()
         guard expect("(", "after modparam") else { skipToNextLine(); return }
@@ -196,6 +250,10 @@ struct Parser {
             advance()
         } else if valueToken.kind == .integer {
             value = .int(valueToken.intValue)
+            advance()
+        } else if valueToken.kind == .identifier, let n = Resolver.booleanWords[valueToken.text.lowercased()] {
+            // Kamailio reads yes/no, on/off... as 1 and 0.
+            value = .int(n)
             advance()
         } else if valueToken.isPunct("-") && peek().kind == .integer {
             advance()

@@ -25,12 +25,18 @@ struct Preprocessor {
     private var conditionals: [Conditional] = []
     private var includeStack: [String] = []
     private let read: FileReader
+    /// How `#!defenv` reads the environment; tests substitute a table.
+    private let environment: (String) -> String?
+    /// The `#!subst` rules so far, applied in order to each quoted string that follows.
+    private var substs: [SubstRule] = []
     private(set) var diagnostics = Diagnostics()
     private var output: [Token] = []
 
     /// `defines` are the command line's `-A NAME` / `-A NAME=value` definitions.
-    init(defines commandLine: [String: String], read: @escaping FileReader) {
+    init(defines commandLine: [String: String], read: @escaping FileReader,
+         environment: @escaping (String) -> String? = Preprocessor.getEnvironment) {
         self.read = read
+        self.environment = environment
         for (name, value) in commandLine {
             var lexer = Lexer(text: value, file: "<command line>")
             var tokens = lexer.tokenize()
@@ -100,6 +106,10 @@ struct Preprocessor {
                     var budget = ScriptLimits.maxDefineExpansion
                     expand(t, use: t, depth: 0, budget: &budget)
                 }
+            case .string where active && !substs.isEmpty && !t.unquoted:
+                var s = t
+                for rule in substs { s.text = rule.apply(s.text) }
+                output.append(s)
             default:
                 if active { output.append(t) }
             }
@@ -185,17 +195,15 @@ struct Preprocessor {
             }
             let rest = t.argument.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }
             let restColumn = t.argument.count - rest.count
-            let base = t.argumentLocation ?? t.location
-            var lexer = Lexer(text: String(rest), file: base.file, line: base.line,
-                              column: base.column + restColumn)
-            var tokens = lexer.tokenize()
-            diagnostics.append(contentsOf: lexer.diagnostics)
-            tokens.removeLast()
-            defines[name] = Define(tokens: tokens, location: t.location)
+            define(name, as: String(rest), column: restColumn, t)
         case "undef":
             if let name { defines[name] = nil }
         case "subst", "substdef", "substdefs":
-            diagnostics.error("#!\(t.text) is not supported by Respite yet", at: t.location)
+            substDirective(t)
+        case "defenv", "defenvs", "trydefenv", "trydefenvs":
+            defenv(t)
+        case "defexp", "defexps":
+            defexp(t, name: name)
         case "include_file", "import_file":
             let raw = t.argument.trimmingQuotes()
             let dir = Self.directory(of: t.location.file)
@@ -203,6 +211,122 @@ struct Preprocessor {
         default:
             diagnostics.error("unknown preprocessor directive '#!\(t.text)'", at: t.location)
         }
+    }
+
+    /// Defines `name` as the tokens of `text` (which starts `column` characters into the
+    /// directive's argument, for locations).
+    private mutating func define(_ name: String, as text: String, column: Int = 0, _ t: Token) {
+        let base = t.argumentLocation ?? t.location
+        var lexer = Lexer(text: text, file: base.file, line: base.line, column: base.column + column)
+        var tokens = lexer.tokenize()
+        diagnostics.append(contentsOf: lexer.diagnostics)
+        tokens.removeLast()
+        defines[name] = Define(tokens: tokens, location: t.location)
+    }
+
+    /// Defines `name` as one quoted string.
+    private mutating func defineString(_ name: String, _ value: String, _ t: Token) {
+        let token = Token(kind: .string, text: value, location: t.argumentLocation ?? t.location)
+        defines[name] = Define(tokens: [token], location: t.location)
+    }
+
+    /// `#!subst "/re/repl/flags"`: later quoted strings get the substitution. `#!substdef`
+    /// also defines the regex (a name) as the replacement, `#!substdefs` as a quoted string.
+    private mutating func substDirective(_ t: Token) {
+        var message = ""
+        guard let rule = SubstRule.parse(t.argument.trimmingQuotes(), error: &message) else {
+            diagnostics.error("#!\(t.text): \(message)", at: t.location)
+            return
+        }
+        substs.append(rule)
+        guard t.text != "subst" else { return }
+        guard rule.pattern.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            diagnostics.error("#!\(t.text): '\(rule.pattern)' is not a name that can be defined", at: t.location)
+            return
+        }
+        if t.text == "substdefs" {
+            defineString(rule.pattern, rule.replacement, t)
+        } else {
+            define(rule.pattern, as: rule.replacement, t)
+        }
+    }
+
+    /// `#!defenv NAME=VAR` (or `#!defenv VAR`, named as the variable) defines NAME as the
+    /// variable's value; `defenvs` as a quoted string. An unset variable is an error, except
+    /// for `trydefenv` / `trydefenvs`, which then define nothing.
+    private mutating func defenv(_ t: Token) {
+        let arg = t.argument
+        let name: String, variable: String
+        if let eq = arg.firstIndex(of: "=") {
+            name = String(arg[..<eq]).trimmingQuotes()
+            variable = String(arg[arg.index(after: eq)...]).trimmingQuotes()
+        } else {
+            name = arg.trimmingQuotes()
+            variable = name
+        }
+        guard !name.isEmpty, !variable.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            diagnostics.error("#!\(t.text) needs NAME=VARIABLE or VARIABLE", at: t.location)
+            return
+        }
+        guard let value = environment(variable) else {
+            if !t.text.hasPrefix("try") {
+                diagnostics.error("#!\(t.text): environment variable '\(variable)' is not set", at: t.location)
+            }
+            return
+        }
+        if t.text.hasSuffix("s") {
+            defineString(name, value, t)
+        } else {
+            define(name, as: value, t)
+        }
+    }
+
+    /// `#!defexp NAME expression`: NAME is defined as the value of the expression (integers,
+    /// quoted strings, defines, operators as in routes); `#!defexps` as a quoted string.
+    private mutating func defexp(_ t: Token, name: String?) {
+        guard let name else {
+            diagnostics.error("#!\(t.text) needs a name and an expression", at: t.location)
+            return
+        }
+        let rest = t.argument.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }
+        let base = t.argumentLocation ?? t.location
+        var lexer = Lexer(text: String(rest), file: base.file, line: base.line,
+                          column: base.column + t.argument.count - rest.count)
+        let raw = lexer.tokenize()
+        diagnostics.append(contentsOf: lexer.diagnostics)
+        // Defines in the expression are expanded first.
+        let saved = output
+        output = []
+        for token in raw.dropLast() {
+            var budget = ScriptLimits.maxDefineExpansion
+            expand(token, use: token, depth: 0, budget: &budget)
+        }
+        var tokens = output
+        output = saved
+        tokens.append(Token(kind: .end, text: "", location: base))
+        var parser = Parser(tokens: tokens)
+        let expr = parser.expression()
+        diagnostics.append(contentsOf: parser.diagnostics)
+        guard let expr else { return }
+        if !parser.current.isPunct(";") && parser.current.kind != .end {
+            diagnostics.error("#!\(t.text): unexpected \(parser.describe(parser.current)) after the expression", at: t.location)
+            return
+        }
+        let (value, failure) = ConstantFolder.value(of: expr)
+        guard let value else {
+            diagnostics.error("#!\(t.text): \(failure ?? "not a constant expression")", at: t.location)
+            return
+        }
+        if case .int = value, t.text == "defexp" {
+            define(name, as: value.stringValue, t)
+        } else {
+            defineString(name, value.stringValue, t)
+        }
+    }
+
+    /// The process environment (`getenv`).
+    static func getEnvironment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 
     static func directory(of path: String) -> String {

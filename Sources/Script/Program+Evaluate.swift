@@ -69,6 +69,27 @@ extension Program {
             }
             if s.isNull { return .int(negated ? 1 : 0) }
             return .int(regex.matches(s.stringValue) != negated ? 1 : 0)
+        case .unary(let op, let inner):
+            return Self.unary(op, evaluate(inner, &ctx))
+        case .myself(let subject, let kind, let check, let negated):
+            let v = evaluate(subject, &ctx)
+            let mine = !v.isNull && check(&ctx, v, kind)
+            return .int(mine != negated ? 1 : 0)
+        }
+    }
+
+    /// The casts and word operators. `(int)` of a string that is not a number is 0, as in
+    /// Kamailio; `strempty` and `strlen` take null as the empty string.
+    static func unary(_ op: UnaryOp, _ v: Value) -> Value {
+        switch op {
+        case .toInt: return .int(v.arithmetic)
+        case .toStr: return v.isNull ? .string("") : .string(v.stringValue)
+        case .defined: return .int(v.isNull ? 0 : 1)
+        case .strEmpty: return .int(v.stringValue.isEmpty ? 1 : 0)
+        case .strLen: return .int(v.stringValue.utf8.count)
+        case .not: return .int(v.isTrue ? 0 : 1)
+        case .negate: return .int(0 &- v.arithmetic)
+        case .bitNot: return .int(~v.arithmetic)
         }
     }
 

@@ -131,6 +131,8 @@ extension Program {
             return .drop
         case .breakOut:
             return .break
+        case .leaveRoute:
+            return .return(0)
         case .block(let id):
             return runBlock(id, from: 0, &ctx)
         }

@@ -9,6 +9,7 @@ extension Resolver {
         case .variable(let v): return compileVariable(v)
         case .call(let c):
             if c.name == "route" { return routeTarget(c).map { .route($0) } }
+            if c.name.hasPrefix("@") { return compileSelect(String(c.name.dropFirst()), at: c.location) }
             if c.args.isEmpty, let keyword = registry.keywords[c.name] {
                 return .variable(CompiledVariable(spec: keyword, name: VariableName(name: nil, index: nil),
                                                   dynamicName: nil, text: c.name))
@@ -22,7 +23,10 @@ extension Resolver {
             case .not: return .not(x)
             case .negate: return .negate(x)
             case .bitNot: return .bitNot(x)
+            default: return .unary(op, x)
             }
+        case .binary(let op, let l, let r, let location) where isMyself(l) || isMyself(r):
+            return compileMyself(op, isMyself(r) ? l : r, at: location)
         case .binary(let op, let l, let r, _):
             let a = compileExpr(l)
             let b = compileExpr(r)
@@ -46,10 +50,75 @@ extension Resolver {
         }
     }
 
+    /// A select (`cfg_get.group.name`, without the `@`): the custom parameters are known at
+    /// load time, so the select is their value.
+    mutating func compileSelect(_ path: String, at location: SourceLocation) -> CExpr? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.first == "cfg_get" {
+            let name = parts.dropFirst().joined(separator: ".")
+            guard parts.count == 3, let value = settings.custom[name] else {
+                diagnostics.error("@\(path): no custom parameter '\(name)' (define it as \(name) = value)", at: location)
+                return nil
+            }
+            switch value {
+            case .int(let n): return .constant(.int(n))
+            case .string(let s): return .constant(.string(s))
+            }
+        }
+        // `via[2].host`: the key `via.host` and the index 2 (one index at most).
+        var names: [String] = []
+        var index: Int?
+        for part in parts {
+            if let open = part.firstIndex(of: "["), part.hasSuffix("]"),
+               let n = Int(part[part.index(after: open)..<part.index(before: part.endIndex)]), index == nil {
+                names.append(String(part[..<open]))
+                index = n
+            } else {
+                names.append(String(part))
+            }
+        }
+        guard let spec = registry.selects[names.joined(separator: ".")] else {
+            let known = (["cfg_get.GROUP.NAME"] + registry.selects.keys.sorted()).joined(separator: ", ")
+            diagnostics.error("select @\(path) is not available in Respite (known: \(known))", at: location)
+            return nil
+        }
+        return .variable(CompiledVariable(spec: spec, name: VariableName(name: nil, index: index.map { .at($0) }),
+                                          dynamicName: nil, text: "@" + path))
+    }
+
+    private func isMyself(_ e: Expr) -> Bool {
+        if case .call(let c) = e, c.name == "myself", c.args.isEmpty { return true }
+        return false
+    }
+
+    /// `subject == myself`, `subject != myself` (either side): only the keywords the runtime
+    /// registered as `myself` subjects, and only those two operators, as Kamailio accepts.
+    private mutating func compileMyself(_ op: BinaryOp, _ subject: Expr, at location: SourceLocation) -> CExpr? {
+        guard let check = registry.myself else {
+            diagnostics.error("'myself' is not available here", at: location)
+            return nil
+        }
+        guard op == .eq || op == .ne else {
+            diagnostics.error("'myself' compares only with == or !=", at: location)
+            return nil
+        }
+        guard case .call(let c) = subject, c.args.isEmpty, let kind = registry.myselfSubjects[c.name],
+              let x = compileExpr(subject) else {
+            let names = registry.myselfSubjects.keys.sorted().joined(separator: ", ")
+            diagnostics.error("'myself' compares only with \(names)", at: location)
+            return nil
+        }
+        return .myself(x, kind, check, negated: op == .ne)
+    }
+
     /// A variable read: `$var` slots, `$null`, or a registered class, then transformations.
     mutating func compileVariable(_ v: VariableSyntax) -> CExpr? {
         var base: CExpr
-        if v.className == "var" {
+        if v.className == "sel", let inner = v.inner, !inner.contains("$") {
+            // `$sel(cfg_get.group.name)`: the select, as `@cfg_get.group.name`.
+            guard let select = compileSelect(inner, at: v.location) else { return nil }
+            base = select
+        } else if v.className == "var" {
             guard let slot = localSlot(v) else { return nil }
             base = .localVar(slot)
         } else if v.className == "null" && v.inner == nil {

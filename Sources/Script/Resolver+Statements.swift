@@ -47,12 +47,10 @@ extension Resolver {
             return .exit
         case .drop:
             return .drop
-        case .breakOut(let location):
-            if loopDepth == 0 && switchDepth == 0 {
-                diagnostics.error("'break' outside of a switch or while", at: location)
-                return nil
-            }
-            return .breakOut
+        case .breakOut:
+            // Outside a switch or while, Kamailio's `break` leaves the route with code 0, and
+            // unlike `return 0` the caller goes on.
+            return loopDepth == 0 && switchDepth == 0 ? .leaveRoute : .breakOut
         case .block(let body, _):
             return .block(compileBlock(body))
         }

@@ -95,9 +95,20 @@ struct Resolver {
     }
 
     private mutating func coreParam(_ p: CoreParamSyntax) {
+        if p.name.contains(".") {
+            // `group.name = value`: a custom parameter.
+            if settings.custom[p.name] != nil {
+                diagnostics.error("custom parameter '\(p.name)' is defined twice", at: p.location)
+            }
+            settings.custom[p.name] = p.value
+            return
+        }
         guard let spec = registry.coreParams[p.name] else {
             diagnostics.error("unknown core parameter '\(p.name)'", at: p.location)
             return
+        }
+        if let why = spec.noEffect {
+            diagnostics.warning("core parameter '\(p.name)' has no effect: \(why)", at: p.location)
         }
         guard let value = convert(p.value, to: spec.kind, what: "core parameter '\(p.name)'", at: p.valueLocation) else { return }
         if let message = spec.validate?(value) {
@@ -109,6 +120,10 @@ struct Resolver {
         }
         settings.core[p.name, default: []].append(value)
     }
+
+    static let booleanWords: [String: Int] = [
+        "yes": 1, "true": 1, "on": 1, "enable": 1, "no": 0, "false": 0, "off": 0, "disable": 0,
+    ]
 
     /// Converts a written value to what `kind` wants, or reports why it cannot.
     private mutating func convert(_ v: ConfigValue, to kind: ConfigValueKind, what: String,
@@ -128,6 +143,8 @@ struct Resolver {
             }
             diagnostics.error("\(what) needs yes/no, on/off, true/false or a number, found '\(s)'", at: location)
         case (.int, .string(let s)):
+            // Kamailio's lexer reads yes/no, on/off... as 1 and 0 wherever a number goes.
+            if let n = Self.booleanWords[s.lowercased()] { return .int(n) }
             diagnostics.error("\(what) needs an integer, found '\(s)'", at: location)
         case (.string, .int(let i)):
             diagnostics.error("\(what) needs a quoted string, found \(i)", at: location)
@@ -159,8 +176,28 @@ struct Resolver {
         settings.modules.insert(name)
     }
 
+    /// `modparam("a|b", ...)`: a module name that is not a plain word is a regular expression
+    /// matched (whole, without case) against the loaded modules, and the parameter is set in
+    /// each one that matches, as in Kamailio; every matching module must have it.
     private mutating func modparam(_ p: ModParamSyntax) {
-        let name = Self.moduleName(p.module)
+        let plain = p.module.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "/" || $0 == "-" }
+        if plain {
+            modparam(p, module: Self.moduleName(p.module).lowercased())
+            return
+        }
+        var message = ""
+        guard let regex = CompiledRegex("^(\(p.module))$", error: &message) else {
+            diagnostics.error("bad regular expression '\(p.module)' as a module name: \(message)", at: p.location)
+            return
+        }
+        let matching = settings.modules.sorted().filter { regex.matches($0) }
+        if matching.isEmpty {
+            diagnostics.error("modparam: no loaded module matches '\(p.module)'", at: p.location)
+        }
+        for name in matching { modparam(p, module: name) }
+    }
+
+    private mutating func modparam(_ p: ModParamSyntax, module name: String) {
         guard let module = registry.modules[name] else {
             diagnostics.error("modparam for unknown module '\(name)'", at: p.location)
             return

@@ -4,7 +4,10 @@ extension ScriptRegistry {
     /// functions and `$rc`. The runtime adds modules and message variables on top.
     public static func standard() -> ScriptRegistry {
         var r = ScriptRegistry()
-        for p in standardCoreParams { r.register(p) }
+        for p in standardCoreParams + NoEffectParams.specs { r.register(p) }
+        // Kamailio reads these words as numbers everywhere (`enable_sctp=no`, `if (yes)`).
+        for word in ["yes", "true", "on", "enable"] { r.register(keywordConstant: word, .int(1)) }
+        for word in ["no", "false", "off", "disable"] { r.register(keywordConstant: word, .int(0)) }
         let flagArg: @Sendable (inout FixupContext) -> Void = { fc in
             if let n = fc.staticInt(0), !(0...63).contains(n) {
                 fc.error("flag \(n) is out of range 0..63", argument: 0)

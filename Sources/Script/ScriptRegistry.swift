@@ -26,6 +26,18 @@ public struct ScriptRegistry: Sendable {
     /// The constants those words compare with (`TCP`, `INET6`).
     public private(set) var keywordConstants: [String: Value] = [:]
     public mutating func register(keyword v: VariableClassSpec) { keywords[v.name] = v }
+    /// The keywords that compare with `myself` (`uri == myself`, `src_ip != myself`) and
+    /// what kind of value each gives; each must also be registered as a keyword.
+    public private(set) var myselfSubjects: [String: MyselfSubject] = [:]
+    /// Whether a value names this server; set by the runtime, which knows the listen sockets
+    /// and aliases. Without it, `myself` is an unknown word.
+    public private(set) var myself: MyselfCheck?
+    public mutating func register(myselfSubject name: String, _ kind: MyselfSubject) { myselfSubjects[name] = kind }
+    /// The core's selects by path without indexes (`via.host` for `@via[2].host`); the
+    /// getter receives the index (1-based, as written) in its name's `index`.
+    public private(set) var selects: [String: VariableClassSpec] = [:]
+    public mutating func register(select v: VariableClassSpec) { selects[v.name] = v }
+    public mutating func register(myself check: @escaping MyselfCheck) { myself = check }
     public mutating func register(keywordConstant name: String, _ value: Value) { keywordConstants[name] = value }
 
     /// Adds functions, variables or parameters to a module already registered (or creates it).
@@ -60,13 +72,18 @@ public struct CoreParamSpec: Sendable {
     public var repeatable: Bool
     /// Checks the value; returns an error message, or nil when it is acceptable.
     public var validate: (@Sendable (ConfigValue) -> String?)?
+    /// Set for a parameter Respite accepts but has nothing to apply to (SCTP, TLS): why, as
+    /// the load warning says it.
+    public var noEffect: String?
 
     public init(_ name: String, _ kind: ConfigValueKind, default defaultValue: ConfigValue? = nil,
-                repeatable: Bool = false, validate: (@Sendable (ConfigValue) -> String?)? = nil) {
+                repeatable: Bool = false, noEffect: String? = nil,
+                validate: (@Sendable (ConfigValue) -> String?)? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.repeatable = repeatable
+        self.noEffect = noEffect
         self.validate = validate
     }
 }
@@ -124,3 +141,10 @@ public struct ModuleSpec: Sendable {
         for v in variables { self.variables[v.name] = v }
     }
 }
+
+/// What a keyword compared with `myself` gives: a SIP URI (its host and port are checked)
+/// or an IP address (checked against every port).
+public enum MyselfSubject: Sendable { case uri, address }
+
+/// Whether a value (a URI or an address, as `MyselfSubject` says) names this server.
+public typealias MyselfCheck = @Sendable (inout ExecContext, Value, MyselfSubject) -> Bool

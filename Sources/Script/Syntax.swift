@@ -42,6 +42,14 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         case .string(let s): return "\"\(s)\""
         }
     }
+
+    /// The value as written, without quotes.
+    public var text: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .string(let s): return s
+        }
+    }
 }
 
 public struct RouteSyntax: Sendable {
@@ -82,7 +90,15 @@ public struct CallSyntax: Sendable {
     public var location: SourceLocation
 }
 
-public enum UnaryOp: Sendable { case not, negate, bitNot }
+public enum UnaryOp: Sendable {
+    case not, negate, bitNot
+    /// `(int)x`, `(str)x`: Kamailio's casts.
+    case toInt, toStr
+    /// `defined x`: true unless x is null.
+    case defined
+    /// `strempty(x)`, `strlen(x)`: the string form is empty / its length in bytes.
+    case strEmpty, strLen
+}
 
 public enum BinaryOp: String, Sendable {
     case or = "||", and = "&&", bitOr = "|", bitAnd = "&"

@@ -9,6 +9,8 @@ public enum RuntimeRegistry {
         var r = ScriptRegistry.standard()
         CoreModule.register(&r)
         TransportVariables.register(&r)
+        LocalNames.register(&r)
+        CoreSelects.register(&r)
         ReplyConnectionFunctions.register(&r)
         r.register(CoreParamSpec("listen", .raw, repeatable: true) { value in
             if case .failure(let e) = ListenSpec.parse(value.text) { return e.message }
@@ -43,15 +45,5 @@ public enum RuntimeRegistry {
         r.register(RegistrarModule.spec)
         for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec] { r.register(module) }
         return r
-    }
-}
-
-extension ConfigValue {
-    /// The value as written, without quotes.
-    var text: String {
-        switch self {
-        case .int(let i): return String(i)
-        case .string(let s): return s
-        }
     }
 }

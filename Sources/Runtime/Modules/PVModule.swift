@@ -110,6 +110,10 @@ enum PVModule {
 
     static let processVariables: [VariableClassSpec] = [
         VariableClassSpec("pp") { _, _ in .int(Int(getpid())) },
+        // `$env(NAME)`: the server's environment variable NAME, null when it is not set.
+        VariableClassSpec("env", nameRule: .required) { _, name in
+            getenv(name.name ?? "").map { .string(String(cString: $0)) } ?? .null
+        },
         VariableClassSpec("Ts") { _, _ in .int(time(nil)) },
         VariableClassSpec("TV", nameRule: .required, validateName: { n in
             ["s", "u", "sn", "un", "Sn", "Fn"].contains(n) ? nil : "unknown $TV name '\(n)' (use s, u, sn, un)"

@@ -44,6 +44,8 @@ public final class ProcessContext {
     public var log: ServerLog
     /// Every listen socket, in the listen order (a transaction's `socket_index`).
     public let sockets: [LocalSocket]
+    /// The `alias=` names, for `myself` (`isMyself(host:port:)`).
+    public lazy var localNames = LocalNames(settings: program.settings)
     /// The way to the tcp main (nil when TCP is disabled).
     var tcp: TCPSender?
     /// Reused for every reply and forwarded request this process builds.
@@ -110,6 +112,12 @@ public final class ProcessContext {
             log.error("core", "cannot send to \(peer): TLS is not supported")
             return false
         }
+    }
+
+    /// Whether `host:port` names this server as Kamailio's `myself` does: a listen socket or
+    /// an `alias=`; a nil port matches any port. (For `uri == myself`, Route and R-URI checks.)
+    public func isMyself(host: String, port: Int?) -> Bool {
+        localNames.isMyself(host: host, port: port, sockets: sockets)
     }
 
     /// Whether `host:port` names one of our listen sockets (for Via and Route checks).
