@@ -43,7 +43,7 @@ public enum RuntimeRegistry {
         r.register(HTTPClientModule.spec)
         r.register(UsrlocModule.spec)
         r.register(RegistrarModule.spec)
-        for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec] { r.register(module) }
+        for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec, TextOpsXModule.spec] { r.register(module) }
         return r
     }
 }

@@ -1,8 +1,74 @@
 import Script
 
 /// kex: Kamailio's core extensions. Loading it gives the `stats.*` RPC methods (statistics
-/// live in the arena) and the `$du` functions (CoreURIFunctions.swift); its other script
-/// functions (branch flags...) are not available yet.
+/// live in the arena), the `$du` functions (CoreURIFunctions.swift), and the branch and
+/// script flags.
 enum KexModule {
-    static var spec: ModuleSpec { ModuleSpec(name: "kex", functions: CoreURIFunctions.kexFunctions) }
+    static var spec: ModuleSpec {
+        ModuleSpec(name: "kex", functions: CoreURIFunctions.kexFunctions + flagFunctions)
+    }
+
+    /// Branch flags (`setbflag(flag[, branch])`...) belong to a branch of the destination
+    /// set: branch 0 is the Request-URI's, kept with the script's edits and so with the
+    /// transaction. Script flags (`setsflag`...) last while the script runs for one message.
+    /// The bit of a flag argument (and branch 0 only); nil, logged, otherwise.
+    static func flag(_ args: CallArgs, _ ctx: inout ExecContext) -> UInt64? {
+            guard let n = args.int(0, &ctx), (0..<64).contains(n) else { return nil }
+            if args.count > 1, let branch = args.int(1, &ctx), branch != 0 {
+                ctx.message.process.log.error("kex", "branch flags of branch \(branch): only branch 0 (the Request-URI's) has flags in Respite")
+                return nil
+            }
+            return 1 << UInt64(n)
+    }
+
+    static var flagFunctions: [FunctionSpec] {
+        let checkFlag: @Sendable (inout FixupContext) -> Void = { fc in
+            if let n = fc.staticInt(0), !(0..<64).contains(n) { fc.error("flag \(n) is not between 0 and 63", argument: 0) }
+        }
+        return [
+            FunctionSpec("setbflag", args: [.int, .int], minArgs: 1, fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                ctx.message.edits.branchFlags |= bit
+                return 1
+            },
+            FunctionSpec("resetbflag", args: [.int, .int], minArgs: 1, fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                ctx.message.edits.branchFlags &= ~bit
+                return 1
+            },
+            FunctionSpec("isbflagset", args: [.int, .int], minArgs: 1, fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                return ctx.message.edits.branchFlags & bit != 0 ? 1 : -1
+            },
+            FunctionSpec("setsflag", args: [.int], fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                ctx.message.scriptFlags |= bit
+                return 1
+            },
+            FunctionSpec("resetsflag", args: [.int], fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                ctx.message.scriptFlags &= ~bit
+                return 1
+            },
+            FunctionSpec("issflagset", args: [.int], fixup: checkFlag) { ctx, args in
+                guard let bit = flag(args, &ctx) else { return -1 }
+                return ctx.message.scriptFlags & bit != 0 ? 1 : -1
+            },
+        ]
+    }
+}
+
+/// textopsx: loads; its functions that rewrite the message in place are not available yet
+/// (a config that calls them fails to load, naming them).
+enum TextOpsXModule {
+    static var spec: ModuleSpec {
+        ModuleSpec(name: "textopsx", functions: [
+            ("msg_apply_changes", 0), ("change_reply_status", 2), ("remove_hf_value", 1), ("remove_hf_value2", 1),
+            ("assign_hf_value", 2), ("assign_hf_value2", 2), ("append_hf_value", 2), ("insert_hf_value", 2),
+            ("include_hf_value", 2), ("exclude_hf_value", 2), ("hf_value_exists", 2), ("fnmatch", 2), ("keep_hf", 1),
+        ].map { name, arity in
+            FunctionSpec(name, args: Array(repeating: ArgKind.string, count: max(arity, 1)), minArgs: 0,
+                         status: .notYetAvailable("textopsx's in-place message rewriting")) { _, _ in -1 }
+        })
+    }
 }

@@ -23,6 +23,8 @@ public final class MessageContext {
     public var httpExchange: XHTTPExchange?
     /// What the last `jsonrpc_exec` answered (`$jsonrpl`).
     var jsonrpcReply: JSONRPCExecReply?
+    /// kex's script flags (`setsflag`): they last while the script runs for this message.
+    var scriptFlags: UInt64 = 0
     /// The reply sanity's last failed check prepared (sanity_reply sends it).
     var sanityReply: SanityChecks.Reply?
     /// set_reply_close(), set_reply_no_connect() (ReplyConnectionFunctions.swift).

@@ -33,6 +33,8 @@ struct ScriptEdits: Equatable {
     var addLocalRPort = false
     /// `append_branch`: more targets for the next t_relay, besides the Request-URI.
     var branches: [Branch] = []
+    /// kex's branch flags of branch 0 (the Request-URI's): `setbflag`, `isbflagset`.
+    var branchFlags: UInt64 = 0
 
     /// One target of the destination set.
     struct Branch: Equatable {
@@ -50,7 +52,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [4]
+        var out: [UInt8] = [5]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -92,6 +94,8 @@ struct ScriptEdits: Equatable {
         u32(branches.count)
         for b in branches { string(b.uri); string(b.destinationURI); u32(b.q ?? -1) }
         rr.encode(u32, string)
+        u32(Int(truncatingIfNeeded: branchFlags & 0xFFFF_FFFF))
+        u32(Int(truncatingIfNeeded: branchFlags >> 32))
         return out
     }
 
@@ -100,7 +104,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 4 else { return nil }
+        guard r.byte() == 5 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -140,8 +144,9 @@ struct ScriptEdits: Equatable {
             guard let uri = r.string(), let du = r.optionalString(), let q = r.u32() else { return nil }
             branches.append(Branch(uri: uri, destinationURI: du.value, q: q == UInt32.max ? nil : Int(q)))
         }
-        guard let rr = RREdits(reading: &r) else { return nil }
+        guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32() else { return nil }
         self.rr = rr
+        branchFlags = UInt64(high) << 32 | UInt64(low)
     }
 
     /// A bounds-checked reader over the encoded bytes.
