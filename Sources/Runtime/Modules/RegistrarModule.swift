@@ -92,17 +92,22 @@ enum RegistrarModule {
         }
         let best = usable[0]
         m.edits.requestURI = best.uri
-        if !best.path.isEmpty {
-            m.edits.destinationURI = firstPathURI(best.path)
-        } else if !best.received.isEmpty {
-            m.edits.destinationURI = best.received
-        } else {
-            m.edits.destinationURI = nil
-        }
-        if usable.count > 1, settings.appendBranches {
-            m.process.log.debug("registrar", "lookup: \(aor) has \(usable.count) contacts; Respite forwards to the one with the highest q (parallel forking to the others is not available yet)")
+        m.edits.destinationURI = nextHop(best)
+        // append_branches (the default): the other contacts join the destination set, and
+        // t_relay forks to every one of them.
+        if settings.appendBranches {
+            for c in usable.dropFirst() {
+                m.edits.branches.append(ScriptEdits.Branch(uri: c.uri, destinationURI: nextHop(c), q: c.q < 0 ? nil : c.q))
+            }
         }
         return 1
+    }
+
+    /// Where a request to contact `c` goes first: its Path's first hop, else the address
+    /// it registered from (received), else its own URI (nil).
+    static func nextHop(_ c: LocationTable.Contact) -> String? {
+        if !c.path.isEmpty { return firstPathURI(c.path) }
+        return c.received.isEmpty ? nil : c.received
     }
 
     /// The URI of the first hop of a Path value: `<sip:edge;lr>,<...>` -> `sip:edge;lr`.
