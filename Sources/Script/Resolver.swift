@@ -14,6 +14,8 @@ struct Resolver {
     var localNames: [String] = []
     /// Each module's accepted `modparam` lines in file order, for its `checkParams`.
     var paramEntries: [String: [ModuleParamsContext.Entry]] = [:]
+    /// Where each core parameter's last value is written (for format diagnostics).
+    var coreParamLocations: [String: SourceLocation] = [:]
     /// How a module's `checkParams` reads the files its parameters name (the loader's reader).
     var readFile: (String) -> String? = { Preprocessor.readFile($0) }
 
@@ -61,6 +63,11 @@ struct Resolver {
 
     /// Compiles the module parameters that are formats (the last value of each).
     private mutating func compileFormatParams() {
+        for (name, spec) in registry.coreParams where spec.isFormat {
+            guard let p = coreParamLocations[name], case .string(let text)? = settings.core[name]?.last,
+                  text.contains("$"), let parts = compileFormat(text, at: p) else { continue }
+            settings.formats["core.\(name)"] = CompiledFormat(parts: parts)
+        }
         for name in settings.modules.sorted() {
             guard let module = registry.modules[name] else { continue }
             for (param, spec) in module.params where spec.isFormat {
@@ -119,6 +126,7 @@ struct Resolver {
             diagnostics.warning("core parameter '\(p.name)' is set again; the last value wins", at: p.location)
         }
         settings.core[p.name, default: []].append(value)
+        coreParamLocations[p.name] = p.valueLocation
     }
 
     static let booleanWords: [String: Int] = [

@@ -48,7 +48,7 @@ extension ScriptRegistry {
         CoreParamSpec("children", .int, default: .int(8), validate: positive),
         CoreParamSpec("debug", .int, default: .int(2)),
         CoreParamSpec("log_stderror", .bool, default: .int(0)),
-        CoreParamSpec("log_prefix", .string),
+        CoreParamSpec("log_prefix", .string, isFormat: true),
         CoreParamSpec("log_facility", .raw, default: .string("LOG_DAEMON")),
         CoreParamSpec("log_name", .string),
         CoreParamSpec("fork", .bool, default: .int(1)),

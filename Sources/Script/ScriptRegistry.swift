@@ -75,15 +75,19 @@ public struct CoreParamSpec: Sendable {
     /// Set for a parameter Respite accepts but has nothing to apply to (SCTP, TLS): why, as
     /// the load warning says it.
     public var noEffect: String?
+    /// The value is a string with variables in it (`log_prefix`): compiled when the config
+    /// loads, kept in `ConfigSettings.formats` as "core.<name>".
+    public var isFormat = false
 
     public init(_ name: String, _ kind: ConfigValueKind, default defaultValue: ConfigValue? = nil,
-                repeatable: Bool = false, noEffect: String? = nil,
+                repeatable: Bool = false, noEffect: String? = nil, isFormat: Bool = false,
                 validate: (@Sendable (ConfigValue) -> String?)? = nil) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.repeatable = repeatable
         self.noEffect = noEffect
+        self.isFormat = isFormat
         self.validate = validate
     }
 }

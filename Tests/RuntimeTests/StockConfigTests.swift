@@ -70,5 +70,14 @@ import TestSupport
                 && k[2] == "INVITE unknown 404 Not Found" && k[3] == "Max-Forwards 0 483 Too Many Hops"
                 && k[4].contains("<sip:127.0.0.1:PORT;lr>") && k[7].hasPrefix("BYE reached alice: sip:alice@127.0.0.1:ALICE Route []"), "\(k)")
         #expect(k == r, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
+        // acc logs the answered call (FLT_ACC), its line led by the stock log_prefix evaluated
+        // for the message ({$mt $hdr(CSeq) $ci}: the 200 that answered it), on both servers.
+        for (name, path) in [("Kamailio", log), ("Respite", respiteLog)] {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let acc = text.split(separator: "\n").filter { $0.contains("ACC: transaction answered:") }
+            #expect(acc.count == 1, "\(name): \(acc)")
+            #expect(acc.contains { $0.contains("NOTICE: {2 1 INVITE ") && $0.contains("method=INVITE;") && $0.contains("code=200;reason=OK") },
+                    "\(name): \(acc)")
+        }
     }
 }

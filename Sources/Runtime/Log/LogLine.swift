@@ -26,6 +26,8 @@ struct LogLine {
     /// `#function` of the call site: `start()`, `reap(_:)`.
     var function: String
     var message: String
+    /// `log_prefix`, written where Kamailio writes it: after the level.
+    var prefix = ""
 
     /// The config's own lines (xlog) carry no call site, as Kamailio's `<script>` lines.
     var isScript: Bool { module == "<script>" }
@@ -37,9 +39,9 @@ struct LogLine {
 
     /// `NOTICE: <core> [Runtime/Process/Master.swift:120]: start(): message`.
     var text: String {
-        if isScript { return "\(level.label): <script>: \(message)" }
+        if isScript { return "\(level.label): \(prefix)<script>: \(message)" }
         let shownModule = module == "core" ? "<core>" : module
-        return "\(level.label): \(shownModule) [\(file):\(line)]: \(functionName)(): \(message)"
+        return "\(level.label): \(prefix)\(shownModule) [\(file):\(line)]: \(functionName)(): \(message)"
     }
 
     /// `{"idx":1,"pid":123,"level":"NOTICE","module":"core","file":...,"message":"..."}`:
@@ -54,7 +56,7 @@ struct LogLine {
             JSONText.appendString(functionName, to: &out)
         }
         out += ",\"message\":"
-        JSONText.appendString(message, to: &out)
+        JSONText.appendString(prefix + message, to: &out)
         out += "}"
         return out
     }

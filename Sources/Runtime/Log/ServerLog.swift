@@ -69,6 +69,10 @@ public struct ServerLog: Sendable {
     public var toStandardError: Bool
     /// `log_prefix`: put before every message.
     public var prefix: String
+    /// A `log_prefix` with variables: its text for the message this process handles now
+    /// (set by the receiver for each message, empty between messages). Shared by every
+    /// copy of this log in the process, so lines written through any copy carry it.
+    public var messagePrefix: MessagePrefix?
     /// The process's slot in the process table, shown before its pid.
     public var slot: Int32 = 0
     /// The `debug` level as `cfg.set core debug` leaves it (in the arena, read on every
@@ -100,7 +104,7 @@ public struct ServerLog: Sendable {
         var text = message
         if text.hasSuffix("\n") { text.removeLast() }
         let entry = LogLine(level: level, module: module, file: file, line: line, function: function,
-                            message: prefix + text)
+                            message: text, prefix: messagePrefix?.text ?? prefix)
         let body: String
         switch format {
         case .text: body = entry.text
@@ -155,6 +159,13 @@ public struct ServerLog: Sendable {
         }
         bytes.removeAll()
     }
+}
+
+/// The per-process holder of a `log_prefix` evaluated for the current message. A process
+/// runs one message at a time on one thread, so a plain reference is enough.
+public final class MessagePrefix: @unchecked Sendable {
+    public var text = ""
+    public init() {}
 }
 
 /// Where the running `debug` level is: a setting of the arena's "cfg" section.

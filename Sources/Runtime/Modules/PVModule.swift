@@ -64,6 +64,8 @@ enum PVModule {
         readOnly("td") { m in text(m.message.to.uri.sipURI?.host) },
         readOnly("tt") { m in text(m.message.to.tag) },
         readOnly("ci") { m in .string(m.message.callID) },
+        // The message type: 1 a request, 2 a reply.
+        readOnly("mt") { m in .int(m.message.isRequest ? 1 : 2) },
         readOnly("cs") { m in .int(Int(m.message.cseq.number)) },
         readOnly("rs") { m in m.message.isRequest ? .null : .int(m.message.statusCode) },
         readOnly("rr") { m in m.message.isRequest ? .null : .string(m.message.reasonPhrase) },

@@ -73,6 +73,9 @@ struct Master {
         self.sharedNames = sharedNames
         self.log = ServerLog(threshold: settings.logLevel, toStandardError: settings.logToStandardError,
                              prefix: settings.logPrefix, format: settings.logFormat)
+        // A log_prefix with variables is evaluated per message (the receivers set it);
+        // lines outside a message carry none, as in Kamailio.
+        if program.settings.formats["core.log_prefix"] != nil { log.messagePrefix = MessagePrefix() }
     }
 
     /// Whether the config loads tm (then the arena gets a transaction table and the master

@@ -99,6 +99,10 @@ struct Receiver {
         let context = MessageContext(process: process, message: message, peer: source)
         exec.host = context
         exec.flags = 0
+        if let prefix = process.log.messagePrefix, let format = process.program.settings.formats["core.log_prefix"] {
+            prefix.text = process.program.format(format, &exec)
+        }
+        defer { process.log.messagePrefix?.text = "" }
         if message.isRequest {
             process.count(.requests)
             process.stats.requestReceived(message.method)
