@@ -100,6 +100,7 @@ enum TestRegistry {
         VariableClassSpec("tU") { _, _ in .string("bob") },
         VariableClassSpec("fd") { _, _ in .string("example.org") },
         VariableClassSpec("ci") { _, _ in .string("call-1") },
+        VariableClassSpec("mt") { _, _ in .int(1) },
         VariableClassSpec("hdr", nameRule: .required) { _, name in .string("hdr:\(name.name ?? "")") },
         VariableClassSpec("avp", nameRule: .required, get: { ctx, name in ctx.test.avps[name.name ?? ""] ?? .null },
                           set: { ctx, name, v in ctx.test.avps[name.name ?? ""] = v; return true }),
