@@ -84,14 +84,8 @@ import TestSupport
     @Test func kamailioAndRespiteAnswerKamcmdWithTheSameShapes() throws {
         let directory = try Spawn.scratchDirectory("rpc-shape")
         let kamailioSocket = directory.appendingPathComponent("kamailio.ctl").path
-        let kamailioConfig = directory.appendingPathComponent("kamailio.cfg")
-        let kamailioPort = try FreePort.server()
-        try Self.config.replacingOccurrences(of: "PORT", with: String(kamailioPort))
-            .replacingOccurrences(of: "SOCKET", with: kamailioSocket).write(to: kamailioConfig, atomically: true, encoding: .utf8)
-        let kamailio = try Spawn.start("/usr/sbin/kamailio", ["-f", kamailioConfig.path, "-DD", "-E", "-m", "64", "-Y", directory.path],
-                                       stdoutPath: directory.appendingPathComponent("kamailio.log").path,
-                                       stderrPath: directory.appendingPathComponent("kamailio.log").path)
-        defer { _ = kamailio.stop() }
+        let kamailio = try KamailioServer(config: Self.config, replacements: ["SOCKET": kamailioSocket], directory: directory)
+        let kamailioPort = kamailio.port
         let respiteSocket = directory.appendingPathComponent("respite.ctl").path
         let respite = try ServerProcess(config: Self.config.replacingOccurrences(of: "SOCKET", with: respiteSocket))
         defer { _ = respite.stop() }
@@ -99,7 +93,7 @@ import TestSupport
             try Spawn.run("/usr/sbin/kamcmd", ["-s", "unix:" + socket] + args, timeout: 10).stdout
         }
         #expect(waitUntil(timeout: 10, interval: 0.1) { (try? kamcmd(kamailioSocket, ["core.uptime"]))?.contains("uptime") == true },
-                "Kamailio did not start: \((try? String(contentsOf: directory.appendingPathComponent("kamailio.log"), encoding: .utf8)) ?? "")")
+                "Kamailio did not start: \(kamailio.log)")
         for call in [["core.psx"], ["tm.stats"], ["core.shmmem"], ["core.uptime"], ["sl.stats"], ["core.version"],
                      ["stats.get_statistics", "tm:"], ["cfg.get", "core", "debug"], ["htable.sets", "t", "k", "v"],
                      ["htable.get", "t", "k"], ["htable.dump", "t"], ["system.methodHelp", "core.psx"], ["no.such.method"]] {

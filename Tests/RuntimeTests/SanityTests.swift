@@ -59,14 +59,8 @@ import TestSupport
     }
 
     @Test func malformedRequestsGetKamailiosReplies() throws {
-        let directory = try Spawn.scratchDirectory("sanity")
-        let kamailioPort = try FreePort.server()
-        let kamailioConfig = directory.appendingPathComponent("kamailio.cfg")
-        try Self.config.replacingOccurrences(of: "PORT", with: String(kamailioPort)).write(to: kamailioConfig, atomically: true, encoding: .utf8)
-        let log = directory.appendingPathComponent("kamailio.log").path
-        let kamailio = try Spawn.start("/usr/sbin/kamailio", ["-f", kamailioConfig.path, "-DD", "-E", "-m", "64", "-M", "8", "-Y", directory.path],
-                                       stdoutPath: log, stderrPath: log)
-        defer { _ = kamailio.stop() }
+        let kamailio = try KamailioServer(config: Self.config)
+        let kamailioPort = kamailio.port
         let respite = try ServerProcess(config: Self.config)
         defer { _ = respite.stop() }
         #expect(waitUntil(timeout: 10, interval: 0.1) { (try? Self.answer(Self.request(), port: kamailioPort))?.hasPrefix("SIP/2.0 200") == true })

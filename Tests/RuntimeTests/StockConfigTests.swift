@@ -47,12 +47,9 @@ import TestSupport
 
     @Test func registrarAndProxyAnswerAsKamailio() throws {
         let directory = try Spawn.scratchDirectory("stock")
-        let kamailioPort = try FreePort.server()
-        let log = directory.appendingPathComponent("kamailio.log").path
-        let kamailio = try Spawn.start("/usr/sbin/kamailio", ["-f", Self.stockConfig, "-l", "udp:127.0.0.1:\(kamailioPort)", "-DD", "-E",
-                                                              "-m", "64", "-M", "8", "-Y", directory.path],
-                                       stdoutPath: log, stderrPath: log)
-        defer { _ = kamailio.stop() }
+        let kamailio = try KamailioServer(configPath: Self.stockConfig, port: try FreePort.server(), directory: directory, listen: true)
+        let kamailioPort = kamailio.port
+        let log = kamailio.logURL.path
         let respitePort = try FreePort.server()
         let respiteLog = directory.appendingPathComponent("respite.log").path
         let respite = try Spawn.start(Products.path("respite"), ["-f", Self.stockConfig, "-l", "udp:127.0.0.1:\(respitePort)", "-DD", "-E",
