@@ -7,6 +7,12 @@ import Script
 /// (`autodrop`, the default) or returns -1.
 enum SanityModule {
     static var spec: ModuleSpec {
+        var spec = specWithoutParamsCheck
+        spec.checkParams = readParams
+        return spec
+    }
+
+    private static var specWithoutParamsCheck: ModuleSpec {
         ModuleSpec(name: "sanity", params: [
             ModuleParamSpec("default_checks", .int, default: .int(SanityChecks.defaultChecks)),
             ModuleParamSpec("uri_checks", .int, default: .int(SanityChecks.defaultURIChecks)),
@@ -16,22 +22,20 @@ enum SanityModule {
         ], functions: [
             FunctionSpec("sanity_check", args: [.string, .string], minArgs: 0, allowedRoutes: [.request, .failure, .branch, .onreply, .reply],
                          fixup: checkNumbers) { ctx, args in
-                let params = ctx.message.process.program.settings.modparams["sanity"] ?? [:]
-                func int(_ name: String, _ fallback: Int) -> Int { params[name]?.last.flatMap { Int($0.text) } ?? fallback }
-                let checks = args.count > 0 ? Int(args.string(0, &ctx)) ?? 0 : int("default_checks", SanityChecks.defaultChecks)
-                let uriChecks = args.count > 1 ? Int(args.string(1, &ctx)) ?? 0 : int("uri_checks", SanityChecks.defaultURIChecks)
-                let extensions = (params["proxy_require"]?.last?.text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let settings = ctx.message.process.program.settings.derived["sanity"] as? SanitySettings ?? SanitySettings()
+                let checks = args.count > 0 ? Int(args.string(0, &ctx)) ?? 0 : settings.defaultChecks
+                let uriChecks = args.count > 1 ? Int(args.string(1, &ctx)) ?? 0 : settings.uriChecks
                 let message = ctx.message.message
-                guard let failure = SanityChecks(message: message, proxyRequire: extensions).run(checks, uriChecks: uriChecks) else { return 1 }
+                guard let failure = SanityChecks(message: message, proxyRequire: settings.proxyRequire).run(checks, uriChecks: uriChecks) else { return 1 }
                 ctx.message.process.log.info("sanity", "\(message.method.name) from \(ctx.message.source): \(failure.log)")
                 if let reply = failure.reply {
                     ctx.message.sanityReply = reply
-                    if int("noreply", 0) == 0 {
+                    if !settings.noReply {
                         _ = ctx.message.sendReply(reply.code, reply.reason, extraHeaders: reply.headers)
                     }
                 }
                 // autodrop: the message is done with (0 ends the script, as Kamailio's drop).
-                return int("autodrop", 1) != 0 ? 0 : -1
+                return settings.autoDrop ? 0 : -1
             },
             // With `noreply`: sends the reply the last failed check prepared.
             FunctionSpec("sanity_reply", allowedRoutes: [.request, .failure]) { ctx, _ in
@@ -41,11 +45,38 @@ enum SanityModule {
         ])
     }
 
+    /// The parameters, read once when the config loads (`ConfigSettings.derived["sanity"]`).
+    static let readParams: @Sendable (inout ModuleParamsContext) -> Void = { context in
+        var settings = SanitySettings()
+        for entry in context.entries {
+            let int = Int(entry.value.text)
+            switch entry.param {
+            case "default_checks": settings.defaultChecks = int ?? settings.defaultChecks
+            case "uri_checks": settings.uriChecks = int ?? settings.uriChecks
+            case "autodrop": settings.autoDrop = (int ?? 1) != 0
+            case "noreply": settings.noReply = (int ?? 0) != 0
+            case "proxy_require":
+                settings.proxyRequire = entry.value.text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            default: break
+            }
+        }
+        context.derived = settings
+    }
+
     static let checkNumbers: @Sendable (inout FixupContext) -> Void = { fc in
         for i in 0..<2 {
             if let s = fc.staticString(i), Int(s) == nil { fc.error("'\(s)' is not a number of sanity checks", argument: i) }
         }
     }
+}
+
+/// sanity's module parameters, with Kamailio's defaults.
+struct SanitySettings: Sendable {
+    var defaultChecks = SanityChecks.defaultChecks
+    var uriChecks = SanityChecks.defaultURIChecks
+    var proxyRequire: [String] = []
+    var autoDrop = true
+    var noReply = false
 }
 
 /// The checks, each with Kamailio's number, on one parsed request.
