@@ -262,8 +262,9 @@ class HTTPServer:
 
 
 class Server:
-    def __init__(self, kind, respite, cfg_text, port, workdir, index):
+    def __init__(self, kind, respite, cfg_text, port, workdir, index, defines=None):
         self.kind = kind
+        self.defines = defines or {}
         self.respite = respite
         self.port = port
         self.workdir = workdir
@@ -353,9 +354,10 @@ class Server:
             raise CaseFailure("config refused, but the log does not match %r: %s" % (pattern, self.log_tail()))
 
     def command(self):
+        defines = [arg for name, value in self.defines.items() for arg in ("-A", "%s=%s" % (name, value))]
         if self.kind == "kamailio":
-            return [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-m", "64", "-M", "8", "-A", "WITH_CTL"]
-        return [self.respite, "-f", self.cfg, "-DD", "-E", "--shm-name", self.shm]
+            return [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-m", "64", "-M", "8", "-A", "WITH_CTL"] + defines
+        return [self.respite, "-f", self.cfg, "-DD", "-E", "--shm-name", self.shm] + defines
 
     def log_text(self):
         try:
@@ -665,6 +667,24 @@ VERBS = {
 }
 
 
+def place_ports(text, port, nexthop, http_port):
+    """Points a config at the case's ports. A config that defaults a name itself
+    (`#!ifndef PORT` ... `#!define PORT 5060`, as the shipped examples do) gets it with
+    `-A NAME=value`, as a user would run it; in any other config the word is replaced."""
+    defines = {}
+    for name, value in (("PORT", port), ("NEXTHOP", nexthop), ("HTTPPORT", http_port)):
+        if value is None:
+            continue
+        if re.search(r"^#!ifndef %s$" % name, text, re.M):
+            defines[name] = str(value)
+        else:
+            text = re.sub(r"\b%s\b" % name, str(value), text)
+    default = re.search(r'^#!define HTTPCON "(.*)"$', text, re.M)
+    if http_port is not None and default:
+        defines["HTTPCON"] = '"%s"' % re.sub(r":\d+/", ":%d/" % http_port, default.group(1), count=1)
+    return text, defines
+
+
 def run_case(name, args, workdir, index):
     """Returns (status, message): status is 'ok', 'fail' or 'skip'."""
     base = os.path.join(args.cases, name)
@@ -686,9 +706,8 @@ def run_case(name, args, workdir, index):
         except CaseFailure as e:
             player.close()
             return "fail", str(e)
-        text = re.sub(r"\bHTTPPORT\b", str(http.port), text)
-    text = re.sub(r"\bNEXTHOP\b", str(nexthop), re.sub(r"\bPORT\b", str(port), text))
-    server = Server(args.server, args.respite, text, port, workdir, index)
+    text, defines = place_ports(text, port, nexthop, http.port if http else None)
+    server = Server(args.server, args.respite, text, port, workdir, index, defines)
     player.server = server
     lineno = 0
     try:
