@@ -100,6 +100,7 @@ bench: deps
 	  Benchmarks/http/http.sh; \
 	  python3 Benchmarks/tcp/bench.py; \
 	  python3 Benchmarks/rpc/bench.py; \
+	  python3 Benchmarks/stockcfg/bench.py; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs
