@@ -15,6 +15,10 @@ public enum ForwardEdit: Sendable {
     case cut(Range<Int>)
     /// Adds `name: value` after the original headers.
     case addLast(name: String, value: String)
+    /// Replaces these bytes of the original request with `text` (inserts it where the
+    /// range is empty); the range must lie within the headers (textopsx's header-value
+    /// edits).
+    case replace(Range<Int>, String)
     /// The request came from `host` (an IP address, no brackets) and `port`: the received
     /// Via gets `received=host` when its sent-by names another host (RFC 3261 18.2.1), and,
     /// when it asks for `rport`, `received` and `rport=port` (RFC 3581 4).
@@ -83,6 +87,8 @@ public enum ForwardBuilder {
                 if r.lowerBound >= firstHeader && r.upperBound <= request.headersEnd { splice(r, []) }
             case .addLast(let name, let value):
                 lasts.append(contentsOf: Array("\(name): \(value)\r\n".utf8))
+            case .replace(let r, let text):
+                if r.lowerBound >= firstHeader && r.upperBound <= request.headersEnd { splice(r, Array(text.utf8)) }
             case .receivedFrom(let host, let port):
                 markReceived(request.topVia, in: bytes, host: host, port: port, splice)
             case .receivedFromForcingRPort(let host, let port):
@@ -137,7 +143,14 @@ public enum ForwardBuilder {
         }
         out.reset()
         var cursor = request.startLineRange.lowerBound
-        for s in splices where s.range.lowerBound >= cursor {
+        for s in splices {
+            // A removal overlapping the one before removes the rest of its range too.
+            if s.range.lowerBound < cursor {
+                guard s.range.upperBound > cursor else { continue }
+                out.append(s.text)
+                cursor = s.range.upperBound
+                continue
+            }
             out.append(bytes[cursor..<s.range.lowerBound])
             out.append(s.text)
             cursor = s.range.upperBound

@@ -23,6 +23,7 @@ import Testing
         s.rr.appendedRoute = "<sip:bob@example.com>"
         s.rr.routeURI = "sip:127.0.0.1;lr"
         s.rr.routeParams = ";lr"
+        s.splices = [.init(range: 20..<25, text: "new"), .init(range: 30..<30, text: "X-I: 1\r\n")]
         return s
     }
 

@@ -57,18 +57,3 @@ enum KexModule {
         ]
     }
 }
-
-/// textopsx: loads; its functions that rewrite the message in place are not available yet
-/// (a config that calls them fails to load, naming them).
-enum TextOpsXModule {
-    static var spec: ModuleSpec {
-        ModuleSpec(name: "textopsx", functions: [
-            ("msg_apply_changes", 0), ("change_reply_status", 2), ("remove_hf_value", 1), ("remove_hf_value2", 1),
-            ("assign_hf_value", 2), ("assign_hf_value2", 2), ("append_hf_value", 2), ("insert_hf_value", 2),
-            ("include_hf_value", 2), ("exclude_hf_value", 2), ("hf_value_exists", 2), ("fnmatch", 2), ("keep_hf", 1),
-        ].map { name, arity in
-            FunctionSpec(name, args: Array(repeating: ArgKind.string, count: max(arity, 1)), minArgs: 0,
-                         status: .notYetAvailable("textopsx's in-place message rewriting")) { _, _ in -1 }
-        })
-    }
-}

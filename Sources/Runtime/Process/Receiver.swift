@@ -138,6 +138,9 @@ struct Receiver {
                 process.stats.count(.dropReplies)
                 return
             }
+            if !context.applyPendingChanges() {
+                process.log.error("core", "the edits of reply_route do not leave a reply that parses; forwarded without them")
+            }
         }
         if !context.forwardReply() {
             process.log.debug("core", "reply \(context.message.statusCode) for \(context.message.callID) matches nothing here; dropped")

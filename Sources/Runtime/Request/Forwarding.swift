@@ -10,6 +10,7 @@ extension MessageContext {
                                                    : .receivedFrom(host: source.host, port: Int(source.port))]
         if let uri = edits.requestURI { out.append(.setRequestURI(uri)) }
         for name in edits.removedHeaders.sorted() { out.append(.removeAll(named: name)) }
+        for splice in edits.splices { out.append(.replace(splice.range, splice.text)) }
         for line in edits.appendedHeaders {
             var text = Substring(line)
             // "\r\n" is one Character in Swift: test it too.

@@ -6,7 +6,9 @@ import Shared
 /// the parsed message, what the script changed about it, and its tm and async state.
 public final class MessageContext {
     public unowned let process: ProcessContext
-    public let message: SIPMessage
+    /// The message as the script now sees it: the received one, or what `msg_apply_changes`
+    /// and `change_reply_status` made of it (MessageRewrite.swift).
+    public internal(set) var message: SIPMessage
     /// Who sent it, over which transport and connection, and on which of our sockets.
     public let peer: SIPPeer
     /// The listen socket it arrived on.

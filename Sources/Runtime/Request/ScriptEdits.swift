@@ -35,6 +35,23 @@ struct ScriptEdits: Equatable {
     var branches: [Branch] = []
     /// kex's branch flags of branch 0 (the Request-URI's): `setbflag`, `isbflagset`.
     var branchFlags: UInt64 = 0
+    /// textopsx's header-value edits (`remove_hf_value`, `assign_hf_value`...): bytes of
+    /// the message replaced, or text inserted where the range is empty, in call order.
+    /// Offsets are into the message's bytes as they are now: `msg_apply_changes` applies
+    /// and clears them, and a relayed request or reply gets them applied.
+    var splices: [Splice] = []
+
+    /// One replacement of message bytes (see `splices`).
+    struct Splice: Equatable {
+        var range: Range<Int>
+        var text: String
+    }
+
+    /// Whether any header edit (or a new Request-URI) waits to be written into the message.
+    var hasPendingMessageChanges: Bool {
+        requestURI != nil || !appendedHeaders.isEmpty || !removedHeaders.isEmpty || !splices.isEmpty
+            || !rr.cuts.isEmpty || rr.appendedRoute != nil
+    }
 
     /// One target of the destination set.
     struct Branch: Equatable {
@@ -52,7 +69,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [5]
+        var out: [UInt8] = [6]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -96,6 +113,8 @@ struct ScriptEdits: Equatable {
         rr.encode(u32, string)
         u32(Int(truncatingIfNeeded: branchFlags & 0xFFFF_FFFF))
         u32(Int(truncatingIfNeeded: branchFlags >> 32))
+        u32(splices.count)
+        for s in splices { u32(s.range.lowerBound); u32(s.range.upperBound); string(s.text) }
         return out
     }
 
@@ -104,7 +123,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 5 else { return nil }
+        guard r.byte() == 6 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -147,6 +166,11 @@ struct ScriptEdits: Equatable {
         guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32() else { return nil }
         self.rr = rr
         branchFlags = UInt64(high) << 32 | UInt64(low)
+        guard let nSplices = r.count() else { return nil }
+        for _ in 0..<nSplices {
+            guard let lo = r.u32(), let hi = r.u32(), lo <= hi, let text = r.string() else { return nil }
+            splices.append(Splice(range: Int(lo)..<Int(hi), text: text))
+        }
     }
 
     /// A bounds-checked reader over the encoded bytes.

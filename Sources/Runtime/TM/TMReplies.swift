@@ -16,7 +16,7 @@ extension MessageContext {
             guard b < locked.branchCount else { return false }
             process.stats.count(.rplReceived)
             let branch = locked.branch(b)
-            let code = message.statusCode
+            var code = message.statusCode
             if branch.flags.contains(.final) {
                 // A retransmitted final reply: ACK it again when it was negative.
                 if tx.isInvite && code >= 300 { acknowledge(locked, b) }
@@ -27,6 +27,12 @@ extension MessageContext {
                 // t_on_reply / t_on_failure called in the route arm the transaction.
                 if let again = tm.onReply { locked.replyRoute = again }
                 if let failure = tm.onFailure { locked.failureRoute = failure }
+                // What the route changed goes with the reply (change_reply_status may
+                // have changed its code within its class).
+                if !applyPendingChanges() {
+                    process.log.error("tm", "the edits of onreply_route do not leave a reply that parses; relayed without them")
+                }
+                code = message.statusCode
                 if case .drop = flow, code < 200 { return true }
             }
             if code < 200 {
