@@ -127,6 +127,16 @@ import Shared
         }
     }
 
+    @Test func ipv4Text() {
+        #expect(SocketAddress.parseIPv4("127.0.0.1") == 0x7F00_0001)
+        #expect(SocketAddress.parseIPv4("255.255.255.255") == 0xFFFF_FFFF)
+        #expect(SocketAddress.parseIPv4("010.0.0.1") == 0x0A00_0001, "leading zeros are decimal")
+        for bad in ["", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "256.0.0.1", "1.2.3.4x", "1.2.3.0004",
+                    "+1.2.3.4", " 1.2.3.4", "1.2.3.٤"] {
+            #expect(SocketAddress.parseIPv4(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func equalityAndLoopback() {
         let a = SocketAddress(ipv4: 0x7F00_0001, port: 5060)
         #expect(a == SocketAddress(host: "127.0.0.1", port: 5060))

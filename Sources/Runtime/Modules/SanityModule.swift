@@ -161,7 +161,7 @@ struct SanityChecks {
 
     func cseqValue() -> Failure? {
         guard let raw = message.headerValue("CSeq") else { return fail(400, "Missing number in CSeq header") }
-        let number = raw.trimmingCharacters(in: .whitespaces).prefix { !$0.isWhitespace }
+        let number = raw.drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
         if number.isEmpty { return fail(400, "Missing number in CSeq header") }
         return Self.isUnsigned32(number) ? nil : fail(400, "CSeq number is illegal")
     }
@@ -174,9 +174,10 @@ struct SanityChecks {
 
     func expiresValue() -> Failure? {
         guard let raw = message.headerValue("Expires") else { return nil }
-        let value = raw.trimmingCharacters(in: .whitespaces)
+        let start = raw.drop { $0 == " " || $0 == "\t" }
+        let value = start[..<(start.lastIndex { $0 != " " && $0 != "\t" }.map { start.index(after: $0) } ?? start.startIndex)]
         if value.isEmpty { return fail(400, "Bad Expires Header") }
-        return Self.isUnsigned32(Substring(value)) ? nil : fail(400, "Expires value is illegal")
+        return Self.isUnsigned32(value) ? nil : fail(400, "Expires value is illegal")
     }
 
     func proxyRequireCheck() -> Failure? {
