@@ -9,12 +9,12 @@ import Glibc
 /// (docs/modules/registrar.md). Function return codes are Kamailio 5.6's.
 enum RegistrarModule {
     static var spec: ModuleSpec {
-        ModuleSpec(name: "registrar", params: RegistrarSettings.params, functions: [
+        var spec = ModuleSpec(name: "registrar", params: RegistrarSettings.params, functions: [
             FunctionSpec("save", args: [.string, .any, .string], minArgs: 1, fixup: checkTable) { ctx, args in
                 guard ctx.message.message.isRequest, let table = ctx.message.locationTable else { return -1 }
                 let flags = parseFlags(args.count > 1 ? args.string(1, &ctx) : "0")
                 let uri = args.count > 2 ? args.string(2, &ctx) : ctx.message.message.to.uriString
-                let settings = RegistrarSettings(ctx.message.process.program.settings)
+                let settings = RegistrarSettings.of(ctx.message.process.program.settings)
                 let save = RegistrarSave(context: ctx.message, table: table, settings: settings,
                                          useDomain: table.useDomain, flags: flags)
                 return save.run(aorURI: uri)
@@ -56,6 +56,9 @@ enum RegistrarModule {
                 ulc(&ctx, name)
             },
         ])
+        // The parameters are read once, when the config loads (RegistrarSettings.of).
+        spec.checkParams = { (context: inout ModuleParamsContext) in context.derived = RegistrarSettings(context.settings) }
+        return spec
     }
 
     /// Only the table "location" exists (usrloc's single domain in db_mode 0).
@@ -70,8 +73,8 @@ enum RegistrarModule {
 
     /// "0x05", "5" -> 5; anything else 0.
     static func parseFlags(_ text: String) -> Int {
-        let t = text.trimmingSpacesString.lowercased()
-        if t.hasPrefix("0x") { return Int(t.dropFirst(2), radix: 16) ?? 0 }
+        let t = Substring(text).trimmingSpaces
+        if t.hasPrefix("0x") || t.hasPrefix("0X") { return Int(t.dropFirst(2), radix: 16) ?? 0 }
         return Int(t) ?? 0
     }
 
@@ -80,7 +83,7 @@ enum RegistrarModule {
         let m = ctx.message
         guard let table = m.locationTable else { return -3 }
         guard let aor = AOR.of(uri, useDomain: table.useDomain) else { return -1 }
-        let settings = RegistrarSettings(m.process.program.settings)
+        let settings = RegistrarSettings.of(m.process.program.settings)
         let now = LocationTable.now
         let live = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
         guard !live.isEmpty else { return -1 }
@@ -112,11 +115,11 @@ enum RegistrarModule {
 
     /// The URI of the first hop of a Path value: `<sip:edge;lr>,<...>` -> `sip:edge;lr`.
     static func firstPathURI(_ path: String) -> String {
-        let first = path.split(separator: ",").first.map { $0.trimmingSpaces } ?? path
+        let first = path.split(separator: ",").first.map { $0.trimmingSpaces } ?? Substring(path)
         if let open = first.firstIndex(of: "<"), let close = first.firstIndex(of: ">"), open < close {
             return String(first[first.index(after: open)..<close])
         }
-        return first
+        return String(first)
     }
 
     static let ulcAttributes: Set<String> = [

@@ -45,7 +45,7 @@ struct RegistrarSave {
             return reply(Refusal(code: 400, reason: "Bad Request", headers: [("P-Registrar-Error", "Contact parse error")],
                                  listBindings: false), aor: aor)
         }
-        let headerExpires = message.headerValue("Expires").flatMap { Int($0.trimmingSpacesString) }
+        let headerExpires = message.headerValue("Expires").flatMap { Int(Substring($0).trimmingSpaces) }
         // The decision and the bindings the reply lists are made under the AOR's lock; the
         // reply leaves after it is released (no send, and no transaction lock, inside it).
         let (refusal, result, headers) = table.withAORLocked(aor) { () -> (Refusal?, Int, [(name: String, value: String)]) in
@@ -229,7 +229,6 @@ struct RegistrarSave {
 }
 
 extension String {
-    var trimmingSpacesString: String { Substring(self).trimmingSpaces }
     func trimmingCharacters(_ c: Character) -> String {
         String(self.drop { $0 == c }.reversed().drop { $0 == c }.reversed())
     }

@@ -32,6 +32,12 @@ struct RegistrarSettings: Sendable {
         if case .string(let s)? = settings.modparam("registrar", "received_avp") { receivedAVP = Self.avpName(s) }
     }
 
+    /// The settings read when the config loaded; read from the parameters when a program
+    /// was made without registrar's parameter check (tests that build settings by hand).
+    static func of(_ settings: ConfigSettings) -> RegistrarSettings {
+        settings.derived["registrar"] as? RegistrarSettings ?? RegistrarSettings(settings)
+    }
+
     /// `$avp(NAME)` or `$avp(s:NAME)` -> NAME.
     static func avpName(_ spec: String) -> String? {
         guard spec.hasPrefix("$avp("), spec.hasSuffix(")") else { return nil }
@@ -86,8 +92,11 @@ struct RegistrarSettings: Sendable {
 }
 
 extension Substring {
-    var trimmingSpaces: String {
-        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    /// Without leading and trailing blanks (space, tab).
+    var trimmingSpaces: Substring {
+        let start = drop { $0 == " " || $0 == "\t" }
+        guard let last = start.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return start[start.startIndex..<start.startIndex] }
+        return start[...last]
     }
 }
 
