@@ -13,7 +13,7 @@ One `stockcfg ...` line per measurement:
             started for that step: successful, failed, retransmitted, the rate reached, the
             server's CPU per REGISTER (its whole process group, schedstat) and SIPp's CPU.
   calls     a SIPp callee (uas.xml) registers as "uas"; a SIPp caller (uac.xml) calls it
-            through the proxy (INVITE with SDP, 180, 200, ACK and BYE along the
+            through the proxy (INVITE with SDP, 100 from the proxy, 200, ACK and BYE along the
             Record-Route) at each rate of CALL_RATES for STEP_SECONDS: as above, per call.
   max       the highest clean rate of each ladder: no failed call, no retransmission, and
             at least 95% of the asked rate reached. A step that is not clean ends the ladder.
@@ -158,8 +158,10 @@ def run_sipp(args, work, name, seconds):
     first_error = ""
     if os.path.exists(errors):
         with open(errors, errors="replace") as f:
-            lines = [line.strip() for line in f if line.strip() and not line.startswith("sipp")]
-        first_error = lines[0][:160] if lines else ""
+            lines = [line.strip() for line in f if line.strip() and not line.startswith("sipp")
+                     and "following events occurred" not in line]
+        # SIPp writes the unexpected message after the reason; its status line is on the next line.
+        first_error = " / ".join(lines[:2])[:240] if lines else ""
     return {"ok": int(row["SuccessfulCall(C)"]), "failed": int(row["FailedCall(C)"]),
             "retrans": int(row["Retransmissions(C)"]), "wall": wall, "client_cpu": cpu,
             "first_error": first_error}

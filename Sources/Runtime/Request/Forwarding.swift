@@ -16,8 +16,8 @@ extension MessageContext {
             // "\r\n" is one Character in Swift: test it too.
             while let last = text.last, last == "\n" || last == "\r" || last == "\r\n" { text.removeLast() }
             guard let colon = text.firstIndex(of: ":") else { continue }
-            let name = text[..<colon].trimmingCharacters(in: " ")
-            let value = text[text.index(after: colon)...].trimmingCharacters(in: " ")
+            let name = String(text[..<colon].trimmingSpaces)
+            let value = String(text[text.index(after: colon)...].trimmingSpaces)
             out.append(.addLast(name: name, value: value))
         }
         return out
