@@ -23,6 +23,7 @@ import Testing
         s.rr.appendedRoute = "<sip:bob@example.com>"
         s.rr.routeURI = "sip:127.0.0.1;lr"
         s.rr.routeParams = ";lr"
+        s.requestURIQ = 1000
         return s
     }
 

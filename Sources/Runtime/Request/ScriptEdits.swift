@@ -35,6 +35,10 @@ struct ScriptEdits: Equatable {
     var branches: [Branch] = []
     /// kex's branch flags of branch 0 (the Request-URI's): `setbflag`, `isbflagset`.
     var branchFlags: UInt64 = 0
+    /// The q value of the Request-URI as a target of the destination set (registrar's
+    /// `lookup` gives it the best contact's), in thousandths; nil when not given.
+    /// `t_load_contacts` orders the Request-URI among the branches by it.
+    var requestURIQ: Int?
 
     /// One target of the destination set.
     struct Branch: Equatable {
@@ -52,7 +56,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [5]
+        var out: [UInt8] = [6]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -96,6 +100,7 @@ struct ScriptEdits: Equatable {
         rr.encode(u32, string)
         u32(Int(truncatingIfNeeded: branchFlags & 0xFFFF_FFFF))
         u32(Int(truncatingIfNeeded: branchFlags >> 32))
+        u32(requestURIQ ?? -1)
         return out
     }
 
@@ -104,7 +109,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 5 else { return nil }
+        guard r.byte() == 6 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -144,9 +149,10 @@ struct ScriptEdits: Equatable {
             guard let uri = r.string(), let du = r.optionalString(), let q = r.u32() else { return nil }
             branches.append(Branch(uri: uri, destinationURI: du.value, q: q == UInt32.max ? nil : Int(q)))
         }
-        guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32() else { return nil }
+        guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32(), let q = r.u32() else { return nil }
         self.rr = rr
         branchFlags = UInt64(high) << 32 | UInt64(low)
+        requestURIQ = q == UInt32.max ? nil : Int(q)
     }
 
     /// A bounds-checked reader over the encoded bytes.

@@ -23,7 +23,7 @@ enum TMModule {
     }
 
     private static var specWithoutChecks: ModuleSpec {
-        ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + [
+        ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + TMSerialForking.functions + [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
             FunctionSpec("t_check_trans", allowedRoutes: [.request, .branch, .onreply, .reply]) { ctx, _ in checkTransaction(&ctx) },
             FunctionSpec("t_relay", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
