@@ -10,19 +10,14 @@ enum SLModule {
             reply(&ctx, args)
         },
         // send_reply: stateful when the request has a transaction (tm loaded and one
-        // created or found), stateless otherwise.
-        // Kamailio 5.6 lets it be used in reply routes too (a reply to the transaction's
-        // request); Respite refuses that at run time (logged, false).
+        // created or found), stateless otherwise. In a reply route it answers the request
+        // of the reply's transaction, statefully, as Kamailio does in tm's onreply_route.
         FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure, .onreply, .reply],
                      fixup: checkCode) { ctx, args in
-            guard ctx.message.message.isRequest else {
-                ctx.message.process.log.error("sl", "send_reply in a reply route is not supported by Respite (it answers requests only)")
-                return -1
-            }
-            if let tx = ctx.message.transaction {
-                guard let code = replyCode(args, &ctx) else { return -1 }
-                return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
-            }
+            guard let code = replyCode(args, &ctx) else { return -1 }
+            let m = ctx.message
+            guard m.message.isRequest else { return m.replyToTransactionRequest(code, args.string(1, &ctx), function: "send_reply") }
+            if let tx = m.transaction { return m.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1 }
             return reply(&ctx, args)
         },
         FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
