@@ -20,13 +20,35 @@ enum SLModule {
             if let tx = m.transaction { return m.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1 }
             return reply(&ctx, args)
         },
+        // The reply names the internal error of the action just before (a t_relay or
+        // forward that found no address: 478), or none: 500 (Kamailio 5.6.3's wording).
         FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
-            // Kamailio answers with the last internal error; without one, 500.
-            guard ctx.message.sendReply(500, "Server Internal Error") else { return -1 }
-            ctx.message.process.stats.count(.sentErrReplies)
-            return 1
+            sendErrorReply(ctx.message, statefully: false, ctx)
+        },
+        // Beyond Kamailio 5.6.3 (which has no such function): sl_reply_error's reply, sent
+        // statefully when the request has a transaction.
+        FunctionSpec("send_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
+            sendErrorReply(ctx.message, statefully: true, ctx)
         },
     ])
+
+    /// sl_reply_error / send_reply_error: the reply of the previous action's internal
+    /// error, logged as Kamailio logs it; over the transaction when `statefully` and the
+    /// request has one (then counted by tm, else in `sl:sent_err_replies`).
+    static func sendErrorReply(_ m: MessageContext, statefully: Bool, _ exec: borrowing ExecContext) -> Int {
+        let error = m.errorOfPreviousAction(exec)
+        let code = error?.code ?? 500
+        if statefully, let tx = m.transaction {
+            let reason = error?.reason(by: "TM") ?? InternalError.unspecifiedReason(by: "TM")
+            m.process.log.error("sl", "stateful error reply used: \(reason)")
+            return m.sendStatefulReply(tx, code, reason) ? 1 : -1
+        }
+        let reason = error?.reason(by: "SL") ?? InternalError.unspecifiedReason(by: "SL")
+        m.process.log.error("sl", "stateless error reply used: \(reason)")
+        guard m.sendReply(code, reason) else { return -1 }
+        m.process.stats.count(.sentErrReplies)
+        return 1
+    }
 
     static let checkCode: @Sendable (inout FixupContext) -> Void = { fc in
         if let code = fc.staticInt(0), !(100...699).contains(code) {

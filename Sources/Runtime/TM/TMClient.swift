@@ -37,8 +37,23 @@ extension MessageContext {
         case .created: sendAutoTrying(tx)
         case .ours: break
         }
-        if !edits.branches.isEmpty { return addBranches(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1 }
-        return addBranch(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1
+        tm.unreachedDestination = nil
+        let sent = edits.branches.isEmpty ? addBranch(tx, host: host, port: port, transport: transport, &exec)
+            : addBranches(tx, host: host, port: port, transport: transport, &exec)
+        if !sent, let error = tm.unreachedDestination {
+            record(error, exec)
+            answerRelayError(tx, error)
+        }
+        return sent ? 1 : -1
+    }
+
+    /// The first relay of a transaction found no way to its destination: tm answers
+    /// itself, statefully, as Kamailio 5.6.3 does (478 for no address, 500 for no socket;
+    /// a script's `sl_reply_error()` right after the failed `t_relay` then sends the same
+    /// code statelessly as well, as there).
+    func answerRelayError(_ tx: Transaction, _ error: InternalError) {
+        let first = tx.withLock { $0.branchCount == 0 && !$0.contains([.replied, .canceled]) }
+        if first { sendStatefulReply(tx, error.code, error.reason(by: "TM")) }
     }
 
     /// Forks to the Request-URI and every `append_branch` target, each branch starting
@@ -81,6 +96,7 @@ extension MessageContext {
             }
             guard let destination = chosen ?? nextHop(overrideHost: host, overridePort: port, transport: transport) else {
                 process.log.error("tm", "t_relay: cannot resolve \(edits.destinationURI ?? requestURI)")
+                tm.unreachedDestination = noNextHopError(overrideHost: host, overridePort: port, transport: transport)
                 return false
             }
             guard forwardMayConnect(destination) else { return false }
