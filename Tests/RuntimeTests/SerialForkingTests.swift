@@ -82,6 +82,16 @@ import TestSupport
             if (!t_relay()) { sl_reply_error(); }
             exit;
         }
+        if ($rU == "treply") {
+            $du = "sip:[::1]:5099";
+            if (!t_relay()) { t_reply("500", "Script Reply"); }
+            exit;
+        }
+        if ($rU == "slreply") {
+            $du = "sip:[::1]:5099";
+            if (!t_relay()) { sl_send_reply("500", "Script Reply"); }
+            exit;
+        }
         if ($rU == "notnext") {
             $du = "sip:[::1]:5099";
             if (!t_relay()) { $var(x) = 1; sl_reply_error(); }
@@ -257,13 +267,21 @@ import TestSupport
                 client.send(client.request("INVITE", user: user, callID: callID))
                 out.append(Self.replies(client, callID: callID, for: 1).sorted().joined(separator: " / "))
             }
+            // tm's own reply comes once the route is over, unless the route replied statefully.
+            for user in ["treply", "slreply"] {
+                let callID = "slerr-\(user)-\(UInt32.random(in: 0...UInt32.max))"
+                client.send(client.request("INVITE", user: user, callID: callID))
+                out.append(Self.replies(client, callID: callID, for: 1).joined(separator: " / "))
+            }
             return out
         }
         let sorry = "500 I'm terribly sorry, server error occurred (1/SL)"
         #expect(k == ["503 Service Unavailable / \(sorry)", "400 Bad Request / \(sorry)",
                       "100 trying -- your call is important to us / 478 Unresolvable destination (478/SL) / 478 Unresolvable destination (478/TM)",
                       "100 trying -- your call is important to us / 500 I'm terribly sorry, server error occurred (7/SL) / 500 I'm terribly sorry, server error occurred (7/TM)",
-                      "100 trying -- your call is important to us / 478 Unresolvable destination (478/TM) / \(sorry)"])
+                      "100 trying -- your call is important to us / 478 Unresolvable destination (478/TM) / \(sorry)",
+                      "100 trying -- your call is important to us / 500 Script Reply",
+                      "100 trying -- your call is important to us / 500 Script Reply / 478 Unresolvable destination (478/TM)"])
         #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }
 }

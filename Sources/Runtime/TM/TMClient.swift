@@ -40,20 +40,20 @@ extension MessageContext {
         tm.unreachedDestination = nil
         let sent = edits.branches.isEmpty ? addBranch(tx, host: host, port: port, transport: transport, &exec)
             : addBranches(tx, host: host, port: port, transport: transport, &exec)
-        if !sent, let error = tm.unreachedDestination {
-            record(error, exec)
-            answerRelayError(tx, error)
-        }
+        if !sent, let error = tm.unreachedDestination { record(error, exec) }
+        if sent { tm.unreachedDestination = nil }
         return sent ? 1 : -1
     }
 
-    /// The first relay of a transaction found no way to its destination: tm answers
-    /// itself, statefully, as Kamailio 5.6.3 does (478 for no address, 500 for no socket;
-    /// a script's `sl_reply_error()` right after the failed `t_relay` then sends the same
-    /// code statelessly as well, as there).
-    func answerRelayError(_ tx: Transaction, _ error: InternalError) {
-        let first = tx.withLock { $0.branchCount == 0 && !$0.contains([.replied, .canceled]) }
-        if first { sendStatefulReply(tx, error.code, error.reason(by: "TM")) }
+    /// After the route: the transaction's relay found no way to its destination, no
+    /// branch went out and the script sent no stateful reply: tm answers itself with the
+    /// error, as Kamailio 5.6.3 does once the script is done (478 for no address, 500 for
+    /// no socket), also after a stateless reply of the script. True when it did.
+    @discardableResult
+    func answerRelayError(_ tx: Transaction) -> Bool {
+        guard let error = tm.unreachedDestination else { return false }
+        let unanswered = tx.withLock { $0.branchCount == 0 && !$0.contains([.replied, .canceled, .suspended]) }
+        return unanswered && sendStatefulReply(tx, error.code, error.reason(by: "TM"))
     }
 
     /// Forks to the Request-URI and every `append_branch` target, each branch starting
