@@ -28,6 +28,10 @@ public struct ExecContext {
     public var lastReturnCode: Int = 0
     /// The action being run.
     public internal(set) var position = ResumePoint(block: 0, action: 0)
+    /// How many actions this process has started: a function can tell whether something
+    /// recorded during an earlier action was recorded by the one just before it (what
+    /// `sl_reply_error` reads of a failed `t_relay`).
+    public internal(set) var actionsStarted: UInt64 = 0
     /// Set when a function returned 0 (or a route exited) inside an expression: the action
     /// around it stops with this flow.
     var pendingStop: Flow?

@@ -73,6 +73,7 @@ extension Program {
         var i = start
         while i < actions.count {
             ctx.position = ResumePoint(block: Int32(id), action: Int32(i))
+            ctx.actionsStarted &+= 1
             let flow = execute(actions[i], &ctx)
             if flow != .next { return flow }
             i += 1

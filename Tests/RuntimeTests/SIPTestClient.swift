@@ -64,6 +64,17 @@ final class SIPTestClient {
         return nil
     }
 
+    /// The ACK of a negative final `reply` to an INVITE sent to `requestURI` (RFC 3261
+    /// 17.1.1.3): the reply's Via, From, To (with its tag) and Call-ID, CSeq's number.
+    static func ack(for reply: SIPMessage, requestURI: String) -> String {
+        var out = "ACK \(requestURI) SIP/2.0\r\n"
+        for line in String(decoding: reply.bytes, as: UTF8.self).split(separator: "\r\n")
+        where ["Via:", "From:", "To:", "Call-ID:"].contains(where: { line.hasPrefix($0) }) {
+            out += line + "\r\n"
+        }
+        return out + "Max-Forwards: 70\r\nCSeq: \(reply.cseq.number) ACK\r\nContent-Length: 0\r\n\r\n"
+    }
+
     /// What a callee in a test answers to `request`: `status` ("200 OK"), with its Via,
     /// From, To (tagged), Call-ID and CSeq, and `extra` header lines.
     static func reply(to request: [UInt8], _ status: String, extra: [String] = []) -> [UInt8] {

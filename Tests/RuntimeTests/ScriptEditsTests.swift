@@ -24,6 +24,7 @@ import Testing
         s.rr.routeURI = "sip:127.0.0.1;lr"
         s.rr.routeParams = ";lr"
         s.splices = [.init(range: 20..<25, text: "new"), .init(range: 30..<30, text: "X-I: 1\r\n")]
+        s.requestURIQ = 1000
         return s
     }
 

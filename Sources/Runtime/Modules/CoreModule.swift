@@ -38,6 +38,7 @@ enum CoreModule {
         let port = args.count > 1 ? args.int(1, &ctx) : nil
         guard let destination = m.nextHop(overrideHost: host, overridePort: port) else {
             m.process.log.error("core", "forward: cannot resolve the destination of \(m.requestURI)")
+            m.record(m.noNextHopError(overrideHost: host, overridePort: port), ctx)
             m.process.stats.count(.errRequests)
             return -1
         }

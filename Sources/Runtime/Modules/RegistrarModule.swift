@@ -95,6 +95,7 @@ enum RegistrarModule {
         }
         let best = usable[0]
         m.edits.requestURI = best.uri
+        m.edits.requestURIQ = best.q < 0 ? nil : best.q
         m.edits.destinationURI = nextHop(best)
         // append_branches (the default): the other contacts join the destination set, and
         // t_relay forks to every one of them.

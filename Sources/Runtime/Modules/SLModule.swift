@@ -10,28 +10,45 @@ enum SLModule {
             reply(&ctx, args)
         },
         // send_reply: stateful when the request has a transaction (tm loaded and one
-        // created or found), stateless otherwise.
-        // Kamailio 5.6 lets it be used in reply routes too (a reply to the transaction's
-        // request); Respite refuses that at run time (logged, false).
+        // created or found), stateless otherwise. In a reply route it answers the request
+        // of the reply's transaction, statefully, as Kamailio does in tm's onreply_route.
         FunctionSpec("send_reply", args: [.int, .string], allowedRoutes: [.request, .failure, .onreply, .reply],
                      fixup: checkCode) { ctx, args in
-            guard ctx.message.message.isRequest else {
-                ctx.message.process.log.error("sl", "send_reply in a reply route is not supported by Respite (it answers requests only)")
-                return -1
-            }
-            if let tx = ctx.message.transaction {
-                guard let code = replyCode(args, &ctx) else { return -1 }
-                return ctx.message.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1
-            }
+            guard let code = replyCode(args, &ctx) else { return -1 }
+            let m = ctx.message
+            guard m.message.isRequest else { return m.replyToTransactionRequest(code, args.string(1, &ctx), function: "send_reply") }
+            if let tx = m.transaction { return m.sendStatefulReply(tx, code, args.string(1, &ctx)) ? 1 : -1 }
             return reply(&ctx, args)
         },
+        // The reply names the internal error of the action just before (a t_relay or
+        // forward that found no address: 478), or none: 500 (Kamailio 5.6.3's wording).
         FunctionSpec("sl_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
-            // Kamailio answers with the last internal error; without one, 500.
-            guard ctx.message.sendReply(500, "Server Internal Error") else { return -1 }
-            ctx.message.process.stats.count(.sentErrReplies)
-            return 1
+            sendErrorReply(ctx.message, statefully: false, ctx)
+        },
+        // Beyond Kamailio 5.6.3 (which has no such function): sl_reply_error's reply, sent
+        // statefully when the request has a transaction.
+        FunctionSpec("send_reply_error", allowedRoutes: [.request, .failure]) { ctx, _ in
+            sendErrorReply(ctx.message, statefully: true, ctx)
         },
     ])
+
+    /// sl_reply_error / send_reply_error: the reply of the previous action's internal
+    /// error, logged as Kamailio logs it; over the transaction when `statefully` and the
+    /// request has one (then counted by tm, else in `sl:sent_err_replies`).
+    static func sendErrorReply(_ m: MessageContext, statefully: Bool, _ exec: borrowing ExecContext) -> Int {
+        let error = m.errorOfPreviousAction(exec)
+        let code = error?.code ?? 500
+        if statefully, let tx = m.transaction {
+            let reason = error?.reason(by: "TM") ?? InternalError.unspecifiedReason(by: "TM")
+            m.process.log.error("sl", "stateful error reply used: \(reason)")
+            return m.sendStatefulReply(tx, code, reason) ? 1 : -1
+        }
+        let reason = error?.reason(by: "SL") ?? InternalError.unspecifiedReason(by: "SL")
+        m.process.log.error("sl", "stateless error reply used: \(reason)")
+        guard m.sendReply(code, reason) else { return -1 }
+        m.process.stats.count(.sentErrReplies)
+        return 1
+    }
 
     static let checkCode: @Sendable (inout FixupContext) -> Void = { fc in
         if let code = fc.staticInt(0), !(100...699).contains(code) {

@@ -17,6 +17,9 @@ public final class MessageContext {
     var edits = ScriptEdits()
     /// A final reply was sent for this request.
     public var replied = false
+    /// The internal error the script's last failed function left (Kamailio's `ser_error`),
+    /// with the action it failed in (`ExecContext.actionsStarted`).
+    var internalError: (error: InternalError, action: UInt64)?
     /// tm's state for this message: its transaction and what the script set for it.
     var tm = RequestTM()
     /// In an async data task: `$async(data)`; in a tkv event: `$atkv(...)`.

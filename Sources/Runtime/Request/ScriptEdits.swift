@@ -53,6 +53,11 @@ struct ScriptEdits: Equatable {
             || !rr.cuts.isEmpty || rr.appendedRoute != nil
     }
 
+    /// The q value of the Request-URI as a target of the destination set (registrar's
+    /// `lookup` gives it the best contact's), in thousandths; nil when not given.
+    /// `t_load_contacts` orders the Request-URI among the branches by it.
+    var requestURIQ: Int?
+
     /// One target of the destination set.
     struct Branch: Equatable {
         var uri: String
@@ -69,7 +74,7 @@ struct ScriptEdits: Equatable {
     // MARK: encoding: length-prefixed fields, little endian; version byte first.
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [6]
+        var out: [UInt8] = [7]
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian) { out.append(contentsOf: $0) } }
         func string(_ s: String?) {
             guard let s else { u32(-1); return }
@@ -113,6 +118,7 @@ struct ScriptEdits: Equatable {
         rr.encode(u32, string)
         u32(Int(truncatingIfNeeded: branchFlags & 0xFFFF_FFFF))
         u32(Int(truncatingIfNeeded: branchFlags >> 32))
+        u32(requestURIQ ?? -1)
         u32(splices.count)
         for s in splices { u32(s.range.lowerBound); u32(s.range.upperBound); string(s.text) }
         return out
@@ -123,7 +129,7 @@ struct ScriptEdits: Equatable {
     /// Decodes what `encoded()` wrote; nil for anything else (a damaged buffer).
     init?(decoding bytes: UnsafeRawBufferPointer) {
         var r = Reader(bytes: bytes)
-        guard r.byte() == 6 else { return nil }
+        guard r.byte() == 7 else { return nil }
         guard let ruri = r.optionalString(), let du = r.optionalString(), let mf = r.u32() else { return nil }
         requestURI = ruri.value
         destinationURI = du.value
@@ -163,9 +169,10 @@ struct ScriptEdits: Equatable {
             guard let uri = r.string(), let du = r.optionalString(), let q = r.u32() else { return nil }
             branches.append(Branch(uri: uri, destinationURI: du.value, q: q == UInt32.max ? nil : Int(q)))
         }
-        guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32() else { return nil }
+        guard let rr = RREdits(reading: &r), let low = r.u32(), let high = r.u32(), let q = r.u32() else { return nil }
         self.rr = rr
         branchFlags = UInt64(high) << 32 | UInt64(low)
+        requestURIQ = q == UInt32.max ? nil : Int(q)
         guard let nSplices = r.count() else { return nil }
         for _ in 0..<nSplices {
             guard let lo = r.u32(), let hi = r.u32(), lo <= hi, let text = r.string() else { return nil }

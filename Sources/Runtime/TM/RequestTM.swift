@@ -26,6 +26,9 @@ struct RequestTM: ~Copyable {
     var branchIndex: Int?
     /// In a failure route or a resumed route: a new branch was added by `t_relay`.
     var addedBranch = false
+    /// Why the last `t_relay` found no next hop for a branch (tm answers with it when no
+    /// branch went out).
+    var unreachedDestination: InternalError?
     /// The script runs for a transaction that already exists (a failure route, a resumed
     /// route): `t_relay` adds a branch instead of taking the request for a retransmission.
     var inTransactionRoute = false

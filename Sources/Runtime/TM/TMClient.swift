@@ -37,8 +37,23 @@ extension MessageContext {
         case .created: sendAutoTrying(tx)
         case .ours: break
         }
-        if !edits.branches.isEmpty { return addBranches(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1 }
-        return addBranch(tx, host: host, port: port, transport: transport, &exec) ? 1 : -1
+        tm.unreachedDestination = nil
+        let sent = edits.branches.isEmpty ? addBranch(tx, host: host, port: port, transport: transport, &exec)
+            : addBranches(tx, host: host, port: port, transport: transport, &exec)
+        if !sent, let error = tm.unreachedDestination { record(error, exec) }
+        if sent { tm.unreachedDestination = nil }
+        return sent ? 1 : -1
+    }
+
+    /// After the route: the transaction's relay found no way to its destination, no
+    /// branch went out and the script sent no stateful reply: tm answers itself with the
+    /// error, as Kamailio 5.6.3 does once the script is done (478 for no address, 500 for
+    /// no socket), also after a stateless reply of the script. True when it did.
+    @discardableResult
+    func answerRelayError(_ tx: Transaction) -> Bool {
+        guard let error = tm.unreachedDestination else { return false }
+        let unanswered = tx.withLock { $0.branchCount == 0 && !$0.contains([.replied, .canceled, .suspended]) }
+        return unanswered && sendStatefulReply(tx, error.code, error.reason(by: "TM"))
     }
 
     /// Forks to the Request-URI and every `append_branch` target, each branch starting
@@ -81,6 +96,7 @@ extension MessageContext {
             }
             guard let destination = chosen ?? nextHop(overrideHost: host, overridePort: port, transport: transport) else {
                 process.log.error("tm", "t_relay: cannot resolve \(edits.destinationURI ?? requestURI)")
+                tm.unreachedDestination = noNextHopError(overrideHost: host, overridePort: port, transport: transport)
                 return false
             }
             guard forwardMayConnect(destination) else { return false }

@@ -23,7 +23,7 @@ enum TMModule {
     }
 
     private static var specWithoutChecks: ModuleSpec {
-        ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + [
+        ModuleSpec(name: "tm", params: TMSettings.params, functions: TMStateChecks.tmFunctions + TMSerialForking.functions + [
             FunctionSpec("t_newtran", allowedRoutes: [.request]) { ctx, _ in newTransaction(&ctx) },
             FunctionSpec("t_check_trans", allowedRoutes: [.request, .branch, .onreply, .reply]) { ctx, _ in checkTransaction(&ctx) },
             FunctionSpec("t_relay", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
@@ -37,7 +37,14 @@ enum TMModule {
             FunctionSpec("t_relay_to_tcp", args: [.string, .int], minArgs: 0, allowedRoutes: [.request, .failure]) { ctx, args in
                 relay(over: .tcp, args, &ctx)
             },
-            FunctionSpec("t_reply", args: [.int, .string], allowedRoutes: [.request, .failure], fixup: SLModule.checkCode) { ctx, args in
+            // In a reply route (Kamailio allows it in both): the reply's transaction's
+            // request is answered.
+            FunctionSpec("t_reply", args: [.int, .string], allowedRoutes: [.request, .failure, .onreply, .reply],
+                         fixup: SLModule.checkCode) { ctx, args in
+                if !ctx.message.message.isRequest {
+                    guard let code = SLModule.replyCode(args, &ctx) else { return -1 }
+                    return ctx.message.replyToTransactionRequest(code, args.string(1, &ctx), function: "t_reply")
+                }
                 guard let tx = ctx.message.transaction ?? ctx.message.lookupTransaction() else {
                     ctx.message.process.log.error("tm", "t_reply: no transaction (call t_newtran first)")
                     return -1

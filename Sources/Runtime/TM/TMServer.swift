@@ -46,6 +46,22 @@ extension MessageContext {
         }
     }
 
+    /// In a reply route (this context is the reply): answers the request of the
+    /// transaction the reply belongs to, statefully, as `send_reply` and `t_reply` do in
+    /// Kamailio's tm onreply_route; the reply itself then ends its branch as usual (a
+    /// negative one is ACKed and goes no further: the transaction has its final reply).
+    /// Returns the script code: -1 (logged) for a reply of no transaction of ours (the
+    /// core reply_route sees only those) or when the transaction has a final reply.
+    func replyToTransactionRequest(_ code: Int, _ reason: String, function: String) -> Int {
+        guard let tx = tm.referenced?.transaction else {
+            process.log.warning("tm", "\(function) in a reply route: the \(message.statusCode) for \(message.callID) belongs to no transaction here, so there is no request to answer")
+            return -1
+        }
+        guard let request = MessageContext.forTransaction(tx, process: process) else { return -1 }
+        defer { request.releaseTransactions() }
+        return request.sendStatefulReply(tx, code, reason) ? 1 : -1
+    }
+
     /// What follows a final reply upstream.
     func finalReplySent(_ tx: borrowing LockedTransaction) {
         guard let manager = process.tm else { return }

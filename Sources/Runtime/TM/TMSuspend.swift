@@ -84,7 +84,9 @@ extension ProcessContext {
             exec.flags = savedFlags
             exec.routeType = savedType
             if !locked.contains([.replied, .suspended]) && locked.pendingBranches == 0 {
-                if context.replied {
+                if context.answerRelayError(tx) {
+                    // The relay found no way to its destination: tm's own error reply.
+                } else if context.replied {
                     // The route answered statelessly (sl_send_reply): the caller has its final
                     // reply, so no 500 follows it; the transaction ends as an unanswered one
                     // does after a request route.

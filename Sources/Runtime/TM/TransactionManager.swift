@@ -105,6 +105,7 @@ extension MessageContext {
     /// absorb retransmissions, then removed) rather than left in the arena.
     func releaseUnfinishedTransaction() {
         guard let manager = process.tm, let tx = transaction else { return }
+        if answerRelayError(tx) { return }
         tx.withLock { locked in
             guard !locked.contains([.replied, .suspended, .relayed, .canceled, .unlinked]), !locked.isArmed(.wait) else {
                 return
