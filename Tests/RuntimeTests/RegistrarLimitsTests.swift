@@ -51,6 +51,8 @@ import TestSupport
         ("a third is one too many", register("ann", contacts: ["<sip:ann@127.0.0.1:7003>"], expires: 300, cseq: 2)),
         ("three at once", register("bea", contacts: ["<sip:bea@127.0.0.1:7001>, <sip:bea@127.0.0.1:7002>, <sip:bea@127.0.0.1:7003>"], expires: 300, cseq: 1)),
         ("refreshing one of two is fine", register("ann", contacts: ["<sip:ann@127.0.0.1:7001>"], expires: 300, cseq: 3)),
+        ("the same REGISTER again is a retransmission", register("ann", contacts: ["<sip:ann@127.0.0.1:7001>"], expires: 300, cseq: 3)),
+        ("an older CSeq is refused", register("ann", contacts: ["<sip:ann@127.0.0.1:7001>"], expires: 300, cseq: 2)),
         ("expires under min_expires", register("cid", contacts: ["<sip:cid@127.0.0.1:7001>"], expires: 10, cseq: 1)),
         ("expires over max_expires is capped", register("cid", contacts: ["<sip:cid@127.0.0.1:7001>"], expires: 90000, cseq: 2)),
         ("Contact that does not parse", register("dee", contacts: ["<sip:dee@127.0.0.1:7001"], expires: 300, cseq: 1)),
@@ -70,5 +72,6 @@ import TestSupport
             #expect(k == r, "\(name): Kamailio \(k), Respite \(r)")
         }
         #expect(try Self.answer(Self.steps[1].1, port: respite.port).hasPrefix("SIP/2.0 503"))
+        #expect(try Self.answer(Self.steps[4].1, port: respite.port).hasPrefix("SIP/2.0 200"), "a retransmission")
     }
 }

@@ -121,11 +121,18 @@ struct RegistrarSave {
         let existing = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
         let callID = message.callID
         let cseq = Int(message.cseq.number)
+        // The same Call-ID with an older CSeq is refused. The same CSeq again within usrloc's
+        // cseq_delay of the contact's last change is a retransmission: answered with the
+        // bindings, the contact left as it is (Kamailio's behaviour); later it is refused.
+        var retransmitted = Set<String>()
         for b in bindings {
-            if let old = existing.first(where: { $0.uri == b.uri }), old.callID == callID, cseq <= old.cseq {
-                throw Refusal(code: 400, reason: "Bad Request", headers: [("P-Registrar-Error", "Invalid CSeq number")],
-                              listBindings: true)
+            guard let old = existing.first(where: { $0.uri == b.uri }), old.callID == callID, cseq <= old.cseq else { continue }
+            if cseq == old.cseq, now < old.lastModified + settings.cseqDelay {
+                retransmitted.insert(b.uri)
+                continue
             }
+            throw Refusal(code: 400, reason: "Bad Request", headers: [("P-Registrar-Error", "Invalid CSeq number")],
+                          listBindings: true)
         }
         if settings.maxContacts > 0 {
             var uris = Set(existing.map(\.uri))
@@ -138,7 +145,7 @@ struct RegistrarSave {
             }
         }
         var inserted = false, updated = false, deleted = false
-        for b in bindings {
+        for b in bindings where !retransmitted.contains(b.uri) {
             let old = existing.first { $0.uri == b.uri }
             if b.expires == 0 {
                 if old != nil, table.remove(aor: aor, uri: b.uri) { deleted = true }

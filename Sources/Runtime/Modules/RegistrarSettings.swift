@@ -14,6 +14,9 @@ struct RegistrarSettings: Sendable {
     var usePath = false
     var pathMode = 2
     var defaultQ = -1
+    /// usrloc's `cseq_delay`: seconds during which the same Call-ID and CSeq again count as
+    /// a retransmission of the REGISTER that last changed the contact.
+    var cseqDelay = 20
     /// `$avp(name)` holding the received URI to save (nathelper's fix_nated_register).
     var receivedAVP: String?
 
@@ -29,6 +32,7 @@ struct RegistrarSettings: Sendable {
         if let v = int("use_path") { usePath = v != 0 }
         if let v = int("path_mode") { pathMode = v }
         if let v = int("default_q") { defaultQ = v }
+        if let v = settings.modparamInt("usrloc", "cseq_delay") { cseqDelay = v }
         if case .string(let s)? = settings.modparam("registrar", "received_avp") { receivedAVP = Self.avpName(s) }
     }
 

@@ -53,6 +53,10 @@ enum UsrlocModule {
                 if case .int(let n) = v, !(1...10_000_000).contains(n) { return "contacts_max must be between 1 and 10000000" }
                 return nil
             },
+            ModuleParamSpec("cseq_delay", .int, default: .int(20)) { v in
+                if case .int(let n) = v, n < 0 { return "cseq_delay must not be negative" }
+                return nil
+            },
             ModuleParamSpec("db_mode", .int, default: .int(0)) { v in
                 if case .int(let n) = v, n != 0 {
                     return "db_mode \(n) is not available in Respite yet: the location table lives in shared memory only (db_mode 0)"
