@@ -14,7 +14,19 @@ extension SIPMessage {
 
     /// The first field's value named `name`, nil when absent: what `$hdr(name)` gives.
     public func headerValue(_ name: String) -> String? {
-        fields(named: name).first.map { text($0.valueRange) }
+        let kind = HeaderKind(name: name)
+        if kind != .other { return headerValue(kind) }
+        return fields(named: name).first.map { text($0.valueRange) }
+    }
+
+    /// The first field's value of a known header, nil when absent (no name to compare).
+    public func headerValue(_ kind: HeaderKind) -> String? {
+        headers.first { $0.kind == kind }.map { text($0.valueRange) }
+    }
+
+    /// Whether the message has a field of a known header.
+    public func hasHeader(_ kind: HeaderKind) -> Bool {
+        headers.contains { $0.kind == kind }
     }
 
     /// Every value of the header `name`: one per field, and for the headers RFC 3261 lets

@@ -184,11 +184,15 @@ struct RegistrarProfile {
 struct RegistrarProcessState {
     var profiles: [String: RegistrarProfile] = [:]
     private var ruidCounter = 0
+    /// This process's pid in hex, taken at the first RUID (in the process that makes it).
+    private var pidHex: String?
 
     /// A record id unique in this server: `uloc-<time hex>-<pid hex>-<counter hex>`.
     mutating func nextRUID(now: Int) -> String {
         ruidCounter += 1
-        return "uloc-\(String(now, radix: 16))-\(String(getpid(), radix: 16))-\(String(ruidCounter, radix: 16))"
+        let pid = pidHex ?? String(getpid(), radix: 16)
+        pidHex = pid
+        return "uloc-\(String(now, radix: 16))-\(pid)-\(String(ruidCounter, radix: 16))"
     }
 }
 

@@ -45,7 +45,7 @@ struct RegistrarSave {
             return reply(Refusal(code: 400, reason: "Bad Request", headers: [("P-Registrar-Error", "Contact parse error")],
                                  listBindings: false), aor: aor)
         }
-        let headerExpires = message.headerValue("Expires").flatMap { Int(Substring($0).trimmingSpaces) }
+        let headerExpires = message.headerValue(.expires).flatMap { Int(Substring($0).trimmingSpaces) }
         // The decision and the bindings the reply lists are made under the AOR's lock; the
         // reply leaves after it is released (no send, and no transaction lock, inside it).
         let (refusal, result, headers) = table.withAORLocked(aor) { () -> (Refusal?, Int, [(name: String, value: String)]) in
@@ -155,7 +155,7 @@ struct RegistrarSave {
             c.q = b.q
             c.callID = callID
             c.cseq = cseq
-            c.userAgent = message.headerValue("User-Agent") ?? ""
+            c.userAgent = message.headerValue(.userAgent) ?? ""
             c.socket = context.socket.name
             c.instance = b.instance
             c.regID = b.regID

@@ -145,8 +145,8 @@ struct SanityChecks {
     /// The headers, and From and To well formed (Kamailio parses them here, and its
     /// replies say so, its spelling kept).
     func requiredHeaders() -> Failure? {
-        for name in ["To", "From", "CSeq", "Call-ID", "Via"] where message.headerCount(name) == 0 {
-            return fail(400, "Missing Required Header in Request", "no \(name) header")
+        for kind in [HeaderKind.to, .from, .cseq, .callID, .via] where !message.hasHeader(kind) {
+            return fail(400, "Missing Required Header in Request", "no \(kind.canonicalName) header")
         }
         if !Self.parses(message.from.uri) { return fail(400, "Invalid From Header") }
         if !Self.parses(message.to.uri) { return fail(400, "Ivalid To Header") }
@@ -160,7 +160,7 @@ struct SanityChecks {
     }
 
     func cseqValue() -> Failure? {
-        guard let raw = message.headerValue("CSeq") else { return fail(400, "Missing number in CSeq header") }
+        guard let raw = message.headerValue(.cseq) else { return fail(400, "Missing number in CSeq header") }
         let number = raw.drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
         if number.isEmpty { return fail(400, "Missing number in CSeq header") }
         return Self.isUnsigned32(number) ? nil : fail(400, "CSeq number is illegal")
@@ -173,7 +173,7 @@ struct SanityChecks {
     }
 
     func expiresValue() -> Failure? {
-        guard let raw = message.headerValue("Expires") else { return nil }
+        guard let raw = message.headerValue(.expires) else { return nil }
         let start = raw.drop { $0 == " " || $0 == "\t" }
         let value = start[..<(start.lastIndex { $0 != " " && $0 != "\t" }.map { start.index(after: $0) } ?? start.startIndex)]
         if value.isEmpty { return fail(400, "Bad Expires Header") }

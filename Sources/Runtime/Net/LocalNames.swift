@@ -60,8 +60,7 @@ public struct LocalNames: Sendable {
         let h = Self.bare(host)
         for s in sockets {
             if let port, port != Int(s.address.port) && port != s.viaPort { continue }
-            if h == Self.bare(s.address.host) || h == Self.bare(s.viaHost) { return true }
-            if let advertised = s.advertise?.host, h == Self.bare(advertised) { return true }
+            if s.hostNames.contains(h) { return true }
             if h == "localhost" && s.address.isLoopback { return true }
         }
         return aliases.contains { a in
@@ -69,7 +68,8 @@ public struct LocalNames: Sendable {
         }
     }
 
-    private static func bare(_ host: String) -> String {
+    /// Lowercased, without IPv6 brackets: how hosts are compared.
+    static func bare(_ host: String) -> String {
         var h = Substring(host.lowercased())
         if h.hasPrefix("["), h.hasSuffix("]") { h = h.dropFirst().dropLast() }
         return String(h)

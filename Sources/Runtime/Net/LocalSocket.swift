@@ -19,6 +19,11 @@ public final class LocalSocket: Sendable {
     public let udp: ListenSocket?
     /// The listening descriptor (TCP; -1 on UDP).
     public let listenerFD: Int32
+    /// `udp:127.0.0.1:5060`: as Kamailio names a socket (usrloc's Socket, `$fs`, `listen=`).
+    public let name: String
+    /// The hosts that name this socket (bound, Via, advertised), as `LocalNames.bare`
+    /// writes them: what `myself` compares against, worked out once.
+    let hostNames: [String]
 
     /// Binds `spec` (its transport set).
     init(index: Int, spec: ListenSpec) throws(SystemCallError) {
@@ -37,6 +42,10 @@ public final class LocalSocket: Sendable {
             address = bound
             listenerFD = fd
         }
+        name = "\(transport.name):\(address)"
+        // viaHost is the advertised host, else the address: both are here.
+        let names = [address.host, address.uriHost] + (spec.advertise.map { [$0.host] } ?? [])
+        hostNames = Array(Set(names.map(LocalNames.bare)))
     }
 
     /// The host a Via or Record-Route names this socket by: the advertised one, else the
@@ -49,8 +58,6 @@ public final class LocalSocket: Sendable {
     /// The port a Via or Record-Route names: the advertised one, else the bound one.
     public var viaPort: Int { advertise?.port ?? Int(address.port) }
 
-    /// `udp:127.0.0.1:5060`: as Kamailio names a socket (`$fs`, `listen=`).
-    public var name: String { "\(transport.name):\(address)" }
 
     /// Whether a Via or Route naming `host:port` names this socket.
     func isNamed(host: String, port: Int) -> Bool {
