@@ -1,6 +1,9 @@
 import Foundation
+import Script
 import Testing
 import TestSupport
+
+@testable import Runtime
 
 /// REGISTERs that break the registrar's limits, on Respite and on Kamailio 5.6.3 with the
 /// same config: the same status, reason and P-Registrar-Error from both, and the refused
@@ -73,5 +76,23 @@ import TestSupport
         }
         #expect(try Self.answer(Self.steps[1].1, port: respite.port).hasPrefix("SIP/2.0 503"))
         #expect(try Self.answer(Self.steps[4].1, port: respite.port).hasPrefix("SIP/2.0 200"), "a retransmission")
+    }
+}
+
+/// The location table's size: buckets follow contacts_max so that chains stay short.
+@Suite struct UsrlocBucketTests {
+    static func bits(_ params: String) throws -> Int {
+        let text = "loadmodule \"usrloc.so\"\n\(params)request_route { exit; }\n"
+        let loader = ScriptLoader(registry: RuntimeRegistry.make(), readFile: { _ in nil })
+        let result = loader.load(text: text, name: "t.cfg")
+        let program = try #require(result.program, "\(result.diagnostics.rendered())")
+        return UsrlocSettings(program.settings).bucketBits
+    }
+
+    @Test func bucketsGrowWithTheTable() throws {
+        #expect(try Self.bits("") == 13, "65,536 contacts: 8,192 buckets")
+        #expect(try Self.bits("modparam(\"usrloc\", \"contacts_max\", 6)\n") == 10, "hash_size's 2^10 at least")
+        #expect(try Self.bits("modparam(\"usrloc\", \"hash_size\", 15)\n") == 15)
+        #expect(try Self.bits("modparam(\"usrloc\", \"contacts_max\", 10000000)\n") == 20)
     }
 }

@@ -23,6 +23,15 @@ public struct UsrlocSettings: Sendable {
         if let v = settings.modparamInt("usrloc", "nat_bflag") { natBflag = v }
     }
 
+    /// The table's buckets, as a power of two: 2^hash_size, raised until a full table
+    /// (contacts_max) has at most 8 contacts per bucket on average, so that a lookup
+    /// walks a short chain (at 20, the largest hash_size, whatever contacts_max is).
+    public var bucketBits: Int {
+        var bits = hashSize
+        while bits < 20, contactsMax > 8 << bits { bits += 1 }
+        return bits
+    }
+
     /// How many `USRLOC Timer` processes the master starts: timer_procs, at least one
     /// (Kamailio's timer_procs 0 runs the job in its core timer; Respite has no core timer
     /// process, and tm's timer may be absent, so one process of its own does it).

@@ -185,7 +185,7 @@ struct Master {
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             if program.settings.modules.contains("usrloc") {
                 let ul = UsrlocSettings(program.settings)
-                _ = try arena.installLocationTable(hashSize: ul.hashSize, capacity: ul.contactsMax, useDomain: ul.useDomain)
+                _ = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax, useDomain: ul.useDomain)
             }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]
