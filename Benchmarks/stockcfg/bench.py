@@ -9,12 +9,15 @@ started here is stopped here.
 
 One `stockcfg ...` line per measurement:
   register  SIPp sends one REGISTER per call, every call a user not registered before
-            (register.xml), at each rate of REGISTER_RATES for STEP_SECONDS, on a server
+            (register.xml), at each rate of REGISTER_RATES for REGISTER_SECONDS (3: every
+            REGISTER adds a contact, and the table must hold a whole step), on a server
             started for that step: successful, failed, retransmitted, the rate reached, the
             server's CPU per REGISTER (its whole process group, schedstat) and SIPp's CPU.
   calls     a SIPp callee (uas.xml) registers as "uas"; a SIPp caller (uac.xml) calls it
             through the proxy (INVITE with SDP, 100 from the proxy, 200, ACK and BYE along the
-            Record-Route) at each rate of CALL_RATES for STEP_SECONDS: as above, per call.
+            Record-Route) at each rate of CALL_RATES for CALL_SECONDS (8: longer than tm's
+            5 s wait timer, so the transactions a server keeps reach their steady number)
+            on one server: as above, per call.
   max       the highest clean rate of each ladder: no failed call, no retransmission, and
             at least 95% of the asked rate reached. A step that is not clean ends the ladder.
   memory    MEMORY_USERS unique users registered at MEMORY_RATE/s on a fresh server: the
@@ -33,9 +36,10 @@ BIN = os.environ.get("RESPITE_BIN", os.path.join(HERE, "..", "..", ".build", "re
 STOCK = os.environ.get("STOCK_CFG", "/etc/kamailio/kamailio.cfg")
 KAMAILIO, KAMCMD, SIPP = "/usr/sbin/kamailio", "/usr/sbin/kamcmd", shutil.which("sipp") or "/usr/bin/sipp"
 SERVERS = os.environ.get("SERVERS", "kamailio respite").split()
-STEP_SECONDS = int(os.environ.get("STEP_SECONDS", "5"))
-REGISTER_RATES = [int(r) for r in os.environ.get("REGISTER_RATES", "1000 2000 3000 4000 5000 6000 8000").split()]
-CALL_RATES = [int(r) for r in os.environ.get("CALL_RATES", "200 400 600 800 1000 1200 1500").split()]
+REGISTER_SECONDS = int(os.environ.get("REGISTER_SECONDS", "3"))
+CALL_SECONDS = int(os.environ.get("CALL_SECONDS", "8"))
+REGISTER_RATES = [int(r) for r in os.environ.get("REGISTER_RATES", "2000 4000 6000 8000 10000 12000 14000 16000").split()]
+CALL_RATES = [int(r) for r in os.environ.get("CALL_RATES", "200 300 400 500 600 800 1000 1200 1500 1800 2100 2400 2700").split()]
 MEMORY_USERS = int(os.environ.get("MEMORY_USERS", "10000"))
 SHM_MB = os.environ.get("SHM_MB", "64")
 MEMORY_RATE = int(os.environ.get("MEMORY_RATE", "1000"))
@@ -167,10 +171,10 @@ def run_sipp(args, work, name, seconds):
             "first_error": first_error}
 
 
-def step_line(what, kind, rate, r, server_ns, unit):
+def step_line(what, kind, rate, seconds, r, server_ns, unit):
     achieved = r["ok"] / max(r["wall"], 1e-9)
-    clean = r["failed"] == 0 and r["retrans"] == 0 and r["ok"] >= 0.95 * rate * STEP_SECONDS \
-        and achieved >= 0.95 * rate * STEP_SECONDS / (STEP_SECONDS + 1)
+    clean = r["failed"] == 0 and r["retrans"] == 0 and r["ok"] >= 0.95 * rate * seconds \
+        and achieved >= 0.95 * rate * seconds / (seconds + 1)
     per = server_ns / 1000 / max(r["ok"], 1)
     print(f"stockcfg {what} server={kind} rate={rate}/s ok={r['ok']} failed={r['failed']} "
           f"retrans={r['retrans']} reached={achieved:.0f}/s server_cpu_us_per_{unit}={per:.1f} "
@@ -189,8 +193,8 @@ def register_ladder(kind, work):
             c0 = server.cpu_ns()
             r = run_sipp(["127.0.0.1:%d" % server.port, "-sf", os.path.join(HERE, "register.xml"),
                           "-i", "127.0.0.1", "-p", str(free_port()), "-key", "step", str(i),
-                          "-r", str(rate), "-m", str(rate * STEP_SECONDS)], work, f"{kind}-reg{i}", STEP_SECONDS)
-            clean, per = step_line("register", kind, rate, r, server.cpu_ns() - c0, "register")
+                          "-r", str(rate), "-m", str(rate * REGISTER_SECONDS)], work, f"{kind}-reg{i}", REGISTER_SECONDS)
+            clean, per = step_line("register", kind, rate, REGISTER_SECONDS, r, server.cpu_ns() - c0, "register")
         finally:
             server.stop()
         if not clean:
@@ -214,9 +218,9 @@ def call_ladder(kind, work):
             c0 = server.cpu_ns()
             r = run_sipp(["127.0.0.1:%d" % server.port, "-sf", os.path.join(HERE, "uac.xml"), "-s", "uas",
                           "-i", "127.0.0.1", "-p", str(free_port()), "-r", str(rate),
-                          "-m", str(rate * STEP_SECONDS)], work, f"{kind}-call{i}", STEP_SECONDS)
+                          "-m", str(rate * CALL_SECONDS)], work, f"{kind}-call{i}", CALL_SECONDS)
             time.sleep(1)  # the last transactions finish and their timers fire
-            clean, per = step_line("calls", kind, rate, r, server.cpu_ns() - c0, "call")
+            clean, per = step_line("calls", kind, rate, CALL_SECONDS, r, server.cpu_ns() - c0, "call")
             if not clean:
                 break
             best = (rate, per)
@@ -253,7 +257,7 @@ def main():
     if "kamailio" in SERVERS and "kamailio" not in servers:
         print("stockcfg kamailio=missing")
     print(f"stockcfg machine cores={os.cpu_count()} load={os.getloadavg()[0]:.2f} "
-          f"step={STEP_SECONDS}s sipp={subprocess.run([SIPP, '-v'], capture_output=True, text=True).stdout.split()[1]}",
+          f"register_step={REGISTER_SECONDS}s call_step={CALL_SECONDS}s shm={SHM_MB}MB sipp={subprocess.run([SIPP, '-v'], capture_output=True, text=True).stdout.split()[1]}",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="respite-stockcfg-") as work:
         for what in os.environ.get("PARTS", "memory register calls").split():
