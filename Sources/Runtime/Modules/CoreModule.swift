@@ -6,13 +6,14 @@ import Glibc
 #endif
 
 /// Core functions the script calls without loading a module (`forward`, `sleep`,
-/// `usleep`), and cfgutils, the module Kamailio keeps `sleep`/`usleep` in.
+/// `usleep`, `log`), and cfgutils, the module Kamailio keeps `sleep`/`usleep` in.
 enum CoreModule {
     static func register(_ r: inout ScriptRegistry) {
         r.register(coreFunction: forward)
         r.register(coreFunction: sleep)
         r.register(coreFunction: usleepFunction)
         r.register(coreFunction: forceTCPAlias)
+        r.register(coreFunction: CoreLogFunction.spec)
         CoreURIFunctions.register(&r)
     }
 

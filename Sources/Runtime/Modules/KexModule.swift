@@ -5,7 +5,21 @@ import Script
 /// script flags.
 enum KexModule {
     static var spec: ModuleSpec {
-        ModuleSpec(name: "kex", functions: CoreURIFunctions.kexFunctions + flagFunctions)
+        ModuleSpec(name: "kex", functions: CoreURIFunctions.kexFunctions + flagFunctions + [pvPrintf, kmAppendBranch])
+    }
+
+    /// `pv_printf(var, format)`: the format with its variables filled in, assigned to var.
+    static let pvPrintf = FunctionSpec("pv_printf", args: [.variable, .string]) { ctx, args in
+        let text = args.string(1, &ctx)
+        return args.assign(0, .string(text), &ctx) ? 1 : -1
+    }
+
+    /// `km_append_branch([uri])`: kex's older name of corex's `append_branch`.
+    static var kmAppendBranch: FunctionSpec {
+        var spec = CoreURIFunctions.appendBranch
+        spec.name = "km_append_branch"
+        spec.args = [.string]
+        return spec
     }
 
     /// Branch flags (`setbflag(flag[, branch])`...) belong to a branch of the destination
