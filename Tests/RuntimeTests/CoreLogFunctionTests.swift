@@ -33,10 +33,7 @@ import TestSupport
     }
 
     static func statusLine(port: UInt16) throws -> String {
-        let socket = try LoopbackUDPSocket()
-        socket.send(options(), to: port)
-        guard let reply = socket.receive(timeout: 3) else { return "(no reply)" }
-        return String(decoding: reply, as: UTF8.self).components(separatedBy: "\r\n")[0]
+        try LoopbackUDPSocket.firstReplyLines(options(), port: port)?.first ?? "(no reply)"
     }
 
     /// The `<script>` lines of a log, without the process prefix (`1(123) `).

@@ -39,10 +39,7 @@ import TestSupport
 
     /// The status line, P-Registrar-Error, Min-Expires and the number of Contact values.
     static func answer(_ bytes: [UInt8], port: UInt16) throws -> String {
-        let socket = try LoopbackUDPSocket()
-        socket.send(bytes, to: port)
-        guard let reply = socket.receive(timeout: 3) else { return "(no reply)" }
-        let lines = String(decoding: reply, as: UTF8.self).components(separatedBy: "\r\n")
+        guard let lines = try LoopbackUDPSocket.firstReplyLines(bytes, port: port) else { return "(no reply)" }
         let kept = lines.filter { $0.hasPrefix("P-Registrar-Error:") || $0.hasPrefix("Min-Expires:") }
         let contacts = lines.filter { $0.lowercased().hasPrefix("contact:") }
             .map { $0.components(separatedBy: ",").count }.reduce(0, +)

@@ -51,10 +51,7 @@ import TestSupport
 
     /// The status line and any Unsupported header of the reply to `bytes`.
     static func answer(_ bytes: [UInt8], port: UInt16) throws -> String {
-        let socket = try LoopbackUDPSocket()
-        socket.send(bytes, to: port)
-        guard let reply = socket.receive(timeout: 3) else { return "(no reply)" }
-        let lines = String(decoding: reply, as: UTF8.self).components(separatedBy: "\r\n")
+        guard let lines = try LoopbackUDPSocket.firstReplyLines(bytes, port: port) else { return "(no reply)" }
         return ([lines[0]] + lines.filter { $0.hasPrefix("Unsupported:") }).joined(separator: " | ")
     }
 

@@ -68,6 +68,17 @@ public final class LoopbackUDPSocket {
 }
 
 /// Loopback UDP ports for servers and tools under test.
+extension LoopbackUDPSocket {
+    /// Sends `bytes` to `port` from a new socket and returns the lines of the first reply
+    /// (split at CRLF), nil when none comes within `timeout`: for tests that compare the
+    /// answers of two servers to the same request.
+    public static func firstReplyLines(_ bytes: [UInt8], port: UInt16, timeout: TimeInterval = 3) throws -> [String]? {
+        let socket = try LoopbackUDPSocket()
+        socket.send(bytes, to: port)
+        return socket.receive(timeout: timeout).map { String(decoding: $0, as: UTF8.self).components(separatedBy: "\r\n") }
+    }
+}
+
 public enum FreePort {
     /// A UDP port on 127.0.0.1 that was free a moment ago.
     public static func udp() throws -> UInt16 {
