@@ -11,7 +11,7 @@ by kind, so the next missing piece is the most common one.
 import collections, os, re, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESPITE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", ".build", "release", "respite")
+RESPITE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", ".build", "release", "respite"))
 ROOTS = ["/etc/kamailio", "/usr/share/doc/kamailio/examples"]
 
 
