@@ -20,6 +20,7 @@ import Runtime
         #expect(parsed("127.0.0.1:5070") == "127.0.0.1:5070", "no transport: every one the server runs")
         #expect(parsed("udp:10.1.2.3") == "udp:10.1.2.3:5060")
         #expect(parsed(" \"UDP:127.0.0.1\" ") == "udp:127.0.0.1:5060")
+        #expect(parsed("udp:\"192.168.178.75\":5060") == "udp:192.168.178.75:5060", "a quoted host, as Kamailio's examples write it")
         #expect(parsed("udp:[::1]:5062") == "udp:[::1]:5062")
         #expect(parsed("tcp:[::1]") == "tcp:[::1]:5060")
         #expect(parsed("[::1]") == "[::1]:5060")

@@ -30,7 +30,8 @@ public struct ListenSpec: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a listen value; an error message for anything else.
     public static func parse(_ text: String) -> Result<ListenSpec, ListenError> {
-        let words = text.trimmingCharacters(in: " \t\"").split(whereSeparator: { $0 == " " || $0 == "\t" })
+        // Kamailio lets a host be a quoted string inside the address (`udp:"10.0.0.1":5060`).
+        let words = text.filter { $0 != "\"" }.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard let first = words.first else { return .failure(ListenError(message: "empty listen address")) }
         var advertise: Advertised?
         var i = 1
