@@ -146,6 +146,7 @@ static cs_tx *new_tx(cs_arena_header *arena, uint32_t index, uint64_t hash, cons
     tx->on_failure = -1;
     tx->on_reply = -1;
     tx->on_branch = -1;
+    tx->on_branch_failure = -1;
     if (key_len) memcpy(tx->data, key, key_len);
     if (request_len) memcpy(tx->data + key_len, request, request_len);
     return tx;

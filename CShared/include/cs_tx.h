@@ -111,7 +111,8 @@ typedef struct cs_tx_branch {
     uint64_t request_off;    ///< the request as sent on this branch
     uint64_t reply_off;      ///< the last final reply received (for failure_route / relay)
     uint32_t reply_len;
-    uint32_t reserved;
+    int32_t on_branch_failure; ///< event_route[tm:branch-failure:X] index for this branch, -1 none
+                             ///< (the transaction's arm when the branch was created)
     cs_timer_link retr;      ///< CS_TXT_BRANCH_RETR
     cs_timer_link fr;        ///< CS_TXT_BRANCH_FR
 } cs_tx_branch;
@@ -149,7 +150,7 @@ typedef struct cs_tx {
     uint32_t state_len;
     int32_t on_failure;      ///< route indices, -1 for none
     int32_t on_reply;
-    int32_t on_branch;
+    int32_t on_branch;       ///< (on_branch_failure is further down, where space was free)
     uint64_t msg_flags;      ///< the script's message flags
     uint32_t fr_timeout_ms;      ///< fr_timer (or t_set_fr's second argument)
     uint32_t fr_inv_timeout_ms;  ///< fr_inv_timer (or t_set_fr's first argument)
@@ -161,7 +162,8 @@ typedef struct cs_tx {
     uint32_t resume_group;   ///< task group that will run it (dump only)
     uint32_t branch_count;
     uint32_t async_wait_wheel; ///< which async wheel holds `async_wait` (its user's numbering; 0: none)
-    uint32_t reserved_async;
+    int32_t on_branch_failure; ///< t_on_branch_failure's event route index, -1 none; each
+                             ///< new branch copies it (cs_tx_branch.on_branch_failure)
     cs_timer_link fr;        ///< CS_TXT_FR
     cs_timer_link uas_retr;  ///< CS_TXT_UAS_RETR
     cs_timer_link wait;      ///< CS_TXT_WAIT

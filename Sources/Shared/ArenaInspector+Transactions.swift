@@ -110,7 +110,7 @@ extension ArenaInspector {
                 branches.append(.init(
                     destination: SIPPeer(br.dest)?.description ?? "(damaged address)",
                     lastStatus: br.last_status, flags: Self.words(UInt32(br.flags), Self.branchFlagWords),
-                    retransmits: br.retransmits))
+                    retransmits: br.retransmits, branchFailureRoute: br.on_branch_failure >= 0 ? br.on_branch_failure : nil))
             }
         }
         var resume: ArenaReport.Resume?
@@ -125,7 +125,9 @@ extension ArenaInspector {
             source: SIPPeer(tx.src)?.description ?? "(damaged address)",
             flags: Self.words(tx.flags, Self.txFlagWords), uasStatus: tx.uas_status,
             ageMs: Self.delta(now, tx.created_ms), refcount: tx.refcount, requestBytes: tx.request_len,
-            branches: branches, resume: resume, lockHolderPID: tx.lock.holder_pid == 0 ? nil : tx.lock.holder_pid)
+            branches: branches, resume: resume, lockHolderPID: tx.lock.holder_pid == 0 ? nil : tx.lock.holder_pid,
+            armedRoutes: [("t_on_failure", tx.on_failure), ("t_on_reply", tx.on_reply), ("t_on_branch", tx.on_branch),
+                          ("t_on_branch_failure", tx.on_branch_failure)].reduce(into: [:]) { if $1.1 >= 0 { $0[$1.0] = $1.1 } })
     }
 
     /// `a - b` in milliseconds, saturating (a garbage time never traps).

@@ -57,6 +57,9 @@ extension ArenaReport {
         public var resume: Resume?
         /// pid holding the reply lock, if any.
         public var lockHolderPID: Int32?
+        /// The routes armed on it, by tm's function name ("t_on_failure", "t_on_reply",
+        /// "t_on_branch", "t_on_branch_failure") -> route index; only those set.
+        public var armedRoutes: [String: Int32] = [:]
     }
 
     /// One client branch.
@@ -68,6 +71,8 @@ extension ArenaReport {
         /// CS_BR_* flags as words.
         public var flags: [String]
         public var retransmits: UInt32
+        /// The event_route[tm:branch-failure:X] index that runs when it fails (nil: none).
+        public var branchFailureRoute: Int32? = nil
     }
 
     /// Where a suspended transaction resumes.

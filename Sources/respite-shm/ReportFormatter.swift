@@ -141,8 +141,12 @@ enum ReportFormatter {
             let flags = x.flags.isEmpty ? "-" : x.flags.joined(separator: ",")
             let lock = x.lockHolderPID.map { "  locked by \($0)" } ?? ""
             out.append("  \(pad("\(x.index):\(x.label)", 12)) \(pad(x.method, 9)) status \(x.uasStatus)  age \(x.ageMs) ms  refs \(x.refcount)  [\(flags)]  call-id \(x.callID)  from \(x.source)\(lock)")
+            if !x.armedRoutes.isEmpty {
+                out.append("      armed: " + x.armedRoutes.sorted { $0.key < $1.key }.map { "\($0.key) route \($0.value)" }.joined(separator: "  "))
+            }
             for (i, b) in x.branches.enumerated() {
-                out.append("      branch \(i) -> \(b.destination)  last status \(b.lastStatus)  retransmits \(b.retransmits)  [\(b.flags.joined(separator: ","))]")
+                let onFailure = b.branchFailureRoute.map { "  branch-failure route \($0)" } ?? ""
+                out.append("      branch \(i) -> \(b.destination)  last status \(b.lastStatus)  retransmits \(b.retransmits)  [\(b.flags.joined(separator: ","))]\(onFailure)")
             }
             if let r = x.resume {
                 let due = r.dueInMs.map { $0 >= 0 ? "  due in \($0) ms" : "  due \(-$0) ms ago" } ?? ""

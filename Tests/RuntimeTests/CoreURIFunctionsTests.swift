@@ -113,6 +113,8 @@ import Testing
         let accepted = [
             "reply_route { t_check_trans(); }",
             "event_route[tm:branch-failure:x] { t_relay(); }",
+            "event_route[tm:branch-failure:x] { t_on_branch_failure(\"x\"); t_branch_timeout(); t_branch_replied(); }",
+            "onreply_route[R] { t_on_branch_failure(\"x\"); } branch_route[B] { t_on_branch_failure(\"x\"); }",
             "onreply_route[R] { send_reply(\"200\", \"ok\"); }",
             "onreply_route[R] { route(S); } route[S] { t_on_reply(\"R\"); }",
             "onreply_route[R] { t_on_failure(\"F\"); }",
@@ -125,6 +127,7 @@ import Testing
         let refused = [
             ("failure_route[F] { t_check_trans(); }", "t_check_trans cannot be used in failure_route"),
             ("reply_route { t_on_reply(\"R\"); }", "t_on_reply cannot be used in reply_route"),
+            ("reply_route { t_on_branch_failure(\"x\"); }", "t_on_branch_failure cannot be used in reply_route"),
             ("onreply_route[R] { t_on_branch(\"B\"); }", "t_on_branch cannot be used in onreply_route"),
             ("onreply_route[R] { record_route(); }", "record_route cannot be used in onreply_route"),
             ("failure_route[F] { loose_route(); }", "loose_route cannot be used in failure_route"),

@@ -88,8 +88,9 @@ extension MessageContext {
                 process.log.error("tm", "t_relay: no more than \(LockedTransaction.maxBranches) branches per transaction")
                 return false
             }
+            let savedIndex = tm.branchIndex // a branch failure route's own, around its t_relay
             tm.branchIndex = b
-            defer { tm.branchIndex = nil }
+            defer { tm.branchIndex = savedIndex }
             if let branchRoute = locked.branchRoute, case .drop = run(route: branchRoute, as: .branch, &exec) {
                 process.log.info("tm", "branch_route dropped the branch of \(message.callID)")
                 return false
@@ -146,7 +147,8 @@ extension MessageContext {
 
     /// A relayed request the transport could not send (its connection never opened): its
     /// branch ends as if it got a 503 (RFC 3261 §16.9), and the transaction goes on as
-    /// after any failed branch: DNS failover, failure_route, or the best reply upstream.
+    /// after any failed branch: its branch failure route, DNS failover, failure_route, or
+    /// the best reply upstream.
     static func branchNotSent(_ bytes: [UInt8], to peer: SIPPeer, process: ProcessContext, _ exec: inout ExecContext) {
         guard let manager = process.tm, let sent = try? SIPMessage.parse(bytes), sent.isRequest,
               let id = TransactionManager.parseBranchID(sent.topVia.branch ?? ""),
@@ -161,6 +163,7 @@ extension MessageContext {
             locked.disarm(.branchTimeout(b))
             branch.flags.insert(.final)
             branch.lastStatus = 503
+            manager.branchFailed(locked, b, code: 503, timedOut: false, process, &exec)
             if locked.pendingBranches == 0 && !failOver(locked, status: 503, process: process, &exec) {
                 manager.decideFinal(locked, process, &exec)
             }

@@ -66,6 +66,7 @@ enum TMModule {
             onRoute("t_on_failure", .failure),
             onRoute("t_on_reply", .onreply),
             onRoute("t_on_branch", .branch),
+            TMBranchFailure.function,
             FunctionSpec("t_release", allowedRoutes: [.request, .failure]) { ctx, _ in
                 guard let tx = ctx.message.transaction else { return -1 }
                 let m = ctx.message

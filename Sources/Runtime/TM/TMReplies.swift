@@ -27,6 +27,7 @@ extension MessageContext {
                 // t_on_reply / t_on_failure called in the route arm the transaction.
                 if let again = tm.onReply { locked.replyRoute = again }
                 if let failure = tm.onFailure { locked.failureRoute = failure }
+                if let branchFailure = tm.onBranchFailure { locked.branchFailureRoute = branchFailure }
                 // What the route changed goes with the reply (change_reply_status may
                 // have changed its code within its class).
                 if !applyPendingChanges() {
@@ -45,6 +46,9 @@ extension MessageContext {
             locked.disarm(.branchTimeout(b))
             locked.store(message.bytes, in: .branchReply(b))
             if tx.isInvite && code >= 300 { acknowledge(locked, b) }
+            if code >= 300 {
+                manager.branchFailed(locked, b, code: code, timedOut: false, process, &exec)
+            }
             if code < 300 {
                 if !locked.contains(.replied) { relayUpstream(locked, message.bytes) }
                 for other in 0..<locked.branchCount where other != b { sendCancel(locked, other) }

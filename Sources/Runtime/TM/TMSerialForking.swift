@@ -29,7 +29,7 @@ enum TMSerialForking {
                 nextContacts(ctx.message)
             },
             FunctionSpec("t_next_contact_flow", status: .notYetAvailable(
-                "it serves event_route[tm:branch-failure], which Respite does not run")) { _, _ in -1 },
+                "it needs the +sip.instance flows of contact_flows_avp, which t_load_contacts does not record")) { _, _ in -1 },
         ]
     }
 

@@ -43,12 +43,14 @@ enum TMStateChecks {
                 } ?? false
                 return replied ? 1 : -1
             },
-            // In a failure route: the failure came from fr_timer / fr_inv_timer.
-            FunctionSpec("t_branch_timeout", allowedRoutes: [.failure]) { ctx, _ in
+            // In a failure route or a branch failure route (event_route[tm:branch-failure:X]):
+            // the failure came from fr_timer / fr_inv_timer.
+            FunctionSpec("t_branch_timeout", allowedRoutes: [.failure, .event]) { ctx, _ in
                 failedByTimeout(ctx.message) ? 1 : -1
             },
-            // In a failure route: the failure is a reply a branch received.
-            FunctionSpec("t_branch_replied", allowedRoutes: [.failure]) { ctx, _ in
+            // In a failure route or a branch failure route: the failure is a reply a branch
+            // received.
+            FunctionSpec("t_branch_replied", allowedRoutes: [.failure, .event]) { ctx, _ in
                 let m = ctx.message
                 return m.tm.failureReplyCode != nil && !failedByTimeout(m) ? 1 : -1
             },
@@ -84,7 +86,7 @@ enum TMStateChecks {
 
     static var tmxVariables: [VariableClassSpec] {
         [
-            // The branch a branch_route runs for (0 elsewhere).
+            // The branch a branch_route or a branch failure route runs for (0 elsewhere).
             VariableClassSpec("T_branch_idx") { ctx, _ in .int(ctx.message.tm.branchIndex ?? 0) },
             VariableClassSpec("T_reply_reason") { ctx, _ in
                 let m = ctx.message
@@ -95,6 +97,6 @@ enum TMStateChecks {
     }
 
     static func failedByTimeout(_ m: MessageContext) -> Bool {
-        m.tm.failureReplyCode == 408 && (m.transaction?.withLock { $0.contains(.timedOut) } ?? false)
+        m.tm.failureReplyCode == 408 && (m.tm.branchTimedOut || (m.transaction?.withLock { $0.contains(.timedOut) } ?? false))
     }
 }

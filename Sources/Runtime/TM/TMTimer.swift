@@ -89,6 +89,7 @@ struct TMTimerProcess {
         }
         branch.flags.insert(.final)
         branch.lastStatus = 408
+        manager.branchFailed(tx, b, code: 408, timedOut: true, process, &exec)
         if tx.pendingBranches == 0 && MessageContext.failOver(tx, status: 408, process: process, &exec) { return }
         tx.insert(.timedOut)
         if tx.pendingBranches == 0 { manager.decideFinal(tx, process, &exec) }

@@ -85,6 +85,7 @@ extension MessageContext {
                 tx.failureRoute = tm.onFailure
                 tx.replyRoute = tm.onReply
                 tx.branchRoute = tm.onBranch
+                tx.branchFailureRoute = tm.onBranchFailure
                 tx.store(edits.encoded(), in: .scriptState)
             })
         else {

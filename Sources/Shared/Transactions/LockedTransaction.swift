@@ -74,6 +74,13 @@ public struct LockedTransaction: ~Copyable {
         nonmutating set { raw.pointee.on_branch = Int32(clamping: newValue ?? -1) }
     }
 
+    /// The route armed by t_on_branch_failure (an `event_route[tm:branch-failure:X]`
+    /// index): each branch created from now on copies it (`TransactionBranch.branchFailureRoute`).
+    public var branchFailureRoute: Int? {
+        get { route(raw.pointee.on_branch_failure) }
+        nonmutating set { raw.pointee.on_branch_failure = Int32(clamping: newValue ?? -1) }
+    }
+
     private func route(_ index: Int32) -> Int? { index >= 0 ? Int(index) : nil }
 
     /// The script's message flags, as they were when the transaction was last handed on.
@@ -168,6 +175,7 @@ public struct LockedTransaction: ~Copyable {
         br.pointee.last_status = 0
         br.pointee.retransmits = 0
         br.pointee.retr_interval_ms = UInt32(clamping: retransmitIntervalMs)
+        br.pointee.on_branch_failure = raw.pointee.on_branch_failure
         raw.pointee.branch_count = UInt32(b + 1)
         return b
     }
@@ -345,4 +353,11 @@ public struct TransactionBranch {
 
     /// Whether a final reply from downstream is stored for it.
     public var hasReply: Bool { raw.pointee.reply_off != 0 }
+
+    /// The `event_route[tm:branch-failure:X]` that runs when this branch fails (the
+    /// transaction's t_on_branch_failure arm when the branch was created; nil: none).
+    public var branchFailureRoute: Int? {
+        get { raw.pointee.on_branch_failure >= 0 ? Int(raw.pointee.on_branch_failure) : nil }
+        nonmutating set { raw.pointee.on_branch_failure = Int32(clamping: newValue ?? -1) }
+    }
 }
