@@ -67,6 +67,8 @@ struct CompiledVariable: Sendable {
     var name: VariableName
     /// Set when the inner name holds variables; formatted at each access.
     var dynamicName: [FormatPart]?
+    /// Set when the index is a variable (`[$var(i)]`); read at each access.
+    var dynamicIndex: [FormatPart]? = nil
     var text: String
 }
 

@@ -111,8 +111,14 @@ extension Program {
     }
 
     func variableName(_ cv: CompiledVariable, _ ctx: inout ExecContext) -> VariableName {
-        guard let parts = cv.dynamicName else { return cv.name }
-        return VariableName(name: format(parts, &ctx), index: cv.name.index)
+        if cv.dynamicName == nil && cv.dynamicIndex == nil { return cv.name }
+        var name = cv.name
+        if let parts = cv.dynamicName { name.name = format(parts, &ctx) }
+        if let parts = cv.dynamicIndex {
+            // An index that is not a number reads as no element (null), as out of range does.
+            name.index = .at(Int(format(parts, &ctx)) ?? Int.min)
+        }
+        return name
     }
 
     static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, _ ctx: inout ExecContext) -> Value {

@@ -172,6 +172,11 @@ extension Resolver {
         }
         var cv = CompiledVariable(spec: spec, name: VariableName(name: v.inner, index: v.index),
                                   dynamicName: nil, text: v.text)
+        if case .dynamic(let text)? = v.index {
+            guard let parts = compileFormat(text, at: v.location) else { return nil }
+            cv.dynamicIndex = parts
+            cv.name.index = .at(0)
+        }
         if let inner = v.inner, inner.contains("$") {
             guard let parts = compileFormat(inner, at: v.location) else { return nil }
             cv.dynamicName = parts

@@ -66,6 +66,9 @@ public struct VariableSyntax: Sendable {
     public enum Index: Sendable, Equatable {
         case at(Int)
         case all
+        /// `[$var(i)]`: a variable, read each time the indexed variable is; the getter
+        /// and setter always receive `.at(n)` (see `Program.variableName`).
+        case dynamic(String)
     }
 
     public var className: String

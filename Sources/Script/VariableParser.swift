@@ -55,8 +55,10 @@ struct VariableParser {
                 v.index = .all
             } else if let i = Int(trimmed) {
                 v.index = .at(i)
+            } else if trimmed.hasPrefix("$") {
+                v.index = .dynamic(trimmed)
             } else {
-                failure = "variable index must be an integer or '*', found '\(raw)'"
+                failure = "variable index must be an integer, a variable or '*', found '\(raw)'"
                 return nil
             }
         }

@@ -38,7 +38,13 @@ request_route {
     }
     if ($rU == "fetch") {
         reg_fetch_contacts("location", "sip:" + $hdr(X-User) + "@127.0.0.1", "p");
-        sl_send_reply("200", "n=$ulc(p=>count) addr=$ulc(p=>addr) second=$(ulc(p=>addr)[1]) q=$(ulc(p=>q)[0])");
+        $var(i) = 0;
+        $var(all) = "";
+        while ($var(i) < $ulc(p=>count)) {
+            $var(all) = $var(all) + $(ulc(p=>addr)[$var(i)]) + ";";
+            $var(i) = $var(i) + 1;
+        }
+        sl_send_reply("200", "n=$ulc(p=>count) addr=$ulc(p=>addr) second=$(ulc(p=>addr)[1]) q=$(ulc(p=>q)[0]) all=$var(all)");
         exit;
     }
     if (!lookup("location")) {
@@ -138,10 +144,11 @@ request_route {
         #expect(ok?.statusCode == 200 && contacts(ok) == "<sip:carol@127.0.0.1:\(phone.port)>;expires=3")
         #expect(client.exchange(client.request("MESSAGE", user: "isreg", headers: ["X-User: carol"]))?.statusCode == 200)
         #expect(client.exchange(client.request("MESSAGE", user: "fetch", headers: ["X-User: carol"]))?.reasonPhrase
-            == "n=1 addr=sip:carol@127.0.0.1:\(phone.port) second=<null> q=-1")
+            == "n=1 addr=sip:carol@127.0.0.1:\(phone.port) second=<null> q=-1 all=sip:carol@127.0.0.1:\(phone.port);")
         #expect(register(client, "erin", contact: "<sip:erin@127.0.0.1:7001>, <sip:erin@127.0.0.1:7002>;q=0.7", expires: 60)?.statusCode == 200)
         #expect(client.exchange(client.request("MESSAGE", user: "fetch", headers: ["X-User: erin"]))?.reasonPhrase
-            == "n=2 addr=sip:erin@127.0.0.1:7002 second=sip:erin@127.0.0.1:7001 q=700")
+            == "n=2 addr=sip:erin@127.0.0.1:7002 second=sip:erin@127.0.0.1:7001 q=700 all=sip:erin@127.0.0.1:7002;sip:erin@127.0.0.1:7001;",
+            "a variable index ($(ulc(p=>addr)[$var(i)])) walks the contacts")
         // method_filtering: the phone allows no MESSAGE.
         #expect(client.exchange(client.request("MESSAGE", user: "carol"))?.statusCode == 405)
 

@@ -25,6 +25,8 @@ struct ScriptUnitTests {
         #expect(v?.transforms.first?.params == ["1", "2"])
         var q = VariableParser(text: "$hdr(Via)[*]", location: SourceLocation(file: "x", line: 1, column: 1))
         #expect(q.parse()?.index == .all)
+        var d = VariableParser(text: "$(ulc(p=>addr)[$var(i)])", location: SourceLocation(file: "x", line: 1, column: 1))
+        #expect(d.parse()?.index == .dynamic("$var(i)"))
     }
 
     @Test func lexerKeepsLocationsThroughDefines() {

@@ -89,6 +89,8 @@ enum PVModule {
                 return k >= 0 && k < values.count ? .string(ctx.message.message.value(of: values[k])) : .null
             case .all?:
                 return values.isEmpty ? .null : .string(values.map { ctx.message.message.value(of: $0) }.joined(separator: ","))
+            case .dynamic?:
+                return .null // resolved to .at(n) before a getter runs
             }
         },
         VariableClassSpec("hdrc", nameRule: .required) { ctx, name in

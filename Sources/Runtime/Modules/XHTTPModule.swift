@@ -86,6 +86,8 @@ enum XHTTPVariables {
             return k >= 0 && k < values.count ? .string(values[k]) : .null
         case .all?:
             return values.isEmpty ? .null : .string(values.joined(separator: ","))
+        case .dynamic?:
+            return .null // resolved to .at(n) before a getter runs
         }
     }
 }
