@@ -1,4 +1,5 @@
-/// Core parameters of Kamailio that tune a feature Respite does not have (SCTP, TLS): a
+/// Core parameters of Kamailio that tune a feature Respite does not have (SCTP, TLS, Via
+/// server ids): a
 /// config that sets them still loads, with one warning per parameter naming it, so nothing
 /// is ignored silently and Kamailio's stock configs need no edit.
 enum NoEffectParams {
@@ -13,6 +14,8 @@ enum NoEffectParams {
             "sctp_sack_delay", "sctp_sack_freq", "sctp_max_burst",
         ]),
         ("Respite has no TLS transport", ["enable_tls", "tls_max_connections", "tls_port_no"]),
+        ("Respite has no Via server ids or Via parameters from an xavp (via_add_srvid, via_add_xavp_params)",
+         ["server_id", "xavp_via_params", "xavp_via_fields"]),
     ]
 
     /// One spec per parameter: any value (a number, a word, a string) is accepted.

@@ -58,12 +58,14 @@ struct ConfigParamTests {
             enable_sctp=no
             enable_tls=yes
             tls_max_connections=2048
+            server_id=3
             request_route { exit; }
             """)
         _ = try #require(r.program, "\(messages(r))")
         let warnings = r.diagnostics.items.filter { $0.severity == .warning }.map { $0.description }
-        #expect(warnings.count == 3)
+        #expect(warnings.count == 4)
         #expect(warnings.first?.contains("core parameter 'enable_sctp' has no effect: Respite has no SCTP transport") == true)
-        #expect(warnings.last?.contains("'tls_max_connections' has no effect: Respite has no TLS transport") == true)
+        #expect(warnings[2].contains("'tls_max_connections' has no effect: Respite has no TLS transport"))
+        #expect(warnings.last?.contains("'server_id' has no effect: Respite has no Via server ids") == true)
     }
 }
