@@ -48,7 +48,7 @@ import TestSupport
         xlog("L_INFO", "BRFAIL BF2 $rU code=$T_reply_code idx=$T_branch_idx\\n");
     }
     failure_route[F] {
-        xlog("L_INFO", "BRFAIL F $rU code=$T_reply_code reason=$T_reply_reason\\n");
+        xlog("L_INFO", "BRFAIL F $rU code=$T_reply_code reason=$T_reply_reason idx=$T_branch_idx\\n");
         if ($rU == "fretry" && $avp(again) == $null) {
             $avp(again) = 1;
             t_on_failure("F");
@@ -126,15 +126,15 @@ import TestSupport
         let (k, r) = try Self.calls(["plain", "drop", "fork", "fretry"], answer: "486 Busy Here", seconds: 3)
         #expect(k == [
             "first: ACK", "first: INVITE", "caller: 486 Busy Here",
-            "BF plain code=486 reason= idx=0 rm=INVITE rs=<null>", "F plain code=486 reason=Busy Here",
+            "BF plain code=486 reason= idx=0 rm=INVITE rs=<null>", "F plain code=486 reason=Busy Here idx=1",
             "first: ACK", "first: INVITE", "caller: 486 Busy Here",
-            "BF drop code=486 reason= idx=0 rm=INVITE rs=<null>", "F drop code=486 reason=Busy Here",
+            "BF drop code=486 reason= idx=0 rm=INVITE rs=<null>", "F drop code=486 reason=Busy Here idx=1",
             "first: ACK", "first: INVITE", "second: ACK", "second: INVITE", "caller: 486 Busy Here",
             "BF fork code=486 reason= idx=0 rm=INVITE rs=<null>", "BF fork code=486 reason= idx=1 rm=INVITE rs=<null>",
-            "F fork code=486 reason=Busy Here",
+            "F fork code=486 reason=Busy Here idx=2",
             "first: ACK", "first: ACK", "first: INVITE", "first: INVITE", "caller: 486 Busy Here",
             "BF fretry code=486 reason= idx=0 rm=INVITE rs=<null>",
-            "F fretry code=486 reason=Busy Here", "F fretry code=486 reason=Busy Here",
+            "F fretry code=486 reason=Busy Here idx=1", "F fretry code=486 reason=Busy Here idx=2",
         ])
         #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }
@@ -143,10 +143,10 @@ import TestSupport
         let (k, r) = try Self.calls(["retry", "rearm"], answer: "486 Busy Here", seconds: 3)
         #expect(k == [
             "first: ACK", "first: ACK", "first: INVITE", "first: INVITE", "caller: 486 Busy Here",
-            "BF retry code=486 reason= idx=0 rm=INVITE rs=<null>", "BF retry relay=1", "F retry code=486 reason=Busy Here",
+            "BF retry code=486 reason= idx=0 rm=INVITE rs=<null>", "BF retry relay=1", "F retry code=486 reason=Busy Here idx=2",
             "first: ACK", "first: ACK", "first: INVITE", "first: INVITE", "caller: 486 Busy Here",
             "BF rearm code=486 reason= idx=0 rm=INVITE rs=<null>", "BF rearm relay=1", "BF2 rearm code=486 idx=1",
-            "F rearm code=486 reason=Busy Here",
+            "F rearm code=486 reason=Busy Here idx=2",
         ])
         #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }
@@ -156,7 +156,7 @@ import TestSupport
         #expect(k == [
             "first: INVITE", "caller: 408 Request Timeout",
             "BF timeout code=408 reason= idx=0 rm=INVITE rs=<null>", "BF timeout timed out",
-            "F timeout code=408 reason=Request Timeout",
+            "F timeout code=408 reason=Request Timeout idx=1",
         ])
         #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }

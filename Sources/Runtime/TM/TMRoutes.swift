@@ -49,6 +49,9 @@ extension TransactionManager {
             tx.failureRoute = nil // armed once, as in tm: the route may arm it again
             context.tm.failureReplyCode = code
             context.tm.failureReplyReason = failureReason(tx, best, code: code)
+            // $T_branch_idx in a failure route: the number of branches so far (the index a
+            // new branch would take), as Kamailio 5.6.3 gives it.
+            context.tm.branchIndex = tx.branchCount
             context.run(route: failureRoute, as: .failure, &exec)
             let added = context.tm.addedBranch
             if let again = context.tm.onFailure { tx.failureRoute = again }
