@@ -95,15 +95,6 @@ struct RegistrarSettings: Sendable {
     }
 }
 
-extension Substring {
-    /// Without leading and trailing blanks (space, tab).
-    var trimmingSpaces: Substring {
-        let start = drop { $0 == " " || $0 == "\t" }
-        guard let last = start.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return start[start.startIndex..<start.startIndex] }
-        return start[...last]
-    }
-}
-
 /// The AOR of a URI as usrloc keys it: `user` or, with use_domain, `user@host`.
 enum AOR {
     static func of(_ uriText: String, useDomain: Bool) -> String? {
