@@ -60,17 +60,7 @@ import TestSupport
 
     /// Kamailio, then Respite, on `config`; `body` plays against each.
     static func bothServers<T>(_ body: (UInt16, () -> String) throws -> T) throws -> (kamailio: T, respite: T) {
-        let kamailio = try KamailioServer(config: config)
-        defer { kamailio.stop() }
-        let kamailioPort = kamailio.port
-        guard waitUntil(timeout: 5, { FreePort.isUDPBound(kamailioPort) }) else {
-            throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)")
-        }
-        let k = try body(kamailioPort) { kamailio.log }
-        let respite = try ServerProcess(config: config, readiness: .processesStarted)
-        defer { _ = respite.stop() }
-        let r = try body(respite.port) { respite.log }
-        return (k, r)
+        try KamailioServer.playBoth(config: config, body)
     }
 
     /// Calls `user` with callees that answer each INVITE with `answer` (nil: never), and

@@ -44,3 +44,24 @@ public final class KamailioServer {
     @discardableResult
     public func stop() -> Termination? { process.stop() }
 }
+
+extension KamailioServer {
+    /// Kamailio, then Respite, on the same `config` (its `PORT` replaced by each one's
+    /// port): `body` plays against each in turn, given the port and a way to read that
+    /// server's log; each server is stopped once its turn is over.
+    public static func playBoth<T>(config: String, _ body: (UInt16, () -> String) throws -> T) throws
+        -> (kamailio: T, respite: T)
+    {
+        let kamailio = try KamailioServer(config: config)
+        defer { kamailio.stop() }
+        let kamailioPort = kamailio.port
+        guard waitUntil(timeout: 5, { FreePort.isUDPBound(kamailioPort) }) else {
+            throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)")
+        }
+        let k = try body(kamailioPort) { kamailio.log }
+        let respite = try ServerProcess(config: config, readiness: .processesStarted)
+        defer { _ = respite.stop() }
+        let r = try body(respite.port) { respite.log }
+        return (k, r)
+    }
+}
