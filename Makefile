@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 CONFIG     ?= etc/respite.cfg
-APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev sip-tester python3
+APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
@@ -23,14 +23,18 @@ deps:
 # Debian's kamailio package, for the RPC tests (its kamcmd talks to Respite's ctl, and the
 # same calls are compared with Kamailio's answers). Installed without starting its service,
 # which would take port 5060: a policy-rc.d refuses every start during the install.
+# PostgreSQL's server (the database tests make a throw-away cluster with initdb), sqlite3,
+# and Kamailio's SQLite and PostgreSQL drivers (the database tests run both servers).
+TEST_APT_DEPS := kamailio kamailio-sqlite-modules kamailio-postgres-modules postgresql sqlite3
 test-deps: deps
-	@if ! dpkg -s kamailio >/dev/null 2>&1; then \
-	  echo "installing: kamailio (for kamcmd; its service is not started)"; \
+	@missing=""; for p in $(TEST_APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing (kamailio's and postgresql's services are not started)"; \
 	  guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=yes; \
 	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; $(SUDO) chmod +x /usr/sbin/policy-rc.d; fi; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kamailio; rc=$$?; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; rc=$$?; \
 	  [ -n "$$guard" ] && $(SUDO) rm -f /usr/sbin/policy-rc.d; \
-	  $(SUDO) systemctl disable --now kamailio >/dev/null 2>&1 || true; \
+	  $(SUDO) systemctl disable --now kamailio postgresql >/dev/null 2>&1 || true; \
 	  exit $$rc; \
 	fi
 

@@ -28,6 +28,9 @@ let package = Package(
         .target(name: "CCurl", path: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         // libjansson (Debian libjansson-dev), the JSON library of Kamailio's jansson module.
         .systemLibrary(name: "CJansson", path: "CJansson", providers: [.apt(["libjansson-dev"])]),
+        // libsqlite3 and libpq (Debian libsqlite3-dev, libpq-dev): db_sqlite and db_postgres.
+        .systemLibrary(name: "CSQLite", path: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "CLibPQ", providers: [.apt(["libpq-dev"])]),
         // Swift views over the arena.
         .target(name: "Shared", dependencies: ["CShared"]),
         // SIP messages: parse, inspect, build. Pure; imports nothing of ours.
@@ -38,7 +41,7 @@ let package = Package(
         // The server: processes, transport, modules; brings Shared, SIP and Script together.
         .target(
             name: "Runtime",
-            dependencies: ["Shared", "SIP", "Script", "CCurl", "CJansson"]
+            dependencies: ["Shared", "SIP", "Script", "CCurl", "CJansson", "CSQLite", "CLibPQ"]
         ),
         .executableTarget(
             name: "respite",

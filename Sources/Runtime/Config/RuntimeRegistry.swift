@@ -41,6 +41,8 @@ public enum RuntimeRegistry {
             r.register(module)
         }
         r.register(HTTPClientModule.spec)
+        r.register(DatabaseModules.sqlite)
+        r.register(DatabaseModules.postgres)
         r.register(UsrlocModule.spec)
         r.register(RegistrarModule.spec)
         for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec, TextOpsXModule.spec] { r.register(module) }

@@ -31,6 +31,12 @@ public enum Server {
             Posix.printError("respite: \(options.configPath): config file ok")
             return 0
         }
+        let databaseErrors = DatabaseStartupCheck.run(program.settings)
+        guard databaseErrors.isEmpty else {
+            for line in databaseErrors { Posix.printError("respite: \(line)") }
+            Posix.printError("respite: \(options.configPath): a database the config needs is not ready; nothing started")
+            return 1
+        }
         guard let prepared = Daemon.prepare(settings) else { return 1 }
         settings = prepared
         let status = settings.foreground == 0 ? Daemon.detach(keepStandardError: settings.logToStandardError) : nil

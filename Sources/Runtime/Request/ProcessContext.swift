@@ -33,6 +33,8 @@ public final class ProcessContext {
     /// The RPC methods (the core's and the loaded modules'), for `jsonrpc_dispatch` and the
     /// management processes (made on first use).
     public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
+    /// This process's database connections, one per URL, each opened on first use.
+    public lazy var databases = DatabasePool(settings: DatabaseSettings(program.settings), log: log)
     /// acc's settings when the config loads it.
     lazy var acc: AccSettings? = AccSettings(program.settings)
     /// registrar's per-process state: reg_fetch_contacts() profiles, the ruid counter.

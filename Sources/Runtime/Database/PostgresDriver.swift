@@ -1,0 +1,203 @@
+import CLibPQ
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// db_postgres: one libpq connection. Every statement is sent with its parameters apart
+/// (PQsendQueryParams, text format, types left to the server) and waited for with poll,
+/// so a server that stops answering costs at most the query timeout: the query is then
+/// cancelled and the connection dropped (the next call reconnects).
+final class PostgresDriver: DatabaseDriver {
+    private var connection: OpaquePointer?
+    private let url: DatabaseURL
+    private let timeoutMs: Int
+
+    init(url: DatabaseURL, options: DatabaseOptions) throws(DatabaseError) {
+        self.url = url
+        self.timeoutMs = options.queryTimeoutMs
+        var settings: [(String, String)] = [("dbname", url.database), ("application_name", "respite"),
+                                            ("connect_timeout", String(max(2, (options.queryTimeoutMs + 999) / 1000)))]
+        if !url.host.isEmpty { settings.append(("host", url.host)) }
+        if let port = url.port { settings.append(("port", String(port))) }
+        if !url.user.isEmpty { settings.append(("user", url.user)) }
+        if !url.password.isEmpty { settings.append(("password", url.password)) }
+        connection = Self.connect(settings)
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let why = connection.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
+            close()
+            throw DatabaseError(.connection, "cannot connect to \(url): \(why)")
+        }
+    }
+
+    var isUsable: Bool {
+        guard let connection else { return false }
+        return PQstatus(connection) == CONNECTION_OK
+    }
+
+    func close() {
+        if let connection { PQfinish(connection) }
+        connection = nil
+    }
+
+    func run(_ sql: String, _ parameters: [DatabaseValue]) throws(DatabaseError) -> DatabaseRows {
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            throw DatabaseError(.connection, "no connection to \(url)")
+        }
+        let text = Self.numberedPlaceholders(sql)
+        let values: [String?] = parameters.map(Self.parameterText)
+        let sent = Self.withCStrings(values) { pointers in
+            PQsendQueryParams(connection, text, Int32(values.count), nil, pointers, nil, nil, 0)
+        }
+        guard sent == 1 else { throw lost("cannot send the query") }
+        try awaitAnswer(connection)
+        var result = DatabaseRows()
+        var failure: DatabaseError?
+        while let r = PQgetResult(connection) {
+            defer { PQclear(r) }
+            switch PQresultStatus(r) {
+            case PGRES_TUPLES_OK: result = Self.rows(r)
+            case PGRES_COMMAND_OK: result.changes = Int(String(cString: PQcmdTuples(r))) ?? 0
+            default:
+                if failure == nil {
+                    failure = DatabaseError(.statement, "PostgreSQL \(url.database): \(Self.message(PQresultErrorMessage(r))) (in: \(sql))")
+                }
+            }
+        }
+        if PQstatus(connection) != CONNECTION_OK { throw lost("the connection was lost") }
+        if let failure { throw failure }
+        return result
+    }
+
+    /// Waits until the whole answer has arrived, or the timeout passes (then cancels).
+    private func awaitAnswer(_ connection: OpaquePointer) throws(DatabaseError) {
+        let deadline = MonotonicClock.nowMs + UInt64(timeoutMs)
+        while true {
+            guard PQconsumeInput(connection) == 1 else { throw lost("the connection was lost") }
+            if PQisBusy(connection) == 0 { return }
+            let now = MonotonicClock.nowMs
+            guard now < deadline else {
+                if let cancel = PQgetCancel(connection) {
+                    var buffer = [CChar](repeating: 0, count: 256)
+                    _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+                    PQfreeCancel(cancel)
+                }
+                close()
+                throw DatabaseError(.timeout, "PostgreSQL \(url) did not answer within \(timeoutMs) ms; the query was cancelled")
+            }
+            var pfd = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, Int32(deadline - now))
+        }
+    }
+
+    private func lost(_ what: String) -> DatabaseError {
+        let why = connection.map { Self.message(PQerrorMessage($0)) } ?? ""
+        close()
+        return DatabaseError(.connection, "PostgreSQL \(url): \(what)\(why.isEmpty ? "" : ": \(why)")")
+    }
+
+    private static func connect(_ settings: [(String, String)]) -> OpaquePointer? {
+        withCStrings(settings.map(\.0) + [nil]) { keys in
+            withCStrings(settings.map(\.1) + [nil]) { values in PQconnectdbParams(keys, values, 0) }
+        }
+    }
+
+    private static func rows(_ r: OpaquePointer) -> DatabaseRows {
+        var result = DatabaseRows()
+        let columns = PQnfields(r)
+        result.columns = (0..<columns).map { String(cString: PQfname(r, $0)) }
+        let types = (0..<columns).map { PQftype(r, $0) }
+        for row in 0..<PQntuples(r) {
+            result.rows.append((0..<columns).map { c in
+                if PQgetisnull(r, row, c) == 1 { return .null }
+                return value(String(cString: PQgetvalue(r, row, c)), type: types[Int(c)])
+            })
+        }
+        return result
+    }
+
+    /// A text-format cell as a value of its column's type (OIDs of pg_type).
+    private static func value(_ text: String, type: Oid) -> DatabaseValue {
+        switch type {
+        case 20, 21, 23, 26: return Int64(text).map(DatabaseValue.int) ?? .text(text)
+        case 700, 701, 1700: return Double(text).map(DatabaseValue.double) ?? .text(text)
+        case 16: return .int(text == "t" ? 1 : 0)
+        case 17: return .blob(decodeBytea(text) ?? Array(text.utf8))
+        default: return .text(text)
+        }
+    }
+
+    /// bytea's hex output (`\x0a1b...`).
+    private static func decodeBytea(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count >= 2, digits[0] == UInt8(ascii: "\\"), digits[1] == UInt8(ascii: "x"), digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2 - 1)
+        var i = 2
+        while i < digits.count {
+            guard let hi = hex(digits[i]), let lo = hex(digits[i + 1]) else { return nil }
+            bytes.append(hi << 4 | lo)
+            i += 2
+        }
+        return bytes
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// A parameter in text format (nil: NULL). A NUL cannot travel in PostgreSQL text, so
+    /// text with one is cut there, as the server would refuse it whole.
+    private static func parameterText(_ value: DatabaseValue) -> String? {
+        switch value {
+        case .null: return nil
+        case .int(let n): return String(n)
+        case .double(let d): return String(d)
+        case .text(let s): return s.contains("\0") ? String(s.prefix { $0 != "\0" }) : s
+        case .blob(let b): return "\\x" + b.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+    }
+
+    /// The statement with each `?` outside quotes and comments numbered as `$1`, `$2`...
+    static func numberedPlaceholders(_ sql: String) -> String {
+        guard sql.contains("?") else { return sql }
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 8)
+        var n = 0
+        var quote: Character?
+        for c in sql {
+            if let q = quote {
+                if c == q { quote = nil }
+                out.append(c)
+            } else if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+            } else if c == "?" {
+                n += 1
+                out += "$\(n)"
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func message(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        var s = String(cString: text)
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s.split(separator: "\n").joined(separator: "; ")
+    }
+
+    /// Calls `body` with C strings for `strings` (nil entries stay NULL), alive for the call.
+    private static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { UnsafePointer($0) })
+    }
+}
