@@ -31,6 +31,9 @@ let package = Package(
         // libsqlite3 and libpq (Debian libsqlite3-dev, libpq-dev): db_sqlite and db_postgres.
         .systemLibrary(name: "CSQLite", path: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        // Databases behind Kamailio's URLs (sqlite://, postgres://): connections, statements
+        // with parameters, version checks. Knows nothing of SIP or the arena.
+        .target(name: "Database", dependencies: ["CSQLite", "CLibPQ"]),
         // Swift views over the arena.
         .target(name: "Shared", dependencies: ["CShared"]),
         // SIP messages: parse, inspect, build. Pure; imports nothing of ours.
@@ -41,7 +44,7 @@ let package = Package(
         // The server: processes, transport, modules; brings Shared, SIP and Script together.
         .target(
             name: "Runtime",
-            dependencies: ["Shared", "SIP", "Script", "CCurl", "CJansson", "CSQLite", "CLibPQ"]
+            dependencies: ["Shared", "SIP", "Script", "Database", "CCurl", "CJansson"]
         ),
         .executableTarget(
             name: "respite",
@@ -88,6 +91,7 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport", "respite-arena-helper", "respite-shm"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "DatabaseTests", dependencies: ["Database", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "TestSupport", "respite", "respite-shm"],
                     resources: [.copy("Configs")]),
     ],

@@ -1,3 +1,4 @@
+import Database
 import Script
 
 /// A process's database connections, one per URL (every module that names the same URL

@@ -1,3 +1,4 @@
+import Database
 import Script
 
 /// What a loaded module needs from a database: the URL and the tables it reads or writes.

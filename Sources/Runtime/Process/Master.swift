@@ -1,3 +1,4 @@
+import Database
 import Script
 import Shared
 #if canImport(Glibc)

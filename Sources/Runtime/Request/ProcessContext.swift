@@ -1,3 +1,4 @@
+import Database
 import SIP
 import Script
 import Shared

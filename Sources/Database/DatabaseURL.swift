@@ -32,7 +32,7 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         func bad(_ why: String) -> Result<DatabaseURL, DatabaseError> {
             .failure(DatabaseError(.url, "bad database URL '\(redacted(text))': \(why)"))
         }
-        guard let schemeEnd = text.range(of: "://") else {
+        guard let schemeEnd = schemeSeparator(text) else {
             return bad("expected scheme://[user[:password]@]host[:port]/database")
         }
         let engine: Engine
@@ -75,9 +75,19 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
 
     /// `text` with any password replaced by `***`.
     static func redacted(_ text: String) -> String {
-        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@") else { return text }
+        guard let scheme = schemeSeparator(text), let at = text[scheme.upperBound...].lastIndex(of: "@") else { return text }
         let credentials = text[scheme.upperBound..<at]
         guard let colon = credentials.firstIndex(of: ":") else { return text }
         return String(text[..<colon]) + ":***" + String(text[at...])
+    }
+
+    /// Where `://` is in `text`.
+    static func schemeSeparator(_ text: String) -> Range<String.Index>? {
+        var i = text.startIndex
+        while i < text.endIndex {
+            if text[i...].hasPrefix("://") { return i..<text.index(i, offsetBy: 3) }
+            i = text.index(after: i)
+        }
+        return nil
     }
 }

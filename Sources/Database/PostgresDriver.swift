@@ -1,5 +1,4 @@
 import CLibPQ
-import Shared
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,11 +70,11 @@ final class PostgresDriver: DatabaseDriver {
 
     /// Waits until the whole answer has arrived, or the timeout passes (then cancels).
     private func awaitAnswer(_ connection: OpaquePointer) throws(DatabaseError) {
-        let deadline = MonotonicClock.nowMs + UInt64(timeoutMs)
+        let deadline = DatabaseClock.nowMs + UInt64(timeoutMs)
         while true {
             guard PQconsumeInput(connection) == 1 else { throw lost("the connection was lost") }
             if PQisBusy(connection) == 0 { return }
-            let now = MonotonicClock.nowMs
+            let now = DatabaseClock.nowMs
             guard now < deadline else {
                 if let cancel = PQgetCancel(connection) {
                     var buffer = [CChar](repeating: 0, count: 256)

@@ -1,4 +1,16 @@
-import Shared
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Milliseconds of the monotonic clock (reconnect pacing, query deadlines).
+enum DatabaseClock {
+    static var nowMs: UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+}
 
 /// The engine side of one connection: SQLiteDriver or PostgresDriver.
 protocol DatabaseDriver: AnyObject {
@@ -87,7 +99,7 @@ public final class DatabaseConnection {
 
     private func connected() -> Result<DatabaseDriver, DatabaseError> {
         if let driver, driver.isUsable { return .success(driver) }
-        let now = MonotonicClock.nowMs
+        let now = DatabaseClock.nowMs
         if let failed = lastFailedConnectMs, now < failed + options.reconnectIntervalMs {
             return .failure(DatabaseError(.connection, "no connection to \(url) (retrying every \(options.reconnectIntervalMs) ms)"))
         }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import Runtime
+@testable import Database
 
 /// The database layer on real engines: a SQLite file in a scratch folder and a throw-away
 /// PostgreSQL cluster. Values with quotes, semicolons and NULs travel as parameters.
