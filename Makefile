@@ -94,7 +94,7 @@ conformance-kamailio:
 	python3 Tests/Conformance/run.py --server kamailio --cases examples
 
 # Release builds of every benchmark; one result line each, collected in $(REPORT).
-bench: deps
+bench: test-deps
 	$(SWIFT) build -c release
 	@{ echo "# respite benchmarks $$(date -u +%FT%TZ) on $$(nproc) cores"; \
 	  .build/release/respite-bench-handoff; \
@@ -105,6 +105,7 @@ bench: deps
 	  python3 Benchmarks/tcp/bench.py; \
 	  python3 Benchmarks/rpc/bench.py; \
 	  python3 Benchmarks/stockcfg/bench.py; \
+	  python3 Benchmarks/databases/bench.py; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs
