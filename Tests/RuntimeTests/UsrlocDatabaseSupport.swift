@@ -6,7 +6,7 @@ import TestSupport
 /// alike, SQLite files made from Kamailio's own schema files, and small SIP exchanges.
 enum UsrlocDatabaseSupport {
     /// REGISTER saves; OPTIONS answers "Found <contact>" after lookup; INVITE is relayed
-    /// to the contact lookup finds. DRIVER, DBURL, MODE are replaced per test.
+    /// to the contact lookup finds. DRIVER, DBURL, MODE, TIMER are replaced per test.
     static let config = """
     #!KAMAILIO
     debug=2
@@ -23,7 +23,7 @@ enum UsrlocDatabaseSupport {
     loadmodule "registrar.so"
     modparam("usrloc", "db_url", "DBURL")
     modparam("usrloc", "db_mode", MODE)
-    modparam("usrloc", "timer_interval", 60)
+    modparam("usrloc", "timer_interval", TIMER)
     request_route {
         if (is_method("REGISTER")) {
             if (!save("location")) { sl_reply_error(); }
@@ -36,10 +36,10 @@ enum UsrlocDatabaseSupport {
     }
     """
 
-    static func config(url: String, mode: Int) -> String {
+    static func config(url: String, mode: Int, timerInterval: Int = 60) -> String {
         let driver = url.hasPrefix("sqlite") ? "db_sqlite" : "db_postgres"
         return config.replacingOccurrences(of: "DRIVER", with: driver).replacingOccurrences(of: "DBURL", with: url)
-            .replacingOccurrences(of: "MODE", with: String(mode))
+            .replacingOccurrences(of: "MODE", with: String(mode)).replacingOccurrences(of: "TIMER", with: String(timerInterval))
     }
 
     /// A SQLite file made by the sqlite3 CLI from Kamailio's standard and usrloc schema

@@ -34,6 +34,27 @@ import TestSupport
         #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "bob|t|t|-1")
     }
 
+    /// PostgreSQL stopped mid-run: a REGISTER gets 500 and lookups fail, each answered
+    /// within the query timeout; once the server is back, the node uses it again.
+    @Test func aStoppedClusterFailsCleanlyAndComesBack() throws {
+        let cluster = try Self.cluster()
+        defer { cluster.remove() }
+        let node = try ServerProcess(config: S.config(url: cluster.url, mode: 3), readiness: .processesStarted)
+        defer { node.stop() }
+        let client = try SIPTestClient(server: node.port)
+        #expect(S.register(client, "bob", contact: "sip:bob@127.0.0.1:7001")?.statusCode == 200)
+        cluster.stop()
+        let started = Date()
+        #expect(S.lookup(client, "bob") == "404 Not Found")
+        #expect(S.register(client, "alice", contact: "sip:alice@127.0.0.1:7002")?.statusCode == 500)
+        #expect(Date().timeIntervalSince(started) < 4.5)
+        #expect(node.log.contains("cannot read the contacts of bob"))
+        try cluster.start()
+        let back = waitUntil(timeout: 10, interval: 0.5) { S.lookup(client, "bob") == "200 Found sip:bob@127.0.0.1:7001" }
+        #expect(back, "the node did not reconnect:\n\(node.log)")
+        #expect(node.isRunning)
+    }
+
     @Test func twoKamailioNodesShareRegistrations() throws {
         let cluster = try Self.cluster()
         defer { cluster.remove() }

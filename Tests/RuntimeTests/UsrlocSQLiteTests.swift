@@ -68,6 +68,40 @@ import TestSupport
         #expect(S.lookup(client2, "carol") == "404 Not Found")
     }
 
+    @Test func theTimerWritesBackAndDeletesExpiredRows() throws {
+        let dir = try Spawn.scratchDirectory("uldb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = try S.kamailioSQLite(in: dir)
+        // A row that expired a minute ago, as Kamailio would have left it.
+        _ = try S.sqlite(db, """
+            INSERT INTO location (ruid, username, contact, expires, last_modified, callid)
+            VALUES ('uloc-old', 'old', 'sip:old@127.0.0.1:7009', julianday('now', '-60 seconds'), julianday('now', '-3660 seconds'), 'c')
+            """)
+        let server = try ServerProcess(config: S.config(url: "sqlite:///" + db, mode: 2, timerInterval: 1), readiness: .processesStarted)
+        defer { server.stop() }
+        #expect(server.log.contains("loaded 0 contacts from location"))
+        let client = try SIPTestClient(server: server.port)
+        #expect(S.register(client, "bob", contact: "sip:bob@127.0.0.1:7001")?.statusCode == 200)
+        let flushed = waitUntil(timeout: 5) { (try? S.sqlite(db, "SELECT group_concat(username) FROM location")) == "bob" }
+        #expect(flushed, "the timer did not write bob and delete the expired row")
+        #expect(try S.shmUsrloc(server)["dbWritten"] as? Int == 1)
+        #expect(try S.shmUsrloc(server)["dirty"] as? Int == 0)
+    }
+
+    /// The master refuses to start when the location table has another version.
+    @Test func aWrongTableVersionStopsTheStart() throws {
+        let dir = try Spawn.scratchDirectory("uldb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = try S.kamailioSQLite(in: dir)
+        _ = try S.sqlite(db, "UPDATE version SET table_version = 8 WHERE table_name = 'location'")
+        let file = dir.appendingPathComponent("test.cfg")
+        try S.config(url: "sqlite:///" + db, mode: 1).replacingOccurrences(of: "PORT", with: String(try FreePort.server()))
+            .write(to: file, atomically: true, encoding: .utf8)
+        let r = try Spawn.run(Products.path("respite"), ["-f", file.path, "-DD", "-E"], timeout: 10)
+        #expect(r.status != 0)
+        #expect(r.output.contains("usrloc:") && r.output.contains("table 'location' has version 8, Respite reads version 9"))
+    }
+
     /// A database that fails under the server: save() answers 500 (Kamailio's answer when
     /// usrloc cannot write), lookups fail, each with a log line; the server goes on.
     @Test func aDatabaseErrorFailsSaveAndLookupCleanly() throws {
