@@ -199,11 +199,14 @@ struct RegistrarProfile {
 /// registrar's state in one process (ProcessContext.registrar).
 struct RegistrarProcessState {
     var profiles: [String: RegistrarProfile] = [:]
-    private var ruidCounter = 0
+    /// Starts at a random value, so that servers sharing one database (usrloc db_mode 3)
+    /// do not make the same ruid when their processes have the same pid.
+    private var ruidCounter = Int.random(in: 0..<(1 << 24))
     /// This process's pid in hex, taken at the first RUID (in the process that makes it).
     private var pidHex: String?
 
-    /// A record id unique in this server: `uloc-<time hex>-<pid hex>-<counter hex>`.
+    /// A record id unique in this server (and, by its random counter start, across servers
+    /// on one database): `uloc-<time hex>-<pid hex>-<counter hex>`.
     mutating func nextRUID(now: Int) -> String {
         ruidCounter += 1
         let pid = pidHex ?? String(getpid(), radix: 16)
