@@ -191,8 +191,13 @@ struct Master {
             log.liveLevel = changeable.index(group: "core", name: "debug").map { LiveLogLevel(settings: changeable, index: $0) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
             if program.settings.modules.contains("usrloc") {
-                let ul = UsrlocSettings(program.settings)
-                _ = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax, useDomain: ul.useDomain)
+                let ul = UsrlocSettings.of(program.settings)
+                let table = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax,
+                                                           useDomain: ul.useDomain, dbMode: ul.dbMode)
+                if let problem = preloadLocations(ul, table) {
+                    log.critical("usrloc", problem)
+                    return 1
+                }
             }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]

@@ -97,6 +97,7 @@ extension Master {
             kill(pid, SIGKILL)
             _ = Fork.wait(pid)
         }
+        flushLocations(context)
         log.notice("core", "stopped")
         return status
     }
