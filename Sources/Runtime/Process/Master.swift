@@ -194,6 +194,9 @@ struct Master {
                 let ul = UsrlocSettings(program.settings)
                 _ = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax, useDomain: ul.useDomain)
             }
+            if program.settings.modules.contains(AuthSettings.module) {
+                _ = try AuthSettings(program.settings).installNonceCounts(in: arena)
+            }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]
                 if async.moduleLoaded && async.mode == 0 {
