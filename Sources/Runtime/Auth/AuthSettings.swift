@@ -132,6 +132,8 @@ extension AuthSettings {
             }
             random = bytes
         }
-        return try arena.installNonceCounts(order: ncArrayOrder, randomSecret: random, nonceExpire: nonceExpire, nonceCount: nonceCount)
+        // Without nonce_count the array is never read: the smallest one keeps ids issued.
+        let order = nonceCount ? ncArrayOrder : NonceCountTable.orderRange.lowerBound
+        return try arena.installNonceCounts(order: order, randomSecret: random, nonceExpire: nonceExpire, nonceCount: nonceCount)
     }
 }
