@@ -30,7 +30,8 @@ extension ArenaInspector {
         }
         let headerBytes = MemoryLayout<cs_auth_nonces>.size
         guard t.size > 0, t.size & (t.size - 1) == 0, Int(t.size) <= s.size - headerBytes,
-              s.offset + s.size <= size else {
+            s.offset + s.size <= size
+        else {
             problems.append("auth: \(t.size) nc slots do not fit the section of \(s.size) bytes")
             return nil
         }

@@ -57,7 +57,9 @@ extension ArenaRef {
     /// configured secret, the section gets `randomSecret` (the master draws it, so every
     /// process checks every other's nonces). Throws `.invalidLayout` for a bad order,
     /// `.outOfMemory` when the arena is too small.
-    public func installNonceCounts(order: Int, randomSecret: [UInt8]?, nonceExpire: Int, nonceCount: Bool) throws(ArenaError) -> NonceCountTable {
+    public func installNonceCounts(order: Int, randomSecret: [UInt8]?, nonceExpire: Int, nonceCount: Bool)
+        throws(ArenaError) -> NonceCountTable
+    {
         guard NonceCountTable.orderRange.contains(order) else {
             throw .invalidLayout("auth nc_array_order \(order) is not in \(NonceCountTable.orderRange)")
         }
@@ -65,7 +67,8 @@ extension ArenaRef {
             throw .invalidLayout("auth secret must be \(CS_AUTH_SECRET_BYTES) random bytes")
         }
         let size = UInt32(1) << UInt32(order)
-        let memory = try addSection(NonceCountTable.section, size: Int(cs_auth_bytes(size)), kind: CS_SECTION_AUTH, version: CS_AUTH_VERSION)
+        let memory = try addSection(
+            NonceCountTable.section, size: Int(cs_auth_bytes(size)), kind: CS_SECTION_AUTH, version: CS_AUTH_VERSION)
         let table = memory.assumingMemoryBound(to: cs_auth_nonces.self)
         let expire = UInt32(clamping: nonceExpire)
         if let s = randomSecret {

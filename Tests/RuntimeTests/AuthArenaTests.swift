@@ -1,7 +1,7 @@
 import Foundation
 import SIP
-import Testing
 import TestSupport
+import Testing
 
 /// auth_db on PostgreSQL (a throw-away cluster made from Kamailio's postgres schema files)
 /// against Kamailio 5.6.3, and the arena's nonce counts as respite-shm shows them.
@@ -15,7 +15,8 @@ import TestSupport
         try cluster.psql(AuthTests.subscribers)
         let config = AuthTests.config.replacingOccurrences(of: "DBMODULE", with: "db_postgres.so")
             .replacingOccurrences(of: "DBURL", with: cluster.url)
-        let (k, r) = try KamailioServer.playBoth(config: config) { port, log in try AuthTests.play(port: port, log: log) }
+        let (k, r) = try KamailioServer.playBoth(config: config) { port, log in try AuthTests.play(port: port, log: log)
+        }
         #expect(k.count > 25, "Kamailio:\n\(k.joined(separator: "\n"))")
         #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }
@@ -32,21 +33,25 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: db.dir) }
         let config = AuthTests.config.replacingOccurrences(of: "DBMODULE", with: "db_sqlite.so")
             .replacingOccurrences(of: "DBURL", with: "sqlite:///" + db.path)
-            .replacingOccurrences(of: "modparam(\"auth\", \"nonce_expire\", 2)", with: "modparam(\"auth\", \"nc_array_size\", 5000)")
+            .replacingOccurrences(
+                of: "modparam(\"auth\", \"nonce_expire\", 2)", with: "modparam(\"auth\", \"nc_array_size\", 5000)")
         let server = try ServerProcess(config: config, children: 2)
         defer { _ = server.stop() }
         let ua = AuthDigestClient(sip: try SIPTestClient(server: server.port))
         let uri = ua.uri("alice")
         guard let reply = ua.sip.exchange(ua.request("REGISTER", user: "alice", extra: ["X-Flags: 1"])),
-              let challenge = AuthDigestClient.challenge(of: reply) else {
+            let challenge = AuthDigestClient.challenge(of: reply)
+        else {
             Issue.record("no challenge:\n\(server.log)")
             return
         }
         // Two receivers answer in turn: each accepts the other's nonce and sees its nc.
         var codes: [Int] = []
         for nc in [1, 2, 2, 3] {
-            let c = AuthDigestClient.credentials(user: "alice", password: "secret1", challenge: challenge, method: "REGISTER", uri: uri, nc: nc)
-            codes.append(ua.sip.exchange(ua.request("REGISTER", user: "alice", extra: [c, "X-Flags: 1"]))?.statusCode ?? 0)
+            let c = AuthDigestClient.credentials(
+                user: "alice", password: "secret1", challenge: challenge, method: "REGISTER", uri: uri, nc: nc)
+            codes.append(
+                ua.sip.exchange(ua.request("REGISTER", user: "alice", extra: [c, "X-Flags: 1"]))?.statusCode ?? 0)
         }
         #expect(codes == [200, 200, 401, 200])
         let auth = try Self.authSection(server)

@@ -25,12 +25,16 @@ struct AuthDigestClient {
     }
 
     /// A request from `user` to `target` with `extra` headers; From and To name `user`.
-    func request(_ method: String, user: String, target: String? = nil, extra: [String] = [], callID: String? = nil) -> String {
+    func request(_ method: String, user: String, target: String? = nil, extra: [String] = [], callID: String? = nil)
+        -> String
+    {
         let to = target ?? user
-        return sip.request(method, user: to, headers: [
-            "From: <sip:\(user)@\(domain)>;tag=auth-\(UInt32.random(in: 0...UInt32.max))",
-            "To: <sip:\(to)@\(domain)>",
-        ] + extra, callID: callID)
+        return sip.request(
+            method, user: to,
+            headers: [
+                "From: <sip:\(user)@\(domain)>;tag=auth-\(UInt32.random(in: 0...UInt32.max))",
+                "To: <sip:\(to)@\(domain)>",
+            ] + extra, callID: callID)
     }
 
     /// The request-URI `SIPTestClient.request` writes for `user`.
@@ -43,22 +47,27 @@ struct AuthDigestClient {
         for part in value.dropFirst("Digest ".count).split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1)
             guard kv.count == 2 else { continue }
-            params[kv[0].trimmingCharacters(in: .whitespaces)] = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+            params[kv[0].trimmingCharacters(in: .whitespaces)] = kv[1].trimmingCharacters(
+                in: CharacterSet(charactersIn: " \""))
         }
         return Challenge(header: "\(name): \(value)", params: params)
     }
 
     /// An Authorization (or Proxy-Authorization) header answering `challenge`.
-    static func credentials(_ header: String = "Authorization", user: String, password: String, challenge c: Challenge,
-                            method: String, uri: String, nc: Int? = nil, realm: String? = nil) -> String {
+    static func credentials(
+        _ header: String = "Authorization", user: String, password: String, challenge c: Challenge,
+        method: String, uri: String, nc: Int? = nil, realm: String? = nil
+    ) -> String {
         let realm = realm ?? c.realm
         let ha1 = DigestHash.ha1(.md5, user: user, realm: realm, password: password)
         let ncText = nc.map { String(format: "%08x", $0) }
         let cnonce = "0a4f113b"
         let qop = nc == nil ? nil : "auth"
-        let response = DigestHash.response(.md5, ha1: ha1, nonce: c.nonce, method: method, uri: uri,
-                                           qop: qop, nc: ncText, cnonce: qop == nil ? nil : cnonce)
-        var h = "\(header): Digest username=\"\(user)\", realm=\"\(realm)\", nonce=\"\(c.nonce)\", uri=\"\(uri)\", response=\"\(response)\", algorithm=MD5"
+        let response = DigestHash.response(
+            .md5, ha1: ha1, nonce: c.nonce, method: method, uri: uri,
+            qop: qop, nc: ncText, cnonce: qop == nil ? nil : cnonce)
+        var h =
+            "\(header): Digest username=\"\(user)\", realm=\"\(realm)\", nonce=\"\(c.nonce)\", uri=\"\(uri)\", response=\"\(response)\", algorithm=MD5"
         if let ncText { h += ", qop=auth, nc=\(ncText), cnonce=\"\(cnonce)\"" }
         return h
     }

@@ -1,65 +1,65 @@
 import Foundation
 import SIP
-import Testing
 import TestSupport
+import Testing
 
 /// auth and auth_db against Kamailio 5.6.3 on the same config and the same SQLite file
 /// (made from Kamailio's schema files): what a UA sees on the wire (codes, challenge
 /// headers with the nonce value blanked) and the script's return codes must be the same.
 @Suite(.serialized) struct AuthTests {
     static let config = """
-    #!KAMAILIO
-    debug=2
-    log_stderror=yes
-    children=2
-    listen=udp:127.0.0.1:PORT
-    mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-    loadmodule "tm.so"
-    loadmodule "sl.so"
-    loadmodule "pv.so"
-    loadmodule "xlog.so"
-    loadmodule "textops.so"
-    loadmodule "DBMODULE"
-    loadmodule "auth.so"
-    loadmodule "auth_db.so"
-    modparam("auth_db", "db_url", "DBURL")
-    modparam("auth_db", "calculate_ha1", yes)
-    modparam("auth_db", "password_column", "password")
-    modparam("auth_db", "load_credentials", "$avp(dom)=domain;ha1")
-    modparam("auth", "nonce_expire", 2)
-    modparam("auth", "nonce_count", 1)
-    modparam("auth", "qop", "auth")
-    request_route {
-        if (is_method("REGISTER")) {
-            $var(r) = auth_check("$fd", "subscriber", "1");
-            if ($var(r) < 0) {
-                xlog("L_INFO", "AUTH check=$var(r) au=$au ar=$ar ad=$ad\\n");
-                if ($hdr(X-Flags) == "1") { auth_challenge("$fd", "1"); exit; }
-                if ($hdr(X-Flags) == "17") { auth_challenge("$fd", "17"); exit; }
-                auth_challenge("$fd", "0");
+        #!KAMAILIO
+        debug=2
+        log_stderror=yes
+        children=2
+        listen=udp:127.0.0.1:PORT
+        mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+        loadmodule "tm.so"
+        loadmodule "sl.so"
+        loadmodule "pv.so"
+        loadmodule "xlog.so"
+        loadmodule "textops.so"
+        loadmodule "DBMODULE"
+        loadmodule "auth.so"
+        loadmodule "auth_db.so"
+        modparam("auth_db", "db_url", "DBURL")
+        modparam("auth_db", "calculate_ha1", yes)
+        modparam("auth_db", "password_column", "password")
+        modparam("auth_db", "load_credentials", "$avp(dom)=domain;ha1")
+        modparam("auth", "nonce_expire", 2)
+        modparam("auth", "nonce_count", 1)
+        modparam("auth", "qop", "auth")
+        request_route {
+            if (is_method("REGISTER")) {
+                $var(r) = auth_check("$fd", "subscriber", "1");
+                if ($var(r) < 0) {
+                    xlog("L_INFO", "AUTH check=$var(r) au=$au ar=$ar ad=$ad\\n");
+                    if ($hdr(X-Flags) == "1") { auth_challenge("$fd", "1"); exit; }
+                    if ($hdr(X-Flags) == "17") { auth_challenge("$fd", "17"); exit; }
+                    auth_challenge("$fd", "0");
+                    exit;
+                }
+                xlog("L_INFO", "AUTH ok au=$au ar=$ar ad=$ad dom=$avp(dom) ha1=$avp(ha1)\\n");
+                sl_send_reply("200", "OK");
                 exit;
             }
-            xlog("L_INFO", "AUTH ok au=$au ar=$ar ad=$ad dom=$avp(dom) ha1=$avp(ha1)\\n");
-            sl_send_reply("200", "OK");
-            exit;
-        }
-        if (is_method("INVITE")) {
-            $var(r) = proxy_authorize("$fd", "subscriber");
-            if ($var(r) < 0) {
-                xlog("L_INFO", "AUTH proxy=$var(r)\\n");
-                proxy_challenge("$fd", "1");
+            if (is_method("INVITE")) {
+                $var(r) = proxy_authorize("$fd", "subscriber");
+                if ($var(r) < 0) {
+                    xlog("L_INFO", "AUTH proxy=$var(r)\\n");
+                    proxy_challenge("$fd", "1");
+                    exit;
+                }
+                consume_credentials();
+                xlog("L_INFO", "AUTH proxy ok au=$au\\n");
+                if ($hdr(X-Next) != $null) { $du = $hdr(X-Next); t_relay(); exit; }
+                sl_send_reply("200", "OK");
                 exit;
             }
-            consume_credentials();
-            xlog("L_INFO", "AUTH proxy ok au=$au\\n");
-            if ($hdr(X-Next) != $null) { $du = $hdr(X-Next); t_relay(); exit; }
-            sl_send_reply("200", "OK");
-            exit;
+            if (has_credentials("127.0.0.1")) { sl_send_reply("200", "Has Credentials"); exit; }
+            sl_send_reply("404", "No Credentials");
         }
-        if (has_credentials("127.0.0.1")) { sl_send_reply("200", "Has Credentials"); exit; }
-        sl_send_reply("404", "No Credentials");
-    }
-    """
+        """
 
     /// A scratch SQLite file made from Kamailio's schema files, with three subscribers
     /// (one whose name holds a quote and a semicolon).
@@ -76,10 +76,10 @@ import TestSupport
     }
 
     static let subscribers = """
-    INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('alice', '127.0.0.1', 'secret1', 'x', 'y');
-    INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('bob', '127.0.0.1', 'bobpw', '', '');
-    INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('o''ne;two', '127.0.0.1', 'pw2', '', '');
-    """
+        INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('alice', '127.0.0.1', 'secret1', 'x', 'y');
+        INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('bob', '127.0.0.1', 'bobpw', '', '');
+        INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('o''ne;two', '127.0.0.1', 'pw2', '', '');
+        """
 
     /// The script's AUTH lines, from the word on.
     static func authLines(_ log: String) -> [String] {
@@ -101,57 +101,75 @@ import TestSupport
         let uri = ua.uri("alice")
         // Challenged, then answered without qop (flags 0: the stock config's challenge).
         guard let first = step("register", ua.request("REGISTER", user: "alice")),
-              let plain = AuthDigestClient.challenge(of: first) else { return out }
-        let ok = AuthDigestClient.credentials(user: "alice", password: "secret1", challenge: plain, method: "REGISTER", uri: uri)
+            let plain = AuthDigestClient.challenge(of: first)
+        else { return out }
+        let ok = AuthDigestClient.credentials(
+            user: "alice", password: "secret1", challenge: plain, method: "REGISTER", uri: uri)
         _ = step("answered", ua.request("REGISTER", user: "alice", extra: [ok]))
-        let wrong = AuthDigestClient.credentials(user: "alice", password: "wrong", challenge: plain, method: "REGISTER", uri: uri)
+        let wrong = AuthDigestClient.credentials(
+            user: "alice", password: "wrong", challenge: plain, method: "REGISTER", uri: uri)
         _ = step("wrong password", ua.request("REGISTER", user: "alice", extra: [wrong]))
-        let nobody = AuthDigestClient.credentials(user: "nobody", password: "x", challenge: plain, method: "REGISTER", uri: ua.uri("nobody"))
+        let nobody = AuthDigestClient.credentials(
+            user: "nobody", password: "x", challenge: plain, method: "REGISTER", uri: ua.uri("nobody"))
         _ = step("unknown user", ua.request("REGISTER", user: "nobody", extra: [nobody]))
-        let bob = AuthDigestClient.credentials(user: "bob", password: "bobpw", challenge: plain, method: "REGISTER", uri: uri)
+        let bob = AuthDigestClient.credentials(
+            user: "bob", password: "bobpw", challenge: plain, method: "REGISTER", uri: uri)
         _ = step("bob for alice", ua.request("REGISTER", user: "alice", extra: [bob]))
-        let quoted = AuthDigestClient.credentials(user: "o'ne;two", password: "pw2", challenge: plain, method: "REGISTER", uri: ua.uri("o'ne;two"))
+        let quoted = AuthDigestClient.credentials(
+            user: "o'ne;two", password: "pw2", challenge: plain, method: "REGISTER", uri: ua.uri("o'ne;two"))
         _ = step("quote and semicolon", ua.request("REGISTER", user: "o'ne;two", extra: [quoted]))
         _ = step("malformed", ua.request("REGISTER", user: "alice", extra: ["Authorization: Digest bogus"]))
         var forged = plain
         forged.params["nonce"] = String(plain.nonce.dropLast(4)) + "AAA="
-        let tampered = AuthDigestClient.credentials(user: "alice", password: "secret1", challenge: forged, method: "REGISTER", uri: uri)
+        let tampered = AuthDigestClient.credentials(
+            user: "alice", password: "secret1", challenge: forged, method: "REGISTER", uri: uri)
         _ = step("tampered nonce", ua.request("REGISTER", user: "alice", extra: [tampered]))
 
         // qop=auth and nonce counts: each nc once, upwards.
         guard let second = step("qop challenge", ua.request("REGISTER", user: "alice", extra: ["X-Flags: 1"])),
-              let withQop = AuthDigestClient.challenge(of: second) else { return out }
-        for (name, nc) in [("nc 1", 1), ("nc 2", 2), ("nc 2 again", 2), ("nc 1 again", 1), ("nc 5", 5), ("nc 256", 256)] {
-            let c = AuthDigestClient.credentials(user: "alice", password: "secret1", challenge: withQop, method: "REGISTER", uri: uri, nc: nc)
+            let withQop = AuthDigestClient.challenge(of: second)
+        else { return out }
+        for (name, nc) in [
+            ("nc 1", 1), ("nc 2", 2), ("nc 2 again", 2), ("nc 1 again", 1), ("nc 5", 5), ("nc 256", 256),
+        ] {
+            let c = AuthDigestClient.credentials(
+                user: "alice", password: "secret1", challenge: withQop, method: "REGISTER", uri: uri, nc: nc)
             _ = step(name, ua.request("REGISTER", user: "alice", extra: [c, "X-Flags: 1"]))
         }
         _ = step("stale flag", ua.request("REGISTER", user: "alice", extra: ["X-Flags: 17"]))
 
         // INVITE: 407, answered, the credentials consumed; another request has them.
         guard let invite = step("invite", ua.request("INVITE", user: "alice")),
-              let proxy = AuthDigestClient.challenge(of: invite) else { return out }
-        let p = AuthDigestClient.credentials("Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
-                                             method: "INVITE", uri: uri, nc: 1)
+            let proxy = AuthDigestClient.challenge(of: invite)
+        else { return out }
+        let p = AuthDigestClient.credentials(
+            "Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
+            method: "INVITE", uri: uri, nc: 1)
         _ = step("invite answered", ua.request("INVITE", user: "alice", extra: [p]))
         // Relayed after consume_credentials: the callee sees no credentials.
         let callee = try SIPTestClient(server: port)
-        let p2 = AuthDigestClient.credentials("Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
-                                              method: "INVITE", uri: uri, nc: 2)
+        let p2 = AuthDigestClient.credentials(
+            "Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
+            method: "INVITE", uri: uri, nc: 2)
         ua.sip.send(ua.request("INVITE", user: "alice", extra: [p2, "X-Next: sip:127.0.0.1:\(callee.port)"]))
         if let relayed = SerialForkingTests.next("INVITE", at: callee, timeout: 3) {
-            out.append("callee: INVITE, Proxy-Authorization \(relayed.headerValue("Proxy-Authorization") == nil ? "consumed" : "still there")")
+            out.append(
+                "callee: INVITE, Proxy-Authorization \(relayed.headerValue("Proxy-Authorization") == nil ? "consumed" : "still there")"
+            )
             callee.send(SIPTestClient.reply(to: relayed.bytes, "486 Busy Here"))
         } else {
             out.append("callee: no INVITE")
         }
         _ = step("has credentials", ua.request("OPTIONS", user: "alice", extra: [p]))
-        let other = AuthDigestClient.credentials("Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
-                                                 method: "OPTIONS", uri: uri, realm: "other.example")
+        let other = AuthDigestClient.credentials(
+            "Proxy-Authorization", user: "alice", password: "secret1", challenge: proxy,
+            method: "OPTIONS", uri: uri, realm: "other.example")
         _ = step("other realm", ua.request("OPTIONS", user: "alice", extra: [other]))
 
         // The nonce expires (nonce_expire 2): -4 and a new challenge.
         Thread.sleep(forTimeInterval: 3.2)
-        let late = AuthDigestClient.credentials(user: "alice", password: "secret1", challenge: withQop, method: "REGISTER", uri: uri, nc: 9)
+        let late = AuthDigestClient.credentials(
+            user: "alice", password: "secret1", challenge: withQop, method: "REGISTER", uri: uri, nc: 9)
         _ = step("expired", ua.request("REGISTER", user: "alice", extra: [late, "X-Flags: 1"]))
         _ = waitUntil(timeout: 2) { authLines(log()).count >= 23 }
         return out + authLines(log())
@@ -173,7 +191,8 @@ import TestSupport
     @Test func subscriberVersionAndTableNamesAreCheckedBeforeStart() throws {
         let db = try Self.subscriberFile()
         defer { try? FileManager.default.removeItem(at: db.dir) }
-        _ = try Spawn.run("/usr/bin/sqlite3", [db.path, "UPDATE version SET table_version = 6 WHERE table_name = 'subscriber'"])
+        _ = try Spawn.run(
+            "/usr/bin/sqlite3", [db.path, "UPDATE version SET table_version = 6 WHERE table_name = 'subscriber'"])
         let config = Self.config.replacingOccurrences(of: "DBMODULE", with: "db_sqlite.so")
             .replacingOccurrences(of: "DBURL", with: "sqlite:///" + db.path)
         do {
@@ -181,9 +200,13 @@ import TestSupport
             _ = server.stop()
             Issue.record("started with subscriber at version 6:\n\(server.log)")
         } catch let failure as ServerFailed {
-            #expect(failure.log.contains("auth_db: sqlite:///\(db.path): table 'subscriber' has version 6, Respite reads version 7"), "\(failure.log)")
+            #expect(
+                failure.log.contains(
+                    "auth_db: sqlite:///\(db.path): table 'subscriber' has version 6, Respite reads version 7"),
+                "\(failure.log)")
         }
-        let bad = config.replacingOccurrences(of: "proxy_authorize(\"$fd\", \"subscriber\")", with: "proxy_authorize(\"$fd\", \"sub;scriber\")")
+        let bad = config.replacingOccurrences(
+            of: "proxy_authorize(\"$fd\", \"subscriber\")", with: "proxy_authorize(\"$fd\", \"sub;scriber\")")
         let check = try Products.run("respite", ["-c", "-f", try Self.write(bad)])
         #expect(check.stderr.contains("'sub;scriber' is not a table name"), "\(check.stderr)\(check.stdout)")
     }

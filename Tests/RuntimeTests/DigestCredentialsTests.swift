@@ -1,11 +1,14 @@
 import Testing
+
 @testable import Runtime
 
 /// The Authorization value parser, the nonce codec and the digest hashes, on known values.
 @Suite struct DigestCredentialsTests {
     @Test func parsesQuotedEscapedAndBareParameters() throws {
-        let c = try #require(DigestCredentials.parse(
-            #"Digest username="o\"ne;two@example.com", realm="r, with comma", nonce="n", uri="sip:a@b", response="abc", algorithm=MD5, qop=auth, nc=0000000a, cnonce="x""#))
+        let c = try #require(
+            DigestCredentials.parse(
+                #"Digest username="o\"ne;two@example.com", realm="r, with comma", nonce="n", uri="sip:a@b", response="abc", algorithm=MD5, qop=auth, nc=0000000a, cnonce="x""#
+            ))
         #expect(c.username == #"o"ne;two@example.com"#)
         #expect(c.user == #"o"ne;two"#)
         #expect(c.domain == "example.com")
@@ -15,15 +18,18 @@ import Testing
         #expect(DigestCredentials.parse("Digest bogus") == nil)
         #expect(DigestCredentials.parse(#"Basic dXNlcjpwYXNz"#) == nil)
         #expect(DigestCredentials.parse(#"Digest username="a", realm="r", nonce="n", uri="u""#) == nil, "no response")
-        #expect(DigestCredentials.parse(#"Digest username="a", username="b", realm="r", nonce="n", uri="u", response="x""#) == nil)
+        #expect(
+            DigestCredentials.parse(#"Digest username="a", username="b", realm="r", nonce="n", uri="u", response="x""#)
+                == nil)
         #expect(DigestCredentials.parse(#"Digest username="a, realm="r""#) == nil, "unterminated quote")
     }
 
     @Test func responsesMatchRFC2617() {
         // RFC 2617 3.5's example.
         let ha1 = DigestHash.ha1(.md5, user: "Mufasa", realm: "testrealm@host.com", password: "Circle Of Life")
-        let r = DigestHash.response(.md5, ha1: ha1, nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093", method: "GET", uri: "/dir/index.html",
-                                    qop: "auth", nc: "00000001", cnonce: "0a4f113b")
+        let r = DigestHash.response(
+            .md5, ha1: ha1, nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093", method: "GET", uri: "/dir/index.html",
+            qop: "auth", nc: "00000001", cnonce: "0a4f113b")
         #expect(r == "6629fae49393a05397450978507c4ef1")
         #expect(DigestAlgorithm.sha256.hex("").hasPrefix("e3b0c442"))
     }

@@ -39,9 +39,14 @@ import Testing
     @Test func badSizesAreRefused() throws {
         let arena = try Arena.create(name: testArenaName("auth-bad"), size: 1 << 20)
         defer { try? arena.unlink() }
-        #expect(throws: ArenaError.self) { _ = try arena.ref.installNonceCounts(order: 40, randomSecret: nil, nonceExpire: 300, nonceCount: true) }
-        #expect(throws: ArenaError.self) { _ = try arena.ref.installNonceCounts(order: 8, randomSecret: [1, 2], nonceExpire: 300, nonceCount: true) }
-        let configured = try arena.ref.installNonceCounts(order: 8, randomSecret: nil, nonceExpire: 300, nonceCount: false)
+        #expect(throws: ArenaError.self) {
+            _ = try arena.ref.installNonceCounts(order: 40, randomSecret: nil, nonceExpire: 300, nonceCount: true)
+        }
+        #expect(throws: ArenaError.self) {
+            _ = try arena.ref.installNonceCounts(order: 8, randomSecret: [1, 2], nonceExpire: 300, nonceCount: true)
+        }
+        let configured = try arena.ref.installNonceCounts(
+            order: 8, randomSecret: nil, nonceExpire: 300, nonceCount: false)
         #expect(configured.randomSecret == nil)
     }
 }

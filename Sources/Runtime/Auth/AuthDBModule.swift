@@ -15,29 +15,36 @@ enum AuthDBModule {
     static var spec: ModuleSpec {
         let request: RouteTypeSet = [.request]
         let realmTable: [ArgKind] = [.string, .string]
-        return ModuleSpec(name: AuthDBSettings.module, params: AuthDBSettings.params, functions: [
-            FunctionSpec("www_authorize", args: realmTable, allowedRoutes: request, fixup: fixup) { ctx, args in
-                authorize(&ctx, args, kind: .authorization, method: nil).result.rawValue
-            },
-            FunctionSpec("www_authenticate", args: realmTable + [.string], minArgs: 2, allowedRoutes: request, fixup: fixup) { ctx, args in
-                authorize(&ctx, args, kind: .authorization, method: args.count > 2 ? args.string(2, &ctx) : nil).result.rawValue
-            },
-            FunctionSpec("proxy_authorize", args: realmTable, allowedRoutes: request, fixup: fixup) { ctx, args in
-                authorize(&ctx, args, kind: .proxyAuthorization, method: nil).result.rawValue
-            },
-            FunctionSpec("proxy_authenticate", args: realmTable, allowedRoutes: request, fixup: fixup) { ctx, args in
-                authorize(&ctx, args, kind: .proxyAuthorization, method: nil).result.rawValue
-            },
-            FunctionSpec("auth_check", args: realmTable + [.int], allowedRoutes: request, fixup: fixup) { ctx, args in
-                let kind = CredentialsHeader.forMethod(ctx.message.message)
-                let (result, realm, c) = authorize(&ctx, args, kind: kind, method: nil)
-                guard result == .authenticated, let c else { return result.rawValue }
-                let flags = args.int(2, &ctx) ?? 0
-                let useDomain = payload(args).db.useDomain
-                return AuthVerifier.userMatches(c, realm: realm, flags: flags, useDomain: useDomain, ctx.message)
-                    ? result.rawValue : AuthResult.userMismatch.rawValue
-            },
-        ], checkParams: { context in context.derived = AuthDBSettings(context.settings) })
+        return ModuleSpec(
+            name: AuthDBSettings.module, params: AuthDBSettings.params,
+            functions: [
+                FunctionSpec("www_authorize", args: realmTable, allowedRoutes: request, fixup: fixup) { ctx, args in
+                    authorize(&ctx, args, kind: .authorization, method: nil).result.rawValue
+                },
+                FunctionSpec(
+                    "www_authenticate", args: realmTable + [.string], minArgs: 2, allowedRoutes: request, fixup: fixup
+                ) { ctx, args in
+                    authorize(&ctx, args, kind: .authorization, method: args.count > 2 ? args.string(2, &ctx) : nil)
+                        .result.rawValue
+                },
+                FunctionSpec("proxy_authorize", args: realmTable, allowedRoutes: request, fixup: fixup) { ctx, args in
+                    authorize(&ctx, args, kind: .proxyAuthorization, method: nil).result.rawValue
+                },
+                FunctionSpec("proxy_authenticate", args: realmTable, allowedRoutes: request, fixup: fixup) {
+                    ctx, args in
+                    authorize(&ctx, args, kind: .proxyAuthorization, method: nil).result.rawValue
+                },
+                FunctionSpec("auth_check", args: realmTable + [.int], allowedRoutes: request, fixup: fixup) {
+                    ctx, args in
+                    let kind = CredentialsHeader.forMethod(ctx.message.message)
+                    let (result, realm, c) = authorize(&ctx, args, kind: kind, method: nil)
+                    guard result == .authenticated, let c else { return result.rawValue }
+                    let flags = args.int(2, &ctx) ?? 0
+                    let useDomain = payload(args).db.useDomain
+                    return AuthVerifier.userMatches(c, realm: realm, flags: flags, useDomain: useDomain, ctx.message)
+                        ? result.rawValue : AuthResult.userMismatch.rawValue
+                },
+            ], checkParams: { context in context.derived = AuthDBSettings(context.settings) })
     }
 
     static let fixup: @Sendable (inout FixupContext) -> Void = { fc in
@@ -60,7 +67,8 @@ enum AuthDBModule {
     /// The check shared by every function: the realm as used (prefix stripped), the result
     /// and the credentials checked.
     static func authorize(_ ctx: inout ExecContext, _ args: CallArgs, kind: CredentialsHeader, method: String?)
-        -> (result: AuthResult, realm: String, credentials: DigestCredentials?) {
+        -> (result: AuthResult, realm: String, credentials: DigestCredentials?)
+    {
         let p = payload(args)
         let m = ctx.message
         var realm = args.string(0, &ctx)

@@ -54,7 +54,9 @@ public struct AuthDBSettings: Sendable {
         if let v = settings.modparam(m, "password_column_2")?.text { passwordColumn2 = v }
         calculateHA1 = (settings.modparamInt(m, "calculate_ha1") ?? 0) != 0
         useDomain = (settings.modparamInt(m, "use_domain") ?? 0) != 0
-        if let v = settings.modparam(m, "load_credentials")?.text, case .success(let list) = Self.parseLoadCredentials(v) {
+        if let v = settings.modparam(m, "load_credentials")?.text,
+            case .success(let list) = Self.parseLoadCredentials(v)
+        {
             loadCredentials = list
         }
         versionTable = (settings.modparamInt(m, "version_table") ?? 1) != 0
@@ -84,7 +86,9 @@ public struct AuthDBSettings: Sendable {
                 avp = String(item)
             }
             if let e = identifier(.string(column)) { return .failure(ParseError(message: "load_credentials: \(e)")) }
-            guard !avp.isEmpty else { return .failure(ParseError(message: "load_credentials: empty AVP name for '\(column)'")) }
+            guard !avp.isEmpty else {
+                return .failure(ParseError(message: "load_credentials: empty AVP name for '\(column)'"))
+            }
             out.append(LoadedCredential(avp: avp, column: column))
         }
         return .success(out)
@@ -98,10 +102,11 @@ public struct AuthDBSettings: Sendable {
 
     static func isIdentifier(_ s: String) -> Bool {
         guard let first = s.utf8.first, s.utf8.count <= 64, !(48...57).contains(first) else { return false }
-        return s.utf8.allSatisfy { (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 46 }
+        return s.utf8.allSatisfy {
+            (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 46
+        }
     }
 }
-
 
 extension AuthDBSettings {
     /// The start-up check's line for auth_db: its db_url and the `subscriber` table (at

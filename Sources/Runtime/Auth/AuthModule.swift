@@ -1,8 +1,9 @@
 import SIP
 import Script
 import Shared
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// auth: digest challenges and checks (RFC 2617/7616) with nonces signed by a secret
@@ -11,51 +12,69 @@ import Glibc
 enum AuthModule {
     static var spec: ModuleSpec {
         let request: RouteTypeSet = [.request]
-        return ModuleSpec(name: AuthSettings.module, params: AuthSettings.params, functions: [
-            FunctionSpec("auth_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) { ctx, args in
-                challenge(&ctx, args, kind: CredentialsHeader.forMethod(ctx.message.message))
-            },
-            FunctionSpec("www_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) { ctx, args in
-                challenge(&ctx, args, kind: .authorization)
-            },
-            FunctionSpec("proxy_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) { ctx, args in
-                challenge(&ctx, args, kind: .proxyAuthorization)
-            },
-            FunctionSpec("consume_credentials", allowedRoutes: request) { ctx, _ in
-                let m = ctx.message
-                guard let a = m.authorized else {
-                    m.process.log.error("auth", "consume_credentials: no credentials were authorized in this message")
+        return ModuleSpec(
+            name: AuthSettings.module, params: AuthSettings.params,
+            functions: [
+                FunctionSpec("auth_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) {
+                    ctx, args in
+                    challenge(&ctx, args, kind: CredentialsHeader.forMethod(ctx.message.message))
+                },
+                FunctionSpec("www_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) {
+                    ctx, args in
+                    challenge(&ctx, args, kind: .authorization)
+                },
+                FunctionSpec("proxy_challenge", args: [.string, .int], allowedRoutes: request, fixup: fixupSettings) {
+                    ctx, args in
+                    challenge(&ctx, args, kind: .proxyAuthorization)
+                },
+                FunctionSpec("consume_credentials", allowedRoutes: request) { ctx, _ in
+                    let m = ctx.message
+                    guard let a = m.authorized else {
+                        m.process.log.error(
+                            "auth", "consume_credentials: no credentials were authorized in this message")
+                        return -1
+                    }
+                    m.edits.splices.append(ScriptEdits.Splice(range: a.lineRange, text: ""))
+                    m.authorized = nil
+                    return 1
+                },
+                FunctionSpec("has_credentials", args: [.string], allowedRoutes: request) { ctx, args in
+                    let realm = args.string(0, &ctx)
+                    let m = ctx.message.message
+                    for kind in [CredentialsHeader.authorization, .proxyAuthorization] {
+                        if case .found = CredentialsLookup.find(kind, realm: realm, in: m) { return 1 }
+                    }
                     return -1
-                }
-                m.edits.splices.append(ScriptEdits.Splice(range: a.lineRange, text: ""))
-                m.authorized = nil
-                return 1
-            },
-            FunctionSpec("has_credentials", args: [.string], allowedRoutes: request) { ctx, args in
-                let realm = args.string(0, &ctx)
-                let m = ctx.message.message
-                for kind in [CredentialsHeader.authorization, .proxyAuthorization] {
-                    if case .found = CredentialsLookup.find(kind, realm: realm, in: m) { return 1 }
-                }
-                return -1
-            },
-            FunctionSpec("pv_www_authenticate", args: [.string, .string, .int, .string], minArgs: 3, allowedRoutes: request,
-                         fixup: fixupSettings) { ctx, args in
-                pvAuthenticate(&ctx, args, kind: .authorization, method: args.count > 3 ? args.string(3, &ctx) : nil)
-            },
-            FunctionSpec("pv_proxy_authenticate", args: [.string, .string, .int], allowedRoutes: request, fixup: fixupSettings) { ctx, args in
-                pvAuthenticate(&ctx, args, kind: .proxyAuthorization, method: nil)
-            },
-            FunctionSpec("pv_auth_check", args: [.string, .string, .int, .int], allowedRoutes: request, fixup: fixupSettings) { ctx, args in
-                let kind = CredentialsHeader.forMethod(ctx.message.message)
-                let r = pvAuthenticate(&ctx, args, kind: kind, method: nil)
-                guard r == AuthResult.authenticated.rawValue, let c = ctx.message.authorizedCredentials(kind) else { return r }
-                let s = settings(args)
-                let useDomain = (ctx.message.process.program.settings.modparamInt(AuthSettings.module, "use_domain") ?? 0) != 0
-                return AuthVerifier.userMatches(c, realm: s.strip(args.string(0, &ctx)), flags: args.int(3, &ctx) ?? 0,
-                                                useDomain: useDomain, ctx.message) ? r : AuthResult.userMismatch.rawValue
-            },
-        ], checkParams: AuthSettings.check)
+                },
+                FunctionSpec(
+                    "pv_www_authenticate", args: [.string, .string, .int, .string], minArgs: 3, allowedRoutes: request,
+                    fixup: fixupSettings
+                ) { ctx, args in
+                    pvAuthenticate(
+                        &ctx, args, kind: .authorization, method: args.count > 3 ? args.string(3, &ctx) : nil)
+                },
+                FunctionSpec(
+                    "pv_proxy_authenticate", args: [.string, .string, .int], allowedRoutes: request,
+                    fixup: fixupSettings
+                ) { ctx, args in
+                    pvAuthenticate(&ctx, args, kind: .proxyAuthorization, method: nil)
+                },
+                FunctionSpec(
+                    "pv_auth_check", args: [.string, .string, .int, .int], allowedRoutes: request, fixup: fixupSettings
+                ) { ctx, args in
+                    let kind = CredentialsHeader.forMethod(ctx.message.message)
+                    let r = pvAuthenticate(&ctx, args, kind: kind, method: nil)
+                    guard r == AuthResult.authenticated.rawValue, let c = ctx.message.authorizedCredentials(kind) else {
+                        return r
+                    }
+                    let s = settings(args)
+                    let useDomain =
+                        (ctx.message.process.program.settings.modparamInt(AuthSettings.module, "use_domain") ?? 0) != 0
+                    return AuthVerifier.userMatches(
+                        c, realm: s.strip(args.string(0, &ctx)), flags: args.int(3, &ctx) ?? 0,
+                        useDomain: useDomain, ctx.message) ? r : AuthResult.userMismatch.rawValue
+                },
+            ], checkParams: AuthSettings.check)
     }
 
     /// Every function's payload: the module's settings, read once at load.
@@ -105,7 +124,9 @@ enum AuthModule {
     }
 
     @discardableResult
-    static func send(_ m: MessageContext, _ code: Int, _ reason: String, _ headers: [(name: String, value: String)], stateless: Bool) -> Bool {
+    static func send(
+        _ m: MessageContext, _ code: Int, _ reason: String, _ headers: [(name: String, value: String)], stateless: Bool
+    ) -> Bool {
         if !stateless, let tx = m.transaction { return m.sendStatefulReply(tx, code, reason, extraHeaders: headers) }
         return m.sendReply(code, reason, extraHeaders: headers)
     }
@@ -113,14 +134,18 @@ enum AuthModule {
     /// pv_www_authenticate / pv_proxy_authenticate: the password (or HA1 with flag 1) is a
     /// script value. The flags that build a challenge into an AVP (2, 4, 8, 16) are not
     /// available in Respite: call www_challenge / proxy_challenge.
-    static func pvAuthenticate(_ ctx: inout ExecContext, _ args: CallArgs, kind: CredentialsHeader, method: String?) -> Int {
+    static func pvAuthenticate(_ ctx: inout ExecContext, _ args: CallArgs, kind: CredentialsHeader, method: String?)
+        -> Int
+    {
         let s = settings(args)
         let realm = args.string(0, &ctx)
         let password = args.string(1, &ctx)
         let flags = args.int(2, &ctx) ?? 0
         let verifier = AuthVerifier(settings: s, message: ctx.message)
         let (result, _) = verifier.verify(realm: realm, header: kind, method: method) { c in
-            flags & 1 != 0 ? .value(password) : .value(DigestHash.ha1(s.algorithm, user: c.username, realm: c.realm, password: password))
+            flags & 1 != 0
+                ? .value(password)
+                : .value(DigestHash.ha1(s.algorithm, user: c.username, realm: c.realm, password: password))
         }
         return result.rawValue
     }
@@ -131,7 +156,8 @@ extension MessageContext {
     /// of `kind` were authorized).
     func authorizedCredentials(_ kind: CredentialsHeader) -> DigestCredentials? {
         guard let a = authorized, a.header == kind,
-              let field = message.fields(named: kind.rawValue).first(where: { $0.lineRange == a.lineRange }) else { return nil }
+            let field = message.fields(named: kind.rawValue).first(where: { $0.lineRange == a.lineRange })
+        else { return nil }
         return DigestCredentials.parse(message.value(of: field))
     }
 }

@@ -32,24 +32,36 @@ public struct AuthSettings: Sendable {
     /// extra integrity checks, one_time_nonce) are accepted and reported by checkParams.
     static var params: [ModuleParamSpec] {
         [
-            ModuleParamSpec("secret", .string) { v in v.text.isEmpty ? "secret must not be empty (leave it unset for a random one)" : nil },
+            ModuleParamSpec("secret", .string) { v in
+                v.text.isEmpty ? "secret must not be empty (leave it unset for a random one)" : nil
+            },
             ModuleParamSpec("nonce_expire", .int, default: .int(300)) { v in
-                if case .int(let n) = v, !(1...86_400).contains(n) { return "nonce_expire is in seconds, between 1 and 86400" }
+                if case .int(let n) = v, !(1...86_400).contains(n) {
+                    return "nonce_expire is in seconds, between 1 and 86400"
+                }
                 return nil
             },
             ModuleParamSpec("nonce_auth_max_drift", .int, default: .int(3)) { v in
-                if case .int(let n) = v, !(0...86_400).contains(n) { return "nonce_auth_max_drift is in seconds, between 0 and 86400" }
+                if case .int(let n) = v, !(0...86_400).contains(n) {
+                    return "nonce_auth_max_drift is in seconds, between 0 and 86400"
+                }
                 return nil
             },
             ModuleParamSpec("nonce_count", .int, default: .int(0)),
             ModuleParamSpec("nc_array_size", .int) { v in
-                if case .int(let n) = v, n < 1 << NonceCountTable.orderRange.lowerBound || n > 1 << NonceCountTable.orderRange.upperBound {
-                    return "nc_array_size must be between \(1 << NonceCountTable.orderRange.lowerBound) and \(1 << NonceCountTable.orderRange.upperBound)"
+                if case .int(let n) = v,
+                    n < 1 << NonceCountTable.orderRange.lowerBound || n > 1 << NonceCountTable.orderRange.upperBound
+                {
+                    return
+                        "nc_array_size must be between \(1 << NonceCountTable.orderRange.lowerBound) and \(1 << NonceCountTable.orderRange.upperBound)"
                 }
                 return nil
             },
             ModuleParamSpec("nc_array_order", .int) { v in
-                if case .int(let n) = v, !NonceCountTable.orderRange.contains(n) { return "nc_array_order must be between \(NonceCountTable.orderRange.lowerBound) and \(NonceCountTable.orderRange.upperBound)" }
+                if case .int(let n) = v, !NonceCountTable.orderRange.contains(n) {
+                    return
+                        "nc_array_order must be between \(NonceCountTable.orderRange.lowerBound) and \(NonceCountTable.orderRange.upperBound)"
+                }
                 return nil
             },
             ModuleParamSpec("nid_pool_no", .int, default: .int(1)),
@@ -134,6 +146,7 @@ extension AuthSettings {
         }
         // Without nonce_count the array is never read: the smallest one keeps ids issued.
         let order = nonceCount ? ncArrayOrder : NonceCountTable.orderRange.lowerBound
-        return try arena.installNonceCounts(order: order, randomSecret: random, nonceExpire: nonceExpire, nonceCount: nonceCount)
+        return try arena.installNonceCounts(
+            order: order, randomSecret: random, nonceExpire: nonceExpire, nonceCount: nonceCount)
     }
 }

@@ -16,7 +16,9 @@ enum AuthVariables {
         credential("aa") { $0.algorithm.map { .string($0) } ?? .null },
     ]
 
-    static func credential(_ name: String, _ part: @escaping @Sendable (DigestCredentials) -> Value) -> VariableClassSpec {
+    static func credential(_ name: String, _ part: @escaping @Sendable (DigestCredentials) -> Value)
+        -> VariableClassSpec
+    {
         VariableClassSpec(name) { ctx, _ in
             guard let c = credentials(ctx.message.message) else { return .null }
             return part(c)
@@ -25,7 +27,8 @@ enum AuthVariables {
 
     static func credentials(_ m: SIPMessage) -> DigestCredentials? {
         guard m.isRequest else { return nil }
-        let preferred: [CredentialsHeader] = m.method == .register || m.method == .publish
+        let preferred: [CredentialsHeader] =
+            m.method == .register || m.method == .publish
             ? [.authorization, .proxyAuthorization] : [.proxyAuthorization, .authorization]
         for kind in preferred {
             guard let field = m.fields(named: kind.rawValue).first else { continue }

@@ -1,8 +1,9 @@
 import SIP
 import Script
 import Shared
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Kamailio's return codes of the authentication functions (README of auth and auth_db).
@@ -51,8 +52,10 @@ struct AuthVerifier {
 
     /// Authenticates `header`'s credentials for `realm`. `ha1` is asked once the nonce is
     /// good, with the parsed credentials; `method` overrides the request's.
-    func verify(realm rawRealm: String, header: CredentialsHeader, method: String? = nil,
-                ha1: (DigestCredentials) -> HA1Source) -> (AuthResult, DigestCredentials?) {
+    func verify(
+        realm rawRealm: String, header: CredentialsHeader, method: String? = nil,
+        ha1: (DigestCredentials) -> HA1Source
+    ) -> (AuthResult, DigestCredentials?) {
         let realm = settings.strip(rawRealm.isEmpty ? Self.defaultRealm(message.message) : rawRealm)
         let c: DigestCredentials, field: HeaderField
         switch CredentialsLookup.find(header, realm: realm, in: message.message) {
@@ -91,12 +94,14 @@ struct AuthVerifier {
         let alg = settings.algorithm
         let methodName = method ?? message.message.method.name
         guard let qop = c.qop else {
-            return DigestHash.response(alg, ha1: ha1, nonce: c.nonce, method: methodName, uri: c.uri, qop: nil, nc: nil, cnonce: nil)
+            return DigestHash.response(
+                alg, ha1: ha1, nonce: c.nonce, method: methodName, uri: c.uri, qop: nil, nc: nil, cnonce: nil)
         }
         guard let nc = c.nc, let cnonce = c.cnonce else { return nil }
         switch qop.lowercased() {
         case "auth":
-            return DigestHash.response(alg, ha1: ha1, nonce: c.nonce, method: methodName, uri: c.uri, qop: qop, nc: nc, cnonce: cnonce)
+            return DigestHash.response(
+                alg, ha1: ha1, nonce: c.nonce, method: methodName, uri: c.uri, qop: qop, nc: nc, cnonce: cnonce)
         case "auth-int":
             let body = String(decoding: message.message.bytes[message.message.bodyRange], as: UTF8.self)
             let ha2 = alg.hex("\(methodName):\(c.uri):\(alg.hex(body))")
@@ -115,7 +120,9 @@ struct AuthVerifier {
     /// for REGISTER and PUBLISH, and the Request-URI user for PUBLISH); with flag 2 too,
     /// INVITE, BYE, PRACK, UPDATE and MESSAGE are not checked (anonymous callers). With
     /// `useDomain`, the URIs' hosts must be the realm.
-    static func userMatches(_ c: DigestCredentials, realm: String, flags: Int, useDomain: Bool, _ m: MessageContext) -> Bool {
+    static func userMatches(_ c: DigestCredentials, realm: String, flags: Int, useDomain: Bool, _ m: MessageContext)
+        -> Bool
+    {
         guard flags & 1 != 0 else { return true }
         let method = m.message.method
         if flags & 2 != 0, [.invite, .bye, .prack, .update, .message].contains(method) { return true }

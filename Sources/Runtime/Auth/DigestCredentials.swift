@@ -36,7 +36,8 @@ public struct DigestCredentials: Equatable, Sendable {
     public static func parse(_ value: String) -> DigestCredentials? {
         var s = Substring(value)
         s = s.drop { $0 == " " || $0 == "\t" }
-        guard s.count > 6, s.prefix(6).lowercased() == "digest", s.dropFirst(6).first.map({ $0 == " " || $0 == "\t" }) == true
+        guard s.count > 6, s.prefix(6).lowercased() == "digest",
+            s.dropFirst(6).first.map({ $0 == " " || $0 == "\t" }) == true
         else { return nil }
         s = s.dropFirst(7)
         var c = DigestCredentials()

@@ -27,7 +27,9 @@ public enum DigestAlgorithm: String, Sendable {
         var length: UInt32 = 0
         let md = self == .md5 ? EVP_md5() : EVP_sha256()
         let ok = bytes.withUnsafeMutableBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in EVP_Digest(b.baseAddress, b.count, o.baseAddress, &length, md, nil) }
+            out.withUnsafeMutableBufferPointer { o in
+                EVP_Digest(b.baseAddress, b.count, o.baseAddress, &length, md, nil)
+            }
         }
         // EVP_Digest fails only without memory for its context; a digest of zeros then
         // matches no response.
@@ -48,8 +50,10 @@ public enum DigestHash {
     /// The response a client must send (RFC 2617 3.2.2.1; RFC 7616 3.4.1): with qop
     /// `auth`, H(HA1:nonce:nc:cnonce:qop:HA2); without qop, H(HA1:nonce:HA2);
     /// HA2 = H(method:uri).
-    public static func response(_ algorithm: DigestAlgorithm, ha1: String, nonce: String, method: String, uri: String,
-                                qop: String?, nc: String?, cnonce: String?) -> String {
+    public static func response(
+        _ algorithm: DigestAlgorithm, ha1: String, nonce: String, method: String, uri: String,
+        qop: String?, nc: String?, cnonce: String?
+    ) -> String {
         let ha2 = algorithm.hex("\(method):\(uri)")
         if let qop, let nc, let cnonce {
             return algorithm.hex("\(ha1):\(nonce):\(nc):\(cnonce):\(qop):\(ha2)")
@@ -64,7 +68,8 @@ public enum DigestHash {
         key.withUnsafeBufferPointer { k in
             data.withUnsafeBufferPointer { d in
                 out.withUnsafeMutableBufferPointer { o in
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, o.baseAddress, &length)
+                    _ = HMAC(
+                        EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, o.baseAddress, &length)
                 }
             }
         }

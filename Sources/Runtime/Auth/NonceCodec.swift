@@ -31,8 +31,12 @@ struct NonceCodec {
         var data = [UInt8]()
         data.reserveCapacity(Self.dataBytes + Self.macBytes)
         let expires = UInt32(clamping: now + expire)
-        for shift in stride(from: 24, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: expires >> UInt32(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: id >> UInt64(shift))) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            data.append(UInt8(truncatingIfNeeded: expires >> UInt32(shift)))
+        }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            data.append(UInt8(truncatingIfNeeded: id >> UInt64(shift)))
+        }
         data += DigestHash.hmac(key: key, data).prefix(Self.macBytes)
         return Base64.encode(data)
     }
@@ -71,7 +75,8 @@ enum Base64 {
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
         while i < bytes.count {
-            let b0 = UInt32(bytes[i]), b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0, b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
+            let b0 = UInt32(bytes[i]), b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0,
+                b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
             let n = b0 << 16 | b1 << 8 | b2
             out.append(alphabet[Int(n >> 18 & 63)])
             out.append(alphabet[Int(n >> 12 & 63)])

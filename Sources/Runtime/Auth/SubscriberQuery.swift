@@ -36,7 +36,8 @@ struct SubscriberQuery {
     }
 
     /// The subscriber's row, nil when there is none.
-    func fetch(_ db: DatabaseConnection, credentials c: DigestCredentials, realm: String) -> Result<Row?, DatabaseError> {
+    func fetch(_ db: DatabaseConnection, credentials c: DigestCredentials, realm: String) -> Result<Row?, DatabaseError>
+    {
         var params: [DatabaseValue] = [.text(String(c.user))]
         if settings.useDomain { params.append(.text(realm)) }
         switch db.query(sql(for: c), params) {
