@@ -8,7 +8,7 @@ import TestSupport
 struct AuthDigestClient {
     let sip: SIPTestClient
     /// The host requests are addressed to (the realm the config challenges with).
-    let domain = "127.0.0.1"
+    var domain = "127.0.0.1"
 
     /// One challenge's parameters, parsed from WWW-Authenticate / Proxy-Authenticate.
     struct Challenge {
