@@ -217,4 +217,45 @@ import Testing
         try config.replacingOccurrences(of: "PORT", with: "5060").write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
+
+    /// auth_check's flag 1 with use_domain: From and To must be one URI for REGISTER (user
+    /// and host), the username's @domain must be the From host; the realm is not compared.
+    @Test func userChecksWithUseDomainAsKamailio() throws {
+        let db = try Self.subscriberFile()
+        defer { try? FileManager.default.removeItem(at: db.dir) }
+        let config = Self.config.replacingOccurrences(of: "DBMODULE", with: "db_sqlite.so")
+            .replacingOccurrences(of: "DBURL", with: "sqlite:///" + db.path)
+            .replacingOccurrences(
+                of: "auth_check(\"$fd\", \"subscriber\", \"1\")",
+                with: "auth_check(\"127.0.0.1\", \"subscriber\", \"1\")"
+            )
+            .replacingOccurrences(
+                of: "modparam(\"auth\", \"qop\", \"auth\")", with: "modparam(\"auth_db\", \"use_domain\", 1)")
+        let (k, r) = try KamailioServer.playBoth(config: config) { port, log -> [String] in
+            let ua = AuthDigestClient(sip: try SIPTestClient(server: port))
+            guard let first = ua.sip.exchange(ua.request("REGISTER", user: "alice")),
+                let c = AuthDigestClient.challenge(of: first)
+            else { return ["no challenge"] }
+            let uri = ua.uri("alice")
+            var out: [String] = []
+            for (name, from, to, username) in [
+                ("other host in From and To", "example.org", "example.org", "alice"),
+                ("other host in To", "127.0.0.1", "example.org", "alice"),
+                ("same hosts", "127.0.0.1", "127.0.0.1", "alice"),
+                ("username with the From host", "127.0.0.1", "127.0.0.1", "alice@127.0.0.1"),
+                ("username with another host", "127.0.0.1", "127.0.0.1", "alice@example.org"),
+            ] {
+                let creds = AuthDigestClient.credentials(
+                    user: username, password: "secret1", challenge: c, method: "REGISTER", uri: uri, realm: "127.0.0.1")
+                let text = ua.request("REGISTER", user: "alice", extra: [creds])
+                    .replacingOccurrences(of: "From: <sip:alice@127.0.0.1>", with: "From: <sip:alice@\(from)>")
+                    .replacingOccurrences(of: "To: <sip:alice@127.0.0.1>", with: "To: <sip:alice@\(to)>")
+                out.append("\(name): \(ua.sip.exchange(text).map { "\($0.statusCode)" } ?? "no reply")")
+            }
+            _ = waitUntil(timeout: 2) { Self.authLines(log()).count >= 6 }
+            return out + Self.authLines(log())
+        }
+        #expect(k.contains("other host in To: 401") && k.contains("same hosts: 200"), "\(k)")
+        #expect(r == k, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
+    }
 }

@@ -37,11 +37,11 @@ enum AuthDBModule {
                 FunctionSpec("auth_check", args: realmTable + [.int], allowedRoutes: request, fixup: fixup) {
                     ctx, args in
                     let kind = CredentialsHeader.forMethod(ctx.message.message)
-                    let (result, realm, c) = authorize(&ctx, args, kind: kind, method: nil)
+                    let (result, _, c) = authorize(&ctx, args, kind: kind, method: nil)
                     guard result == .authenticated, let c else { return result.rawValue }
                     let flags = args.int(2, &ctx) ?? 0
                     let useDomain = payload(args).db.useDomain
-                    return AuthVerifier.userMatches(c, realm: realm, flags: flags, useDomain: useDomain, ctx.message)
+                    return AuthVerifier.userMatches(c, flags: flags, useDomain: useDomain, ctx.message)
                         ? result.rawValue : AuthResult.userMismatch.rawValue
                 },
             ], checkParams: { context in context.derived = AuthDBSettings(context.settings) })

@@ -67,12 +67,10 @@ enum AuthModule {
                     guard r == AuthResult.authenticated.rawValue, let c = ctx.message.authorizedCredentials(kind) else {
                         return r
                     }
-                    let s = settings(args)
                     let useDomain =
                         (ctx.message.process.program.settings.modparamInt(AuthSettings.module, "use_domain") ?? 0) != 0
-                    return AuthVerifier.userMatches(
-                        c, realm: s.strip(args.string(0, &ctx)), flags: args.int(3, &ctx) ?? 0,
-                        useDomain: useDomain, ctx.message) ? r : AuthResult.userMismatch.rawValue
+                    return AuthVerifier.userMatches(c, flags: args.int(3, &ctx) ?? 0, useDomain: useDomain, ctx.message)
+                        ? r : AuthResult.userMismatch.rawValue
                 },
             ], checkParams: AuthSettings.check)
     }

@@ -116,23 +116,22 @@ struct AuthVerifier {
         (m.method == .register ? m.to.uri.sipURI?.host : m.from.uri.sipURI?.host) ?? ""
     }
 
-    /// auth_check's flag 1: the authenticated user must be the From user (and the To user
-    /// for REGISTER and PUBLISH, and the Request-URI user for PUBLISH); with flag 2 too,
-    /// INVITE, BYE, PRACK, UPDATE and MESSAGE are not checked (anonymous callers). With
-    /// `useDomain`, the URIs' hosts must be the realm.
-    static func userMatches(_ c: DigestCredentials, realm: String, flags: Int, useDomain: Bool, _ m: MessageContext)
-        -> Bool
-    {
+    /// auth_check's flag 1, as Kamailio 5.6.3 was seen to check it: the authenticated user
+    /// must be the From user; for REGISTER and PUBLISH the To URI must be the From URI, for
+    /// PUBLISH the Request-URI too. With `useDomain` the hosts are compared as well; neither
+    /// the realm nor a username's `@domain` is compared with them. With flag 2 too, INVITE, BYE, PRACK, UPDATE and MESSAGE are not checked
+    /// (anonymous callers).
+    static func userMatches(_ c: DigestCredentials, flags: Int, useDomain: Bool, _ m: MessageContext) -> Bool {
         guard flags & 1 != 0 else { return true }
         let method = m.message.method
         if flags & 2 != 0, [.invite, .bye, .prack, .update, .message].contains(method) { return true }
-        var uris: [SIPURI?] = [m.message.from.uri.sipURI]
-        if method == .register || method == .publish { uris.append(m.message.to.uri.sipURI) }
-        if method == .publish { uris.append(SIPURI.parse(m.requestURI)) }
-        for case let uri? in uris {
-            guard (uri.user ?? "") == c.user else { return false }
-            if useDomain, uri.host.lowercased() != realm.lowercased() { return false }
+        guard let from = m.message.from.uri.sipURI else { return false }
+        func same(_ uri: SIPURI?) -> Bool {
+            guard let uri, (uri.user ?? "") == (from.user ?? "") else { return false }
+            return !useDomain || uri.host.lowercased() == from.host.lowercased()
         }
-        return !uris.contains { $0 == nil }
+        if method == .register || method == .publish, !same(m.message.to.uri.sipURI) { return false }
+        if method == .publish, !same(SIPURI.parse(m.requestURI)) { return false }
+        return (from.user ?? "") == c.user
     }
 }

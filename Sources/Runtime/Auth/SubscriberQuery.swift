@@ -39,7 +39,9 @@ struct SubscriberQuery {
     func fetch(_ db: DatabaseConnection, credentials c: DigestCredentials, realm: String) -> Result<Row?, DatabaseError>
     {
         var params: [DatabaseValue] = [.text(String(c.user))]
-        if settings.useDomain { params.append(.text(realm)) }
+        // The domain a username carries (user@domain), else the realm (as Kamailio 5.6.3
+        // looks it up).
+        if settings.useDomain { params.append(.text(c.domain.isEmpty ? realm : String(c.domain))) }
         switch db.query(sql(for: c), params) {
         case .failure(let e): return .failure(e)
         case .success(let rows):
