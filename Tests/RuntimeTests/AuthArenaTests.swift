@@ -65,4 +65,44 @@ import Testing
         #expect(text.contains("auth nonces  secret random"), "\(text)")
         #expect(text.contains("slots 1/4096 in use  nc accepted 3  replays refused 1"), "\(text)")
     }
+
+    /// PostgreSQL stopped while Respite runs: auth_check returns -1 with a log line and the
+    /// UA is challenged again, within the query timeout; once the cluster is back the same
+    /// credentials pass.
+    @Test func aStoppedDatabaseFailsChecksAndTheyComeBack() throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.remove() }
+        for file in ["standard-create.sql", "auth_db-create.sql"] {
+            try cluster.psql(file: "/usr/share/kamailio/postgres/\(file)")
+        }
+        try cluster.psql(AuthTests.subscribers)
+        let config = AuthTests.config.replacingOccurrences(of: "DBMODULE", with: "db_postgres.so")
+            .replacingOccurrences(of: "DBURL", with: cluster.url)
+            .replacingOccurrences(of: "modparam(\"auth\", \"nonce_expire\", 2)", with: "")
+        let server = try ServerProcess(config: config, children: 1)
+        defer { _ = server.stop() }
+        let ua = AuthDigestClient(sip: try SIPTestClient(server: server.port))
+        guard let reply = ua.sip.exchange(ua.request("REGISTER", user: "alice")),
+            let challenge = AuthDigestClient.challenge(of: reply)
+        else {
+            Issue.record("no challenge:\n\(server.log)")
+            return
+        }
+        let creds = AuthDigestClient.credentials(
+            user: "alice", password: "secret1", challenge: challenge, method: "REGISTER", uri: ua.uri("alice"))
+        func attempt() -> (code: Int, seconds: Double) {
+            let started = Date()
+            let code =
+                ua.sip.exchange(ua.request("REGISTER", user: "alice", extra: [creds]), timeout: 5)?.statusCode ?? 0
+            return (code, Date().timeIntervalSince(started))
+        }
+        #expect(attempt().code == 200)
+        cluster.stop()
+        let down = attempt()
+        #expect(down.code == 401 && down.seconds < 3, "\(down)")
+        #expect(server.log.contains("check=-1 au=alice"), "\(server.log.suffix(2000))")
+        #expect(server.log.contains("auth_db"), "\(server.log.suffix(2000))")
+        try cluster.start()
+        #expect(waitUntil(timeout: 10, interval: 0.3) { attempt().code == 200 }, "\(server.log.suffix(2000))")
+    }
 }
