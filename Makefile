@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 CONFIG     ?= etc/respite.cfg
-APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev sip-tester python3
+APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev libssl-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 

@@ -106,6 +106,11 @@ enum ReportFormatter {
         if let t = r.tcpConnections { out += tcpConnections(t) }
         if let d = r.dnsCache { out += dnsCache(d) }
         if let u = r.usrloc { out += usrloc(u) }
+        if let a = r.auth {
+            out.append("")
+            out.append("auth nonces  secret \(a.secret)  nonce_expire \(a.nonceExpireSeconds) s  nonce_count \(a.nonceCount ? 1 : 0)  issued \(a.issued)  next id \(a.nonceIdNext)")
+            out.append("  nc array  slots \(a.slotsUsed)/\(a.slots) in use  nc accepted \(a.accepted)  replays refused \(a.replays)  stale (slot reused) \(a.lost)")
+        }
         if let c = r.changeableSettings, !c.isEmpty {
             out.append("")
             out.append("settings changeable at run time (cfg.set)")

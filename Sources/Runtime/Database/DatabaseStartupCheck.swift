@@ -24,6 +24,7 @@ public enum DatabaseStartupCheck {
     public static func requirements(_ settings: ConfigSettings) -> [DatabaseRequirement] {
         let all: [DatabaseRequirement] = [
             UsrlocSettings.databaseRequirement(settings),
+            AuthDBSettings.databaseRequirement(settings),
         ].compactMap { $0 }
         return all
     }

@@ -199,6 +199,9 @@ struct Master {
                     return 1
                 }
             }
+            if program.settings.modules.contains(AuthSettings.module) {
+                _ = try AuthSettings(program.settings).installNonceCounts(in: arena)
+            }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]
                 if async.moduleLoaded && async.mode == 0 {
