@@ -1,5 +1,6 @@
 import Database
 import Script
+import Shared
 
 /// sqlops: SQL statements from the script on named connections (docs/modules/sqlops.md).
 /// The query argument is compiled once into an `SQLTemplate`; each call binds the values of
@@ -106,6 +107,47 @@ enum SQLOpsModule {
         { fc in
             guard i < fc.argumentCount, let name = fc.staticString(i) else { return }
             if !SQLResultKey.validName(name) { fc.error("'\(name)' is not a result name (letters, digits, _ and -)", argument: i) }
+        }
+    }
+
+    // MARK: sql_query_async: the statement, its parameters already bound, goes to the task
+    // group Kamailio's asynchronous queries use, the first one (`async_workers`, "default");
+    // an Async Task Worker runs it and drops the result.
+
+    static let asyncFixup: @Sendable (inout FixupContext) -> Void = { fc in
+        fixup(result: nil)(&fc)
+        if !AsyncConfig(fc.settings).hasDefaultGroup {
+            fc.error("sql_query_async runs in the async task workers: set the core parameter async_workers (> 0)")
+        }
+    }
+
+    /// Binds the call's values and queues the statement. 1 when queued, -1 otherwise (logged).
+    static func queue(_ ctx: inout ExecContext, _ args: CallArgs) -> Int {
+        guard let template = args.payload as? SQLTemplate else { return -1 }
+        let process = ctx.message.process
+        let connection = args.string(0, &ctx)
+        guard process.sqlops.settings.connections[connection] != nil else {
+            process.log.error("sqlops", "no sqlcon named '\(connection)'")
+            return -1
+        }
+        let task = QueuedStatement(connection: connection, sql: template.sql,
+                                   parameters: template.bind(args.pieceValues(1, &ctx)))
+        return AsyncModule.push(&ctx, group: AsyncConfig.defaultGroup, .sql(payload: task.encoded))
+    }
+
+    /// In an Async Task Worker: runs a queued statement; a failure is logged.
+    static func runQueued(_ payload: [UInt8], _ process: ProcessContext) {
+        guard let task = QueuedStatement(decoding: payload) else {
+            process.log.error("sqlops", "a malformed sql_query_async task")
+            return
+        }
+        guard let url = process.sqlops.settings.connections[task.connection],
+              let db = process.databases.connection(url) else {
+            process.log.error("sqlops", "sql_query_async: no sqlcon named '\(task.connection)'")
+            return
+        }
+        if case .failure(let e) = db.query(task.sql, task.parameters) {
+            process.log.error("sqlops", "sql_query_async on '\(task.connection)' failed: \(e.message) [\(task.sql.prefix(120))]")
         }
     }
 }
