@@ -77,6 +77,65 @@ import TestSupport
         #expect(results.respite == expected)
     }
 
+    /// The functions' return codes and what `$dbr`, `$xavp` and the variables then hold, in
+    /// `SQLCMP` log lines, on both servers (what the two differ on by design, `$sqlrows` on
+    /// SQLite and real numbers, is left out).
+    static let compareConfig = """
+    #!KAMAILIO
+    debug=2
+    log_stderror=yes
+    children=1
+    listen=udp:127.0.0.1:PORT
+    mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+    loadmodule "db_sqlite.so"
+    loadmodule "sl.so"
+    loadmodule "pv.so"
+    loadmodule "xlog.so"
+    loadmodule "sqlops.so"
+    modparam("sqlops", "sqlcon", "ca=>DBURL")
+    request_route {
+        $var(r) = sql_query("ca", "select username, password, id from subscriber where domain='example.com' order by id", "ra");
+        xlog("L_INFO", "SQLCMP 1 $var(r) $dbr(ra=>rows) $dbr(ra=>cols) $dbr(ra=>[0,0]) $dbr(ra=>[1,2]) $dbr(ra=>colname[1]) $dbr(ra=>[5,0]) $dbr(ra=>colname[7])\n");
+        $var(r) = sql_query("ca", "select nosuchcolumn from subscriber", "ra");
+        xlog("L_INFO", "SQLCMP 2 $var(r) $dbr(ra=>rows) $dbr(ra=>[0,0])\n");
+        $var(r) = sql_query("ca", "select username from subscriber where username='$rU'", "ra");
+        xlog("L_INFO", "SQLCMP 3 $var(r) $dbr(ra=>rows) $dbr(ra=>cols) $dbr(ra=>[0,0])\n");
+        $var(r) = sql_query("ca", "select username from subscriber");
+        xlog("L_INFO", "SQLCMP 4 $var(r)\n");
+        $var(r) = sql_query("ca", "update subscriber set ha1b='x' where id = 2", "rb");
+        xlog("L_INFO", "SQLCMP 5 $var(r) $dbr(rb=>rows)\n");
+        $var(r) = sql_xquery("ca", "select username, id, NULL as blank from subscriber order by id", "xr");
+        xlog("L_INFO", "SQLCMP 6 $var(r) $xavp(xr[0]=>username) $xavp(xr[1]=>username) $xavp(xr[0]=>id) $xavp(xr=>username) $xavp(xr[0]=>blank)\n");
+        $var(r) = sql_xquery("ca", "select username from subscriber where id = 99", "xs");
+        xlog("L_INFO", "SQLCMP 7 $var(r)\n");
+        $var(r) = sql_pvquery("ca", "select username, id, 'sip:x@example.com' from subscriber order by id", "$var(a), $avp(b); $ru");
+        xlog("L_INFO", "SQLCMP 8 $var(r) $var(a) $avp(b) $(avp(b)[1]) $ru\n");
+        $var(r) = sql_pvquery("ca", "select username, id, password from subscriber", "$var(a), $avp(b)");
+        xlog("L_INFO", "SQLCMP 9 $var(r)\n");
+        sql_query("ca", "select id from subscriber order by id", "ra");
+        sql_result_free("ra");
+        xlog("L_INFO", "SQLCMP 10 $dbr(ra=>rows) $dbr(ra=>cols) $dbr(ra=>[0,0])\n");
+        sl_send_reply("200", "compared");
+        exit;
+    }
+    """
+
+    @Test func returnCodesAndValuesMatchKamailio() throws {
+        let db = try SQLOpsTests.sqliteDatabase()
+        let config = Self.compareConfig.replacingOccurrences(of: "DBURL", with: db.url)
+        let results = try KamailioServer.playBoth(config: config) { port, log -> [String] in
+            let client = try SIPTestClient(server: port)
+            let reply = try #require(client.exchange(client.request("OPTIONS", user: "alice")))
+            #expect(reply.statusCode == 200)
+            #expect(waitUntil(timeout: 2) { log().contains("SQLCMP 10 ") })
+            return log().split(separator: "\n").compactMap { line in
+                line.range(of: "SQLCMP ").map { String(line[$0.upperBound...]) }
+            }
+        }
+        #expect(results.kamailio.count == 10)
+        #expect(results.respite == results.kamailio)
+    }
+
     @Test func queriesRunOnPostgreSQLFromKamailiosSchema() throws {
         let cluster = try PostgresCluster()
         defer { cluster.remove() }

@@ -9,8 +9,12 @@ enum SQLOpsModule {
     static var spec: ModuleSpec {
         ModuleSpec(name: "sqlops", params: SQLOpsSettings.params, functions: [
             FunctionSpec("sql_query", args: [.string, .string, .string], minArgs: 2, fixup: fixup(result: 2)) { ctx, args in
-                guard let (rows, process) = run(&ctx, args) else { return -1 }
                 let result = args.count > 2 ? args.string(2, &ctx) : nil
+                guard let (rows, process) = run(&ctx, args) else {
+                    // A failed statement leaves the result empty, as in Kamailio.
+                    if let result { ctx.message.process.sqlops.free(result) }
+                    return -1
+                }
                 if let result, !process.sqlops.store(rows, as: result, log: process.log) { return -1 }
                 if rows.rows.isEmpty || rows.columns.isEmpty { return 2 }
                 return result == nil ? 3 : 1
