@@ -167,6 +167,37 @@ import TestSupport
         })
     }
 
+    /// Declared results count: with results_maxsize 2 and one sqlres, a second name fits
+    /// and a third is refused with a log line; a name already kept can be filled again.
+    @Test func resultsMaxsizeBoundsTheResultsAProcessKeeps() throws {
+        let db = try Self.sqliteDatabase()
+        let config = """
+        #!KAMAILIO
+        children=1
+        listen=udp:127.0.0.1:PORT
+        loadmodule "db_sqlite.so"
+        loadmodule "sl.so"
+        loadmodule "pv.so"
+        loadmodule "sqlops.so"
+        modparam("sqlops", "sqlcon", "ca=>\(db.url)")
+        modparam("sqlops", "sqlres", "pre")
+        modparam("sqlops", "results_maxsize", 2)
+        request_route {
+            $var(a) = sql_query("ca", "select id from subscriber", "one");
+            $var(b) = sql_query("ca", "select id from subscriber", "two");
+            $var(c) = sql_query("ca", "select id from subscriber", "pre");
+            $var(d) = sql_query("ca", "select id from subscriber", "one");
+            sl_send_reply("200", "$var(a) $var(b) $var(c) $var(d) $dbr(pre=>rows) $dbr(two=>rows)");
+            exit;
+        }
+        """
+        let server = try ServerProcess(config: config)
+        defer { _ = server.stop() }
+        let client = try SIPTestClient(server: server.port)
+        #expect(try Self.reason(client, "any") == "200 1 -1 1 1 2 0")
+        #expect(waitUntil(timeout: 2) { server.log.contains("results_maxsize") })
+    }
+
     @Test func unsafeOrUnknownQueriesAreRejectedAtLoad() throws {
         let respite = Products.path("respite")
         let base = "#!KAMAILIO\nloadmodule \"db_sqlite.so\"\nloadmodule \"pv.so\"\nloadmodule \"xlog.so\"\nloadmodule \"sqlops.so\"\nmodparam(\"sqlops\", \"sqlcon\", \"ca=>sqlite:////tmp/none.db\")\n"
