@@ -22,11 +22,11 @@ public enum DatabaseStartupCheck {
     /// What the loaded modules need: each module that uses a database adds one line here
     /// (its own `databaseRequirements`), so that this is the one place to look.
     public static func requirements(_ settings: ConfigSettings) -> [DatabaseRequirement] {
-        let all: [DatabaseRequirement] = [
+        let single: [DatabaseRequirement?] = [
             UsrlocSettings.databaseRequirement(settings),
             AuthDBSettings.databaseRequirement(settings),
-        ].compactMap { $0 }
-        return all
+        ]
+        return single.compactMap { $0 } + SQLOpsSettings.databaseRequirements(settings)
     }
 
     /// Returns the error lines (empty: every database is ready). The connections are
