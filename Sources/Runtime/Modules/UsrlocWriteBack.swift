@@ -44,22 +44,29 @@ struct UsrlocWriteBack {
     }
 
     /// Writes every dirty contact; returns how many were written and how many failed (a
-    /// failed one is marked dirty again for the next flush).
+    /// failed one is marked dirty again for the next flush). The contacts go in one
+    /// database transaction (one commit, not one per row: thousands of contacts take a
+    /// moment, not minutes); if any statement fails, it is rolled back and each contact
+    /// is written on its own, so that one bad row does not hold back the others.
     @discardableResult
     func flush() -> (written: Int, failed: Int) {
+        let now = LocationTable.now
+        let dirty = table.takeDirty().filter { !$0.isExpired(now: now) }
         var written = 0, failed = 0
         var firstError: DatabaseError?
-        let now = LocationTable.now
-        for c in table.takeDirty() where !c.isExpired(now: now) {
-            if let e = database.upsert(c) {
-                failed += 1
-                firstError = firstError ?? e
-                table.markDirty(aor: c.aor, uri: c.uri)
-            } else {
-                written += 1
-                // Removed while it was being written (removals go to the table at once):
-                // the row just written must go too.
-                if !table.contacts(of: c.aor).contains(where: { $0.uri == c.uri }) { _ = database.delete(c) }
+        if dirty.count > 1, writeInOneTransaction(dirty) {
+            written = dirty.count
+            dirty.forEach(deleteIfRemovedMeanwhile)
+        } else {
+            for c in dirty {
+                if let e = database.upsert(c) {
+                    failed += 1
+                    firstError = firstError ?? e
+                    table.markDirty(aor: c.aor, uri: c.uri)
+                } else {
+                    written += 1
+                    deleteIfRemovedMeanwhile(c)
+                }
             }
         }
         table.countDatabase(written: written, failed: failed)
@@ -69,6 +76,27 @@ struct UsrlocWriteBack {
             log.debug("usrloc", "write-back: \(written) contacts written to \(database.table)")
         }
         return (written, failed)
+    }
+
+    /// Writes `contacts` between BEGIN and COMMIT; false (rolled back) if anything failed.
+    private func writeInOneTransaction(_ contacts: [LocationTable.Contact]) -> Bool {
+        let connection = database.connection
+        guard case .success = connection.execute("BEGIN") else { return false }
+        for c in contacts where database.upsert(c) != nil {
+            _ = connection.execute("ROLLBACK")
+            return false
+        }
+        guard case .success = connection.execute("COMMIT") else {
+            _ = connection.execute("ROLLBACK")
+            return false
+        }
+        return true
+    }
+
+    /// A contact removed while it was being written (removals go to the table at once):
+    /// the row just written must go too.
+    private func deleteIfRemovedMeanwhile(_ c: LocationTable.Contact) {
+        if !table.contacts(of: c.aor).contains(where: { $0.uri == c.uri }) { _ = database.delete(c) }
     }
 
     /// Copies the table's live rows into the arena (master, before fork). Returns an
