@@ -24,16 +24,12 @@ public enum DigestAlgorithm: String, Sendable {
 
     func digest(_ bytes: inout [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let md = self == .md5 ? EVP_md5() : EVP_sha256()
-        let ok = bytes.withUnsafeMutableBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in
-                EVP_Digest(b.baseAddress, b.count, o.baseAddress, &length, md, nil)
-            }
+        let length = bytes.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { o in rc_digest(self == .sha256 ? 1 : 0, b.baseAddress, b.count, o.baseAddress) }
         }
-        // EVP_Digest fails only without memory for its context; a digest of zeros then
-        // matches no response.
-        return ok == 1 ? Array(out.prefix(Int(length))) : [UInt8](repeating: 0, count: self == .md5 ? 16 : 32)
+        // Fails only without memory for its context; a digest of zeros then matches no
+        // response.
+        return length > 0 ? Array(out.prefix(Int(length))) : [UInt8](repeating: 0, count: self == .md5 ? 16 : 32)
     }
 
     /// Hex length of a digest: 32 for MD5, 64 for SHA-256.
@@ -61,15 +57,13 @@ public enum DigestHash {
         return algorithm.hex("\(ha1):\(nonce):\(ha2)")
     }
 
-    /// HMAC-SHA-256 of `data` under `key`.
+    /// HMAC-SHA-256 of `data` (at most 4 KiB: a nonce's fields) under `key`.
     static func hmac(key: [UInt8], _ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
         key.withUnsafeBufferPointer { k in
             data.withUnsafeBufferPointer { d in
                 out.withUnsafeMutableBufferPointer { o in
-                    _ = HMAC(
-                        EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, o.baseAddress, &length)
+                    _ = rc_hmac_sha256(k.baseAddress, k.count, d.baseAddress, d.count, o.baseAddress)
                 }
             }
         }
