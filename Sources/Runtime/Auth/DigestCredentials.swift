@@ -31,71 +31,90 @@ public struct DigestCredentials: Equatable, Sendable {
     }
 
     /// Parses a header value `Digest name=value, ...`. Nil when the scheme is not Digest,
-    /// a parameter is malformed, or username, realm, nonce, uri or response is missing
-    /// (Kamailio answers these with -1).
+    /// a parameter is malformed or given twice, or username, realm, nonce, uri or response
+    /// is missing (Kamailio answers these with -1). Works on the bytes: it runs for every
+    /// authenticated request.
     public static func parse(_ value: String) -> DigestCredentials? {
-        var s = Substring(value)
-        s = s.drop { $0 == " " || $0 == "\t" }
-        guard s.count > 6, s.prefix(6).lowercased() == "digest",
-            s.dropFirst(6).first.map({ $0 == " " || $0 == "\t" }) == true
-        else { return nil }
-        s = s.dropFirst(7)
-        var c = DigestCredentials()
-        var seen = Set<String>()
-        while true {
-            s = s.drop { $0 == " " || $0 == "\t" || $0 == "," }
-            if s.isEmpty { break }
-            guard let eq = s.firstIndex(of: "=") else { return nil }
-            let name = s[..<eq].trimmingSpaces.lowercased()
-            guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "," || $0 == "\"" }) else { return nil }
-            s = s[s.index(after: eq)...].drop { $0 == " " || $0 == "\t" }
-            let text: String
-            if s.first == "\"" {
-                guard let (quoted, rest) = quotedString(s) else { return nil }
-                text = quoted
-                s = rest
-            } else {
-                let end = s.firstIndex(of: ",") ?? s.endIndex
-                text = String(s[..<end].trimmingSpaces)
-                s = s[end...]
-            }
-            guard seen.insert(name).inserted else { return nil }
-            switch name {
-            case "username": c.username = text
-            case "realm": c.realm = text
-            case "nonce": c.nonce = text
-            case "uri": c.uri = text
-            case "response": c.response = text
-            case "algorithm": c.algorithm = text
-            case "qop": c.qop = text
-            case "nc": c.nc = text
-            case "cnonce": c.cnonce = text
-            case "opaque": c.opaque = text
-            default: break
-            }
-        }
-        guard seen.isSuperset(of: ["username", "realm", "nonce", "uri", "response"]) else { return nil }
-        return c
+        var value = value
+        return value.withUTF8 { parse(bytes: $0) }
     }
 
-    /// A quoted string at the start of `s` (RFC 3261 25.1: `\` escapes one character).
-    private static func quotedString(_ s: Substring) -> (String, Substring)? {
-        var out = ""
-        var i = s.index(after: s.startIndex)
-        while i < s.endIndex {
-            let ch = s[i]
-            if ch == "\\" {
-                i = s.index(after: i)
-                guard i < s.endIndex else { return nil }
-                out.append(s[i])
-            } else if ch == "\"" {
-                return (out, s[s.index(after: i)...])
+    /// The parameters read, in the order of the `seen` bits (the first five are required).
+    private static let knownNames: [[UInt8]] = ["username", "realm", "nonce", "uri", "response",
+                                                "algorithm", "qop", "nc", "cnonce", "opaque"].map { Array($0.utf8) }
+
+    private static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> DigestCredentials? {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), comma = UInt8(ascii: ","), quote = UInt8(ascii: "\"")
+        func isBlank(_ c: UInt8) -> Bool { c == space || c == tab }
+        var i = 0
+        while i < b.count, isBlank(b[i]) { i += 1 }
+        let scheme = Array("digest".utf8)
+        guard b.count - i > 6, (0..<6).allSatisfy({ b[i + $0] | 0x20 == scheme[$0] }), isBlank(b[i + 6]) else { return nil }
+        i += 7
+        var c = DigestCredentials()
+        var seen: UInt16 = 0
+        var seenOther: Set<[UInt8]> = []
+        while true {
+            while i < b.count, isBlank(b[i]) || b[i] == comma { i += 1 }
+            if i == b.count { break }
+            var eq = i
+            while eq < b.count, b[eq] != UInt8(ascii: "=") { eq += 1 }
+            guard eq < b.count else { return nil }
+            var nameEnd = eq
+            while nameEnd > i, isBlank(b[nameEnd - 1]) { nameEnd -= 1 }
+            let name = b[i..<nameEnd].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+            guard !name.isEmpty, !name.contains(where: { $0 == space || $0 == tab || $0 == comma || $0 == quote }) else { return nil }
+            i = eq + 1
+            while i < b.count, isBlank(b[i]) { i += 1 }
+            var text: [UInt8] = []
+            if i < b.count, b[i] == quote {
+                i += 1
+                var closed = false
+                while i < b.count {
+                    if b[i] == UInt8(ascii: "\\") {
+                        i += 1
+                        guard i < b.count else { return nil }
+                        text.append(b[i])
+                    } else if b[i] == quote {
+                        closed = true
+                        i += 1
+                        break
+                    } else {
+                        text.append(b[i])
+                    }
+                    i += 1
+                }
+                guard closed else { return nil }
             } else {
-                out.append(ch)
+                var end = i
+                while end < b.count, b[end] != comma { end += 1 }
+                var last = end
+                while last > i, isBlank(b[last - 1]) { last -= 1 }
+                text = Array(b[i..<last])
+                i = end
             }
-            i = s.index(after: i)
+            let string = String(decoding: text, as: UTF8.self)
+            guard let known = knownNames.firstIndex(of: name) else {
+                guard seenOther.insert(name).inserted else { return nil }
+                continue
+            }
+            guard seen & (1 << known) == 0 else { return nil }
+            seen |= 1 << known
+            switch known {
+            case 0: c.username = string
+            case 1: c.realm = string
+            case 2: c.nonce = string
+            case 3: c.uri = string
+            case 4: c.response = string
+            case 5: c.algorithm = string
+            case 6: c.qop = string
+            case 7: c.nc = string
+            case 8: c.cnonce = string
+            default: c.opaque = string
+            }
         }
-        return nil
+        guard seen & 0b11111 == 0b11111 else { return nil }
+        return c
     }
 }
 
