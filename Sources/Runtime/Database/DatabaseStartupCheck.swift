@@ -22,7 +22,8 @@ public enum DatabaseStartupCheck {
     /// What the loaded modules need: each module that uses a database adds one line here
     /// (its own `databaseRequirements`), so that this is the one place to look.
     public static func requirements(_ settings: ConfigSettings) -> [DatabaseRequirement] {
-        let all: [DatabaseRequirement] = []
+        var all: [DatabaseRequirement] = []
+        all += AccDatabase.requirements(settings)
         return all
     }
 
