@@ -24,6 +24,7 @@ public enum DatabaseStartupCheck {
     public static func requirements(_ settings: ConfigSettings) -> [DatabaseRequirement] {
         var all: [DatabaseRequirement] = []
         all += AccDatabase.requirements(settings)
+        all += HTableDatabase.requirements(settings)
         return all
     }
 
