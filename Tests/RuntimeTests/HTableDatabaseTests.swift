@@ -46,6 +46,43 @@ import TestSupport
         return (reply.reasonPhrase, try rows().sorted())
     }
 
+    /// The statements that put `rows` in the table (values quoted for SQL text: test data).
+    static var resetSQL: String {
+        var script = "DELETE FROM htable;"
+        for (k, t, v, value) in rows {
+            script += "INSERT INTO htable (key_name, key_type, value_type, key_value) VALUES ('\(k.replacingOccurrences(of: "'", with: "''"))', \(t), \(v), '\(value.replacingOccurrences(of: "'", with: "''"))');"
+        }
+        return script
+    }
+
+    static let select = "SELECT key_name || '|' || key_type || '|' || value_type || '|' || key_value || '|' || expires FROM htable"
+
+    /// Kamailio's turn, then Respite's, on the same rows (`run` runs SQL, returns lines).
+    static func compare(url: String, driver: String, run: (String) throws -> [String]) throws
+        -> (kamailio: (String, [String]), respite: (String, [String]), log: String)
+    {
+        let config = config(url: url, driver: driver)
+        _ = try run(resetSQL)
+        let kamailio = try KamailioServer(config: config)
+        defer { kamailio.stop() }
+        let kport = kamailio.port
+        guard waitUntil(timeout: 5, { FreePort.isUDPBound(kport) }) else { throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)") }
+        let k = try turn(port: kport, stop: { kamailio.stop() }, rows: { try run(select) })
+        _ = try run(resetSQL)
+        let respite = try ServerProcess(config: config, readiness: .processesStarted)
+        defer { _ = respite.stop() }
+        let r = try turn(port: respite.port, stop: { _ = respite.stop() }, rows: { try run(select) })
+        return (k, r, respite.log)
+    }
+
+    static func check(_ k: (String, [String]), _ r: (String, [String]), log: String) {
+        #expect(k.0 == "alice=sip:alice@example.com;count=42;nasty=o'brien\"; DROP TABLE htable; --;size=3", "\(k.0)")
+        #expect(r.0 == k.0)
+        #expect(k.1.contains("new|0|0|v-bob|0") && k.1.contains("count|0|1|43|0") && !k.1.contains { $0.hasPrefix("alice|") }, "\(k.1)")
+        #expect(r.1 == k.1, "Respite:\n\(r.1.joined(separator: "\n"))\nKamailio:\n\(k.1.joined(separator: "\n"))")
+        #expect(log.contains("loaded 6 items into 'a' from table 'htable'"))
+    }
+
     @Test func sqliteLoadAndWriteBackAsKamailio() throws {
         let dir = try Spawn.scratchDirectory("htdb")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -53,38 +90,50 @@ import TestSupport
         let paths = ["standard", "htable"].map { "/usr/share/kamailio/db_sqlite/\($0)-create.sql" }
         let made = try Spawn.run("/bin/sh", ["-c", "cat \"$@\" | sqlite3 -batch \"$0\"", file] + paths)
         #expect(made.status == 0, "\(made.output)")
-        func sql(_ text: String, _ args: [String] = []) throws -> String {
-            let r = try Spawn.run("/usr/bin/sqlite3", ["-batch", file, text])
-            guard r.status == 0 else { throw Spawn.Failure("sqlite3: \(r.output)") }
-            return r.stdout
+        let (k, r, log) = try Self.compare(url: "sqlite:///" + file, driver: "db_sqlite") { sql in
+            let out = try Spawn.run("/usr/bin/sqlite3", ["-batch", file, sql])
+            guard out.status == 0 else { throw Spawn.Failure("sqlite3: \(out.output)") }
+            return out.stdout.split(separator: "\n").map(String.init)
         }
-        func reset() throws {
-            var script = "DELETE FROM htable;"
-            for (k, t, v, value) in Self.rows {
-                script += "INSERT INTO htable (key_name, key_type, value_type, key_value) VALUES ('\(k.replacingOccurrences(of: "'", with: "''"))', \(t), \(v), '\(value.replacingOccurrences(of: "'", with: "''"))');"
-            }
-            _ = try sql(script)
-        }
-        let read = { try sql("SELECT key_name, key_type, value_type, key_value, expires FROM htable").split(separator: "\n").map(String.init) }
-        let config = Self.config(url: "sqlite:///" + file, driver: "db_sqlite")
+        Self.check(k, r, log: log)
+    }
 
-        try reset()
-        let kamailio = try KamailioServer(config: config)
-        defer { kamailio.stop() }
-        let kport = kamailio.port
-        guard waitUntil(timeout: 5, { FreePort.isUDPBound(kport) }) else { throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)") }
-        let k = try Self.turn(port: kport, stop: { kamailio.stop() }, rows: read)
+    @Test func postgresLoadWriteBackReloadAndStore() throws {
+        let cluster = try PostgresCluster()
+        defer { cluster.remove() }
+        for file in ["standard", "htable"] { try cluster.psql(file: "/usr/share/kamailio/postgres/\(file)-create.sql") }
+        let run = { (sql: String) throws -> [String] in try cluster.psql(sql).split(separator: "\n").map(String.init) }
+        let (k, r, log) = try Self.compare(url: cluster.url, driver: "db_postgres", run: run)
+        Self.check(k, r, log: log)
 
-        try reset()
+        // htable.reload reads the rows again; htable.store writes the items now.
+        let dir = try Spawn.scratchDirectory("htdb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = Self.config(url: cluster.url, driver: "db_postgres")
+            .replacingOccurrences(of: "loadmodule \"htable.so\"", with: "loadmodule \"htable.so\"\nloadmodule \"ctl.so\"\nmodparam(\"ctl\", \"binrpc\", \"unix:\(dir.path)/ctl.sock\")")
+        _ = try run(Self.resetSQL)
         let respite = try ServerProcess(config: config, readiness: .processesStarted)
         defer { _ = respite.stop() }
-        let r = try Self.turn(port: respite.port, stop: { _ = respite.stop() }, rows: read)
-
-        #expect(k.0 == "alice=sip:alice@example.com;count=42;nasty=o'brien\"; DROP TABLE htable; --;size=3", "\(k.0)")
-        #expect(r.0 == k.0)
-        #expect(k.1.contains("new|0|0|v-bob|0") && k.1.contains("count|0|1|43|0") && !k.1.contains { $0.hasPrefix("alice|") }, "\(k.1)")
-        #expect(r.1 == k.1, "Respite:\n\(r.1.joined(separator: "\n"))\nKamailio:\n\(k.1.joined(separator: "\n"))")
-        #expect(respite.log.contains("loaded 6 items into 'a' from table 'htable'"))
+        func kamcmd(_ args: String...) throws -> RunResult {
+            try Spawn.run("/usr/sbin/kamcmd", ["-s", "unix:\(dir.path)/ctl.sock"] + args, timeout: 10)
+        }
+        let client = try SIPTestClient(server: respite.port)
+        client.send(client.request("MESSAGE", user: "bob"))
+        #expect(GoldenServerTests.finalReply(client, timeout: 3)?.reasonPhrase.contains("count=42") == true)
+        _ = try run("UPDATE htable SET key_value = '99' WHERE key_name = 'count'")
+        let reloaded = try kamcmd("htable.reload", "a")
+        #expect(reloaded.status == 0, "\(reloaded.output)")
+        client.send(client.request("MESSAGE", user: "carol"))
+        let again = GoldenServerTests.finalReply(client, timeout: 3)?.reasonPhrase ?? ""
+        #expect(again.hasPrefix("alice=sip:alice@example.com;count=99;"), "\(again)")
+        let stored = try kamcmd("htable.store", "a")
+        #expect(stored.status == 0, "\(stored.output)")
+        let rows = try run(Self.select)
+        #expect(rows.contains("new|0|0|v-carol|0") && rows.contains("count|0|1|100|0"), "\(rows)")
+        let tables = try kamcmd("htable.listTables")
+        #expect(tables.stdout.contains("dbtable: htable") && tables.stdout.contains("dbmode: 1"), "\(tables.stdout)")
+        let none = try kamcmd("htable.reload", "b")
+        #expect(none.status != 0 || none.output.contains("no dbtable"), "\(none.output)")
     }
 
     @Test func aBadValueStopsTheStart() throws {
