@@ -42,7 +42,10 @@ public enum DatabaseTime {
 
     private static func julianSeconds(_ day: Double) -> Int? {
         guard day.isFinite, day > 0 else { return nil }
-        return Int((86_400 * (day - unixEpochJulianDay) + 0.5).rounded(.down))
+        // The stored day is half a second early (db_sqlite's shift); rounding to the
+        // nearest second, not truncating, keeps a value read back from losing a second to
+        // the floating point error.
+        return Int((86_400 * (day - unixEpochJulianDay) + 0.5).rounded())
     }
 
     /// Local `YYYY-MM-DD HH:MM:SS` (PostgreSQL may add fractions or a zone: ignored).

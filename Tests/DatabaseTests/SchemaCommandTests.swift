@@ -180,3 +180,23 @@ import TestSupport
         return String(r.stdout.prefix(32))
     }
 }
+
+/// Dates as Kamailio's drivers keep them: db_sqlite's Julian day (a value Kamailio 5.6.3
+/// wrote for acc's `time`, read back with sqlite3) and db_postgres' local text.
+@Suite struct DatabaseTimeTests {
+    @Test func julianDaysAsDbSqliteWritesThem() {
+        // Kamailio wrote 2461376.49559606472033 for a record made at 1796169220.
+        #expect(DatabaseTime.seconds(.double(2_461_376.495_596_064_720_33)) == 1_796_169_220)
+        guard case .double(let day) = DatabaseTime.value(1_796_169_220, engine: .sqlite) else {
+            Issue.record("not a REAL")
+            return
+        }
+        #expect(abs(day - 2_461_376.495_596_064_720_33) < 1e-9)
+        for t in [0, 1, 1_700_000_000, 1_796_169_219] {
+            #expect(DatabaseTime.seconds(DatabaseTime.value(t, engine: .sqlite)) == t)
+            #expect(DatabaseTime.seconds(DatabaseTime.value(t, engine: .postgres)) == t)
+        }
+        #expect(DatabaseTime.seconds(.text("2030-05-28 21:32:15")) != nil)
+        #expect(DatabaseTime.seconds(.null) == nil && DatabaseTime.seconds(.text("soon")) == nil)
+    }
+}
