@@ -136,6 +136,45 @@ import TestSupport
         #expect(none.status != 0 || none.output.contains("no dbtable"), "\(none.output)")
     }
 
+    /// db_expires=1 on a table with autoexpire: a row whose time has passed is not loaded,
+    /// one without a time takes the autoexpire, and the times written back are the ones
+    /// read (to the second), on both servers.
+    @Test func sqliteExpiresAsKamailio() throws {
+        let dir = try Spawn.scratchDirectory("htdb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("ht.sqlite").path
+        let paths = ["standard", "htable"].map { "/usr/share/kamailio/db_sqlite/\($0)-create.sql" }
+        _ = try Spawn.run("/bin/sh", ["-c", "cat \"$@\" | sqlite3 -batch \"$0\"", file] + paths)
+        let now = Int(Date().timeIntervalSince1970)
+        func sql(_ text: String) throws -> [String] {
+            let r = try Spawn.run("/usr/bin/sqlite3", ["-batch", file, text])
+            guard r.status == 0 else { throw Spawn.Failure("sqlite3: \(r.output)") }
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        let reset = "DELETE FROM htable; INSERT INTO htable (key_name, key_type, value_type, key_value, expires) VALUES "
+            + "('soon', 0, 0, 'x', \(now + 100)), ('past', 0, 0, 'y', \(now - 100)), ('never', 0, 1, '5', 0);"
+        let config = Self.config(url: "sqlite:///" + file, driver: "db_sqlite")
+            .replacingOccurrences(of: "a=>size=4;dbtable=htable;dbmode=1;", with: "a=>size=4;autoexpire=600;dbtable=htable;dbmode=1;")
+            .replacingOccurrences(of: "modparam(\"htable\", \"db_url\"", with: "modparam(\"htable\", \"db_expires\", 1)\nmodparam(\"htable\", \"db_url\"")
+        let read = "SELECT key_name, expires - \(now) FROM htable ORDER BY key_name"
+        _ = try sql(reset)
+        let kamailio = try KamailioServer(config: config)
+        defer { kamailio.stop() }
+        let kport = kamailio.port
+        guard waitUntil(timeout: 5, { FreePort.isUDPBound(kport) }) else { throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)") }
+        kamailio.stop()
+        let k = try sql(read)
+        _ = try sql(reset)
+        let respite = try ServerProcess(config: config, readiness: .processesStarted)
+        _ = respite.stop()
+        let r = try sql(read)
+        for rows in [k, r] {
+            #expect(rows.count == 2 && rows.last == "soon|100", "\(rows)")
+            let never = Int(rows.first?.split(separator: "|").last ?? "") ?? 0
+            #expect(rows.first?.hasPrefix("never|") == true && (599...615).contains(never), "\(rows)")
+        }
+    }
+
     @Test func aBadValueStopsTheStart() throws {
         let dir = try Spawn.scratchDirectory("htdb")
         defer { try? FileManager.default.removeItem(at: dir) }

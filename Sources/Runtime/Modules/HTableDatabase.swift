@@ -53,7 +53,7 @@ struct HTableDatabase: Sendable {
         case .failure(let e): return .failure(e)
         }
         if replace { table.reset() }
-        let now = Int(time(nil))
+        let now = Self.wallClock()
         var arrays: [String: Int] = [:]
         var loaded = 0
         for row in rows.rows {
@@ -70,8 +70,8 @@ struct HTableDatabase: Sendable {
             }
             var expiry = 0
             if withExpiry, let at = row[4].int, at > 0 {
-                if Int(at) <= now { continue }
-                expiry = Int(at) - now
+                if Double(at) <= now { continue }
+                expiry = max(1, Int((Double(at) - now).rounded()))
             }
             var itemKey = key
             if row[1].int == 1 {
@@ -93,7 +93,7 @@ struct HTableDatabase: Sendable {
     func store(_ spec: HashTableSpec, from table: HashTableRef, _ db: DatabaseConnection) -> Result<Int, DatabaseError> {
         guard let name = spec.dbTable else { return .success(0) }
         let withExpiry = loadExpires && spec.autoexpireSeconds > 0
-        let now = Int(time(nil))
+        let now = Self.wallClock()
         let columns = [keyName, keyType, valueType, keyValue] + (withExpiry ? [expires] : [])
         let insert = "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES ("
             + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
@@ -110,7 +110,7 @@ struct HTableDatabase: Sendable {
                     }
                     if withExpiry {
                         let remaining = table.expiryMilliseconds(of: item.key) ?? 0
-                        values.append(.int(remaining == 0 ? 0 : Int64(now + Int((remaining + 999) / 1000))))
+                        values.append(.int(remaining == 0 ? 0 : Int64((now + Double(remaining) / 1000).rounded())))
                     }
                     _ = try db.execute(insert, values).get()
                     stored += 1
@@ -124,6 +124,15 @@ struct HTableDatabase: Sendable {
 }
 
 extension HTableDatabase {
+    /// Seconds since 1970 with their fraction: an item's expiry is kept in the arena as
+    /// time left, so the absolute time in the `expires` column is converted both ways
+    /// against the same clock, to the nearest second.
+    static func wallClock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// The master, before it forks: every `dbtable` loaded on a connection of its own
     /// (closed again). Returns why the server cannot start, or nil.
     static func loadAtStart(_ settings: ConfigSettings, tables: HashTablesRef, log: ServerLog) -> String? {
