@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 CONFIG     ?= etc/respite.cfg
-APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev sip-tester python3
+APT_DEPS   := liburcu-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev libssl-dev sip-tester python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 REPORT     ?= bench-report.txt
 
@@ -95,7 +95,7 @@ conformance-kamailio:
 	python3 Tests/Conformance/run.py --server kamailio --cases examples
 
 # Release builds of every benchmark; one result line each, collected in $(REPORT).
-bench: deps
+bench: test-deps
 	$(SWIFT) build -c release
 	@{ echo "# respite benchmarks $$(date -u +%FT%TZ) on $$(nproc) cores"; \
 	  .build/release/respite-bench-handoff; \
@@ -106,6 +106,7 @@ bench: deps
 	  python3 Benchmarks/tcp/bench.py; \
 	  python3 Benchmarks/rpc/bench.py; \
 	  python3 Benchmarks/stockcfg/bench.py; \
+	  python3 Benchmarks/databases/bench.py; \
 	} | tee $(REPORT)
 
 # libFuzzer targets (Fuzz/README.md), built with swiftc -sanitize=fuzzer; each runs

@@ -32,6 +32,8 @@ let package = Package(
         // libsqlite3 and libpq (Debian libsqlite3-dev, libpq-dev): db_sqlite and db_postgres.
         .systemLibrary(name: "CSQLite", path: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "CLibPQ", providers: [.apt(["libpq-dev"])]),
+        // libcrypto (Debian libssl-dev): auth's digest hashes and nonce signatures.
+        .systemLibrary(name: "CCrypto", path: "CCrypto", providers: [.apt(["libssl-dev"])]),
         // Databases behind Kamailio's URLs (sqlite://, postgres://): connections, statements
         // with parameters, version checks. Knows nothing of SIP or the arena.
         .target(name: "Database", dependencies: ["CSQLite", "CLibPQ"]),
@@ -45,7 +47,7 @@ let package = Package(
         // The server: processes, transport, modules; brings Shared, SIP and Script together.
         .target(
             name: "Runtime",
-            dependencies: ["Shared", "SIP", "Script", "Database", "CCurl", "CJansson"]
+            dependencies: ["Shared", "SIP", "Script", "Database", "CCurl", "CJansson", "CCrypto"]
         ),
         .executableTarget(
             name: "respite",

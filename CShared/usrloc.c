@@ -14,7 +14,7 @@ uint64_t cs_ul_table_bytes(uint32_t hash_size) {
 }
 
 int cs_ul_table_init(cs_arena_header *arena, cs_ul_table *t, uint32_t hash_size, uint64_t capacity,
-                     uint32_t use_domain) {
+                     uint32_t use_domain, uint32_t db_mode) {
     if (hash_size < 1 || hash_size > 20) return EINVAL;
     uint32_t n = 1u << hash_size;
     memset(t, 0, sizeof(*t));
@@ -26,6 +26,7 @@ int cs_ul_table_init(cs_arena_header *arena, cs_ul_table *t, uint32_t hash_size,
     }
     t->bucket_count = n;
     t->use_domain = use_domain;
+    t->db_mode = db_mode;
     t->capacity = capacity;
     t->buckets_offset = (uint64_t)((char *)b - (char *)arena);
     return 0;
@@ -331,4 +332,38 @@ uint64_t cs_ul_visit(cs_arena_header *arena, cs_ul_table *t, cs_ul_visitor visit
         release(&array[i]);
     }
     return n;
+}
+
+uint64_t cs_ul_take_dirty(cs_arena_header *arena, cs_ul_table *t, void (*visitor)(void *, const cs_ul_contact *,
+                          const char *), void *context) {
+    uint64_t n = 0;
+    cs_ul_bucket *array = (cs_ul_bucket *)((char *)arena + t->buckets_offset);
+    for (uint32_t i = 0; i < t->bucket_count; i++) {
+        if (__atomic_load_n(&array[i].first, __ATOMIC_ACQUIRE) == 0) continue;
+        acquire(arena, t, &array[i]);
+        for (cs_ul_contact *p = at(arena, array[i].first); p; p = at(arena, p->next)) {
+            if (p->state != CS_UL_DIRTY) continue;
+            p->state = CS_UL_CLEAN;
+            visitor(context, p, bytes_of(p));
+            n++;
+        }
+        release(&array[i]);
+    }
+    return n;
+}
+
+int cs_ul_mark_dirty(cs_arena_header *arena, cs_ul_table *t, const char *aor, size_t aor_len, const char *uri,
+                     size_t uri_len) {
+    uint32_t hash = cs_htable_hash(aor, aor_len);
+    cs_ul_bucket *b = bucket_of(arena, t, hash);
+    acquire(arena, t, b);
+    uint64_t *link = find_link(arena, b, hash, aor, aor_len, uri, uri_len);
+    if (link) at(arena, *link)->state = CS_UL_DIRTY;
+    release(b);
+    return link ? 0 : ENOENT;
+}
+
+void cs_ul_count_db(cs_ul_table *t, uint64_t written, uint32_t failed) {
+    if (written) __atomic_add_fetch(&t->db_written, written, __ATOMIC_RELAXED);
+    if (failed) __atomic_add_fetch(&t->db_failed, failed, __ATOMIC_RELAXED);
 }

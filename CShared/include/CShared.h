@@ -10,6 +10,7 @@
 #include "cs_alloc.h"
 #include "cs_arena.h"
 #include "cs_async.h"
+#include "cs_auth.h"
 #include "cs_atomics.h"
 #include "cs_cfg.h"
 #include "cs_dnscache.h"

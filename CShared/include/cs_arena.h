@@ -51,6 +51,7 @@ typedef enum cs_section_kind {
     CS_SECTION_STATS = 14,       ///< cs_stats_table: named statistics, one counter row per process
     CS_SECTION_CFG = 15,         ///< cs_cfg_table: settings changeable at run time (cfg.set)
     CS_SECTION_USRLOC = 16,      ///< cs_ul_table: usrloc's location table (registered contacts)
+    CS_SECTION_AUTH = 17,        ///< cs_auth_nonces: the auth module's secret and nonce counts
 } cs_section_kind;
 
 /// One entry of the section directory.

@@ -29,7 +29,8 @@
 //   insert / replace / remove / remove_aor / visit_aor : any server process; each takes
 //       the AOR's bucket lock itself (recursive, so it nests inside lock_aor). Contact
 //       memory is allocated and freed under it (lock order: bucket, then allocator).
-//   purge_expired / visit : the timer process and RPC handlers; one bucket at a time.
+//   purge_expired / visit / take_dirty : the timer process, RPC handlers and (take_dirty)
+//       the master's final flush after its workers stopped; one bucket at a time.
 //   `contacts` : atomic; reserved before an insert allocates, so the capacity holds
 //       exactly across processes. Other counters are relaxed.
 //   readers without a lock (respite-shm) : links are published with release stores
@@ -63,6 +64,11 @@ enum {
     CS_UL_RUID = 8,
     CS_UL_FIELDS = 10   ///< one spare length (index 9, always 0)
 };
+/// A contact's `state`: written to the database (or no database: db_mode 0, 1, 3), or
+/// changed since the last write-back flush (db_mode 2). Set by the writer in `fields`,
+/// cleared by cs_ul_take_dirty under the bucket lock.
+#define CS_UL_CLEAN 0u
+#define CS_UL_DIRTY 1u
 /// q not given in the Contact (Kamailio's Q_UNSPECIFIED); it sorts below every q.
 #define CS_UL_Q_UNSPECIFIED (-1)
 
@@ -79,7 +85,7 @@ typedef struct cs_ul_contact {
     uint32_t reg_id;
     int32_t tcpconn_id;     ///< -1 = none
     uint16_t len[CS_UL_FIELDS];
-    uint32_t reserved;
+    uint32_t state;         ///< CS_UL_CLEAN or CS_UL_DIRTY (db_mode 2: not yet in the database)
 } cs_ul_contact;
 
 typedef struct cs_ul_bucket {
@@ -97,7 +103,9 @@ typedef struct cs_ul_table {
     uint64_t buckets_offset;///< from the arena start
     uint64_t expired;       ///< removed by the timer (relaxed)
     uint64_t rejected_full; ///< inserts refused: capacity or arena full (relaxed)
-    uint64_t reserved[2];
+    uint64_t db_written;    ///< contacts written to the database by write-back flushes (relaxed)
+    uint32_t db_failed;     ///< database writes that failed, any mode (relaxed)
+    uint32_t db_mode;       ///< usrloc's db_mode (0..3), set at init; informational
 } cs_ul_table;
 
 _Static_assert(sizeof(cs_ul_contact) == 80, "contact layout is read by respite-shm");
@@ -111,7 +119,7 @@ uint64_t cs_ul_table_bytes(uint32_t hash_size);
 /// Initializes a section of cs_ul_table_bytes(hash_size) bytes (master, before fork).
 /// Returns 0, EINVAL (hash_size outside 1..20) or a lock's errno.
 int cs_ul_table_init(cs_arena_header *arena, cs_ul_table *t, uint32_t hash_size, uint64_t capacity,
-                     uint32_t use_domain);
+                     uint32_t use_domain, uint32_t db_mode);
 
 /// Takes the bucket lock of an AOR (recursive). CS_LOCK_OK or CS_LOCK_RECOVERED.
 int cs_ul_lock_aor(cs_arena_header *arena, cs_ul_table *t, const char *aor, size_t len);
@@ -135,6 +143,17 @@ uint32_t cs_ul_remove_aor(cs_arena_header *arena, cs_ul_table *t, const char *ao
 /// Removes the contacts whose expiry is at or before `now` (seconds) from buckets
 /// first, first + step, ... (one timer process of `step` takes its share); returns how many.
 uint64_t cs_ul_purge_expired(cs_arena_header *arena, cs_ul_table *t, int64_t now, uint32_t first, uint32_t step);
+
+/// Visits every CS_UL_DIRTY contact, one bucket lock at a time, marking it CS_UL_CLEAN as
+/// it is copied (the write-back flush); returns how many. A flush that fails to write one
+/// marks it dirty again with cs_ul_mark_dirty (a change meanwhile left it dirty anyway).
+uint64_t cs_ul_take_dirty(cs_arena_header *arena, cs_ul_table *t, void (*visitor)(void *, const cs_ul_contact *,
+                          const char *), void *context);
+/// Marks the contact (AOR, address) CS_UL_DIRTY. Returns 0 or ENOENT.
+int cs_ul_mark_dirty(cs_arena_header *arena, cs_ul_table *t, const char *aor, size_t aor_len, const char *uri,
+                     size_t uri_len);
+/// Counts the database writes that failed (any db_mode) and the contacts a flush wrote.
+void cs_ul_count_db(cs_ul_table *t, uint64_t written, uint32_t failed);
 
 /// Called for each contact with its record and strings (`bytes`, in field order).
 typedef void (*cs_ul_visitor)(void *context, const cs_ul_contact *c, const char *bytes);

@@ -65,7 +65,8 @@ final class SQLiteDriver: DatabaseDriver {
             case .null: rc = sqlite3_bind_null(statement, index)
             case .int(let n): rc = sqlite3_bind_int64(statement, index, n)
             case .double(let d): rc = sqlite3_bind_double(statement, index, d)
-            case .text(let s): rc = sqlite3_bind_text(statement, index, s, -1, csqlite_transient)
+            // The byte count, not -1: a NUL inside the value is data, not its end.
+            case .text(let s): rc = sqlite3_bind_text(statement, index, s, Int32(clamping: s.utf8.count), csqlite_transient)
             case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), csqlite_transient) }
             }
             guard rc == SQLITE_OK else { throw failure(rc, db, sql) }

@@ -5,6 +5,8 @@ public struct CallArgs: Sendable {
     let routeTables: [RouteTable?]
     /// For `.variable` arguments: where an assignment goes.
     let targets: [AssignTarget?]
+    /// For `.variableList` arguments: the variables, by argument.
+    var lists: [Int: [AssignTarget]] = [:]
     /// What the function's fixup stored at load time.
     public let payload: (any Sendable)?
     /// Where the call is written, for run-time log lines.
@@ -29,6 +31,20 @@ public struct CallArgs: Sendable {
         return nil
     }
 
+    /// The values of the argument's `.value` pieces (`FixupContext.pieces`), in order,
+    /// without joining them to the text around them.
+    public func pieceValues(_ i: Int, _ ctx: inout ExecContext) -> [Value] {
+        guard i < exprs.count else { return [] }
+        switch exprs[i] {
+        case .constant: return []
+        case .format(let parts):
+            var values: [Value] = []
+            for case .value(let e) in parts { values.append(ctx.program.evaluate(e, &ctx)) }
+            return values
+        case let e: return [ctx.program.evaluate(e, &ctx)]
+        }
+    }
+
     /// The value when the argument is a literal, without evaluating anything.
     public func staticValue(_ i: Int) -> Value? {
         guard i < exprs.count, case .constant(let v) = exprs[i] else { return nil }
@@ -42,6 +58,26 @@ public struct CallArgs: Sendable {
     public func assign(_ i: Int, _ v: Value, _ ctx: inout ExecContext) -> Bool {
         guard i < targets.count, let target = targets[i] else { return false }
         return ctx.program.assign(v, to: target, at: location, &ctx)
+    }
+
+    /// For a `.variableList` argument: how many variables it names.
+    public func variableCount(_ i: Int) -> Int { lists[i]?.count ?? 0 }
+
+    /// For a `.variableList` argument: the class of its variable `element` (`var`, `avp`,
+    /// `xavp`, `ru`...).
+    public func variableClass(_ i: Int, element: Int) -> String? {
+        guard let list = lists[i], element < list.count else { return nil }
+        switch list[element] {
+        case .localVar: return "var"
+        case .variable(let cv): return cv.spec.name
+        }
+    }
+
+    /// For a `.variableList` argument: assigns `v` to its variable `element`, as `assign`.
+    @discardableResult
+    public func assign(_ i: Int, element: Int, _ v: Value, _ ctx: inout ExecContext) -> Bool {
+        guard let list = lists[i], element < list.count else { return false }
+        return ctx.program.assign(v, to: list[element], at: location, &ctx)
     }
 
     /// For a `.routeName` argument: the route's index, checked at load time for a static

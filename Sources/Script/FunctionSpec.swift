@@ -19,6 +19,10 @@ public enum ArgKind: Sendable, Equatable {
     /// load time to be one variable that can be assigned; the body reads it with
     /// `CallArgs.value` and writes it with `CallArgs.assign`.
     case variable
+    /// Several variables the function writes to, in one string: `"$var(a), $avp(b)"`
+    /// (separated by `,` or `;`). Each is checked as `.variable` is; the body writes them with
+    /// `CallArgs.assign(_:element:_:_:)`.
+    case variableList
 }
 
 /// The implementation of a function: given the per-process context and its arguments, returns
@@ -71,6 +75,11 @@ public struct FixupContext {
     /// Each argument's value when it is a literal (after kind conversion), else nil.
     public let staticArgs: [Value?]
     public let argLocations: [SourceLocation]
+    /// Each argument as written, in pieces: a literal is one `.text`, a string with
+    /// variables alternates text and `.value`, any other expression is one `.value`. For a
+    /// function that must treat the text and the values apart (sqlops binds the values as
+    /// statement parameters); the body reads the values with `CallArgs.pieceValues`.
+    public let pieces: [[ArgPiece]]
     /// The config's core parameters and module parameters, defaults included.
     public let settings: ConfigSettings
     /// Handed to the body through `CallArgs.payload`.
@@ -81,6 +90,10 @@ public struct FixupContext {
 
     public func staticInt(_ i: Int) -> Int? {
         i < staticArgs.count ? staticArgs[i]?.intValue : nil
+    }
+
+    public func pieces(_ i: Int) -> [ArgPiece] {
+        i < pieces.count ? pieces[i] : []
     }
 
     public func staticString(_ i: Int) -> String? {
@@ -101,6 +114,15 @@ public struct FixupContext {
         guard let a = argument, a < argLocations.count else { return location }
         return argLocations[a]
     }
+}
+
+/// One piece of an argument as written (`FixupContext.pieces`).
+public enum ArgPiece: Sendable, Equatable {
+    /// Text written in the config.
+    case text(String)
+    /// A variable (or expression) read at run time; `CallArgs.pieceValues` gives the values
+    /// of an argument's `.value` pieces, in order.
+    case value
 }
 
 /// The values of a config's core parameters and module parameters, defaults filled in.

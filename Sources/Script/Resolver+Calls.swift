@@ -34,6 +34,7 @@ extension Resolver {
         var exprs: [CExpr] = []
         var tables: [RouteTable?] = []
         var targets: [AssignTarget?] = []
+        var lists: [Int: [AssignTarget]] = [:]
         var failed = false
         let kinds = spec.kindsByArity[c.args.count] ?? spec.args
         for (i, a) in c.args.enumerated() {
@@ -48,6 +49,17 @@ extension Resolver {
                 tables.append(nil)
                 continue
             }
+            if kind == .variableList {
+                if let list = variableList(a, ordinal: "argument \(i + 1) of \(c.name)") {
+                    lists[i] = list
+                    exprs.append(.constant(.int(list.count)))
+                } else {
+                    failed = true
+                }
+                tables.append(nil)
+                targets.append(nil)
+                continue
+            }
             if let e = compileArg(a, kind: kind, index: i, function: c.name) { exprs.append(e) } else { failed = true }
             if case .routeName(let t, _) = kind { tables.append(t) } else { tables.append(nil) }
             targets.append(nil)
@@ -57,13 +69,20 @@ extension Resolver {
         var payload: (any Sendable)?
         if let fixup = spec.fixup {
             let statics: [Value?] = exprs.map { if case .constant(let v) = $0 { return v } else { return nil } }
+            let pieces: [[ArgPiece]] = exprs.map { e in
+                switch e {
+                case .constant(let v): return [.text(v.stringValue)]
+                case .format(let parts): return parts.map { if case .literal(let s) = $0 { .text(s) } else { .value } }
+                default: return [.value]
+                }
+            }
             var fc = FixupContext(functionName: c.name, location: c.location, staticArgs: statics,
-                                  argLocations: c.args.map(\.location), settings: settings)
+                                  argLocations: c.args.map(\.location), pieces: pieces, settings: settings)
             fixup(&fc)
             diagnostics.append(contentsOf: fc.diagnostics)
             payload = fc.payload
         }
-        let args = CallArgs(exprs: exprs, routeTables: tables, targets: targets, payload: payload, location: c.location)
+        let args = CallArgs(exprs: exprs, routeTables: tables, targets: targets, lists: lists, payload: payload, location: c.location)
         return (spec, CompiledCall(body: spec.body, args: args, name: c.name))
     }
 
@@ -114,6 +133,37 @@ extension Resolver {
         }
         guard let target = assignTarget(syntax), let read = compileVariable(syntax) else { return nil }
         return (read, target)
+    }
+
+    /// A list of result variables, `"$var(a), $avp(b)"` or `"$var(a);$avp(b)"`: split at
+    /// the separators outside parentheses, each one a result argument.
+    private mutating func variableList(_ a: Expr, ordinal: String) -> [AssignTarget]? {
+        guard case .string(let s, let l) = a else {
+            diagnostics.error("\(ordinal) must be a string of variables, \"$var(a), $avp(b)\"", at: a.location)
+            return nil
+        }
+        var items: [String] = [], current = "", depth = 0
+        for c in s {
+            if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
+            if depth == 0 && (c == "," || c == ";") {
+                items.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        items.append(current)
+        var list: [AssignTarget] = []
+        let blank: Set<Character> = [" ", "\t", "\r", "\n"]
+        for item in items.map({ String($0.drop { blank.contains($0) }.reversed().drop { blank.contains($0) }.reversed()) }) {
+            guard !item.isEmpty else {
+                diagnostics.error("\(ordinal): an empty name in the list of variables", at: l)
+                return nil
+            }
+            guard let (_, target) = resultArg(.string(item, l), ordinal: ordinal) else { return nil }
+            list.append(target)
+        }
+        return list
     }
 
     private mutating func formattedArg(_ s: String, at l: SourceLocation) -> CExpr? {

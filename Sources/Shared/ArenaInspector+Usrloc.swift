@@ -16,6 +16,13 @@ extension ArenaReport {
         public var expiredRemoved: UInt64
         public var rejectedFull: UInt64
         public var useDomain: Bool
+        /// usrloc's db_mode (0 memory, 1 write-through, 2 write-back, 3 database only).
+        public var dbMode: UInt32
+        /// Contacts marked dirty (db_mode 2: changed since the last flush), from the walk.
+        public var dirty: Int
+        /// Contacts written by write-back flushes, and database writes that failed.
+        public var dbWritten: UInt64
+        public var dbFailed: UInt32
         /// Bytes of a contact's fixed part (its strings follow it in the same allocation).
         public var contactHeaderBytes: Int
         public var lockHolders: [Int32]
@@ -35,6 +42,8 @@ extension ArenaReport {
         public var path: String?
         public var socket: String
         public var userAgent: String
+        /// Not yet written to the database (db_mode 2).
+        public var dirty: Bool
     }
 }
 
@@ -48,6 +57,7 @@ extension ArenaInspector {
         var out = ArenaReport.Usrloc(
             buckets: t.bucket_count, capacity: t.capacity, contacts: t.contacts, contactsWalked: 0, aors: 0,
             expiredRemoved: t.expired, rejectedFull: t.rejected_full, useDomain: t.use_domain != 0,
+            dbMode: t.db_mode, dirty: 0, dbWritten: t.db_written, dbFailed: t.db_failed,
             contactHeaderBytes: MemoryLayout<cs_ul_contact>.size, lockHolders: [], shown: [])
         let bucketStride = MemoryLayout<cs_ul_bucket>.stride
         let arrayStart = Int(clamping: t.buckets_offset)
@@ -83,6 +93,7 @@ extension ArenaInspector {
                     at += Int(n)
                 }
                 out.contactsWalked += 1
+                if c.state == CS_UL_DIRTY { out.dirty += 1 }
                 aors.insert(fields[Int(CS_UL_AOR)])
                 if out.shown.count < maxItemsPerTable {
                     out.shown.append(.init(
@@ -91,7 +102,8 @@ extension ArenaInspector {
                         callID: fields[Int(CS_UL_CALLID)], cseq: c.cseq,
                         received: fields[Int(CS_UL_RECEIVED)].isEmpty ? nil : fields[Int(CS_UL_RECEIVED)],
                         path: fields[Int(CS_UL_PATH)].isEmpty ? nil : fields[Int(CS_UL_PATH)],
-                        socket: fields[Int(CS_UL_SOCKET)], userAgent: fields[Int(CS_UL_UA)]))
+                        socket: fields[Int(CS_UL_SOCKET)], userAgent: fields[Int(CS_UL_UA)],
+                        dirty: c.state == CS_UL_DIRTY))
                 }
                 return .next(c.next)
             }

@@ -81,6 +81,7 @@ public struct ArenaInspector {
             case CS_SECTION_DNSCACHE.rawValue: report.dnsCache = settle { readDNSCache(s, &$0) }
             case CS_SECTION_USRLOC.rawValue: report.usrloc = settle { readUsrloc(s, &$0) }
             case CS_SECTION_CFG.rawValue: report.changeableSettings = readChangeableSettings(s, &problems)
+            case CS_SECTION_AUTH.rawValue: report.auth = readAuth(s, &problems)
             case CS_SECTION_STATS.rawValue: report.statistics = readStatistics(s, &problems)
             default: break
             }
@@ -102,7 +103,7 @@ public struct ArenaInspector {
         switch kind {
         case CS_SECTION_PROCTABLE.rawValue: return .processes
         case CS_SECTION_QUEUES.rawValue: return .queues
-        case CS_SECTION_SHV.rawValue, CS_SECTION_HTABLE.rawValue, CS_SECTION_USRLOC.rawValue: return .tables
+        case CS_SECTION_SHV.rawValue, CS_SECTION_HTABLE.rawValue, CS_SECTION_USRLOC.rawValue, CS_SECTION_AUTH.rawValue: return .tables
         case CS_SECTION_TXTABLE.rawValue: return .transactions
         case CS_SECTION_WHEEL.rawValue: return .wheels
         case CS_SECTION_ASYNC.rawValue, CS_SECTION_TXHOLDS.rawValue: return .async
@@ -154,6 +155,7 @@ public struct ArenaInspector {
                 case CS_SECTION_CFG.rawValue: kind = "changeable settings"
                 case CS_SECTION_STATS.rawValue: kind = "statistics"
                 case CS_SECTION_USRLOC.rawValue: kind = "location table"
+                case CS_SECTION_AUTH.rawValue: kind = "auth nonces"
                 default: kind = "raw"
                 }
                 return RawSection(public: .init(name: cString(s.name), offset: s.offset, size: s.size, kind: kind),

@@ -147,6 +147,8 @@ public struct ArenaReport: Codable, Sendable {
     public var dnsCache: DNSCache?
     /// usrloc's location table (section "usrloc").
     public var usrloc: Usrloc?
+    /// The auth module's nonce state (section "auth").
+    public var auth: Auth?
     /// The settings `cfg.set` may change (section "cfg").
     public var changeableSettings: [ChangeableSetting]?
     /// Named statistics (section "stats").

@@ -16,6 +16,8 @@ public enum AsyncTask: Equatable, Sendable {
     case tcp(payload: [UInt8])
     /// A name to resolve for a suspended transaction, for a DNS Worker (the runtime's encoding).
     case dns(payload: [UInt8])
+    /// An sqlops statement for a task worker, whose result is dropped (the runtime's encoding).
+    case sql(payload: [UInt8])
 
     /// cs_task.kind values.
     enum Kind: UInt32 {
@@ -32,6 +34,8 @@ public enum AsyncTask: Equatable, Sendable {
         case tcp = 5
         /// words: 0, payload block offset, payload length.
         case dns = 6
+        /// words: 0, payload block offset, payload length.
+        case sql = 7
     }
 }
 
@@ -72,6 +76,9 @@ extension TaskQueueRef {
             if block == nil { arena.freeTask(slot); return .noMemory }
         case .dns(let payload):
             block = Self.storePayload(payload, kind: .dns, first: 0, in: slot, arena: arena)
+            if block == nil { arena.freeTask(slot); return .noMemory }
+        case .sql(let payload):
+            block = Self.storePayload(payload, kind: .sql, first: 0, in: slot, arena: arena)
             if block == nil { arena.freeTask(slot); return .noMemory }
         }
         guard push(slot, nonblocking: nonblocking) == .queued else {
@@ -132,6 +139,9 @@ extension TaskQueueRef {
         case .dns?:
             guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
             return .task(.dns(payload: payload))
+        case .sql?:
+            guard let payload = Self.takePayload(slot, arena: arena) else { return .malformed(kind: slot.pointee.kind) }
+            return .task(.sql(payload: payload))
         case nil:
             return .malformed(kind: slot.pointee.kind)
         }

@@ -50,6 +50,8 @@ public struct LocationTable: @unchecked Sendable {
         public var methods: UInt32?
         public var regID: Int = 0
         public var lastModified: Int = 0
+        /// Changed since the last write-back flush (db_mode 2); false in the other modes.
+        public var dirty = false
 
         public init(aor: String, uri: String, expires: Int) {
             self.aor = aor
@@ -192,6 +194,7 @@ public struct LocationTable: @unchecked Sendable {
         out.methods = c.methods == UInt32.max ? nil : c.methods
         out.regID = Int(c.reg_id)
         out.lastModified = Int(c.last_modified)
+        out.dirty = c.state == CS_UL_DIRTY
         return out
     }
 
@@ -219,6 +222,7 @@ public struct LocationTable: @unchecked Sendable {
         fields.methods = c.methods ?? UInt32.max
         fields.reg_id = UInt32(truncatingIfNeeded: c.regID)
         fields.tcpconn_id = -1
+        fields.state = c.dirty ? CS_UL_DIRTY : CS_UL_CLEAN
         if bytes.isEmpty { bytes.append(0) }
         return withUnsafePointer(to: &fields) { f in bytes.withUnsafeBufferPointer { body(f, $0.baseAddress!) } }
     }
@@ -228,14 +232,15 @@ extension ArenaRef {
     /// Creates section "usrloc" (master, before fork): 2^`hashSize` buckets, at most
     /// `capacity` contacts. Throws `.invalidLayout` for a bad size, `.outOfMemory` when
     /// the arena is too small.
-    public func installLocationTable(hashSize: Int, capacity: Int, useDomain: Bool) throws(ArenaError) -> LocationTable {
+    public func installLocationTable(hashSize: Int, capacity: Int, useDomain: Bool, dbMode: Int = 0) throws(ArenaError) -> LocationTable {
         guard LocationTable.hashSizeRange.contains(hashSize) else {
             throw .invalidLayout("usrloc hash_size \(hashSize) is not in \(LocationTable.hashSizeRange)")
         }
         let bytes = cs_ul_table_bytes(UInt32(hashSize))
         let memory = try addSection(LocationTable.section, size: Int(bytes), kind: CS_SECTION_USRLOC, version: CS_UL_VERSION)
         let table = memory.assumingMemoryBound(to: cs_ul_table.self)
-        let rc = cs_ul_table_init(header, table, UInt32(hashSize), UInt64(max(capacity, 0)), useDomain ? 1 : 0)
+        let rc = cs_ul_table_init(header, table, UInt32(hashSize), UInt64(max(capacity, 0)), useDomain ? 1 : 0,
+                                  UInt32(clamping: dbMode))
         if rc != 0 { throw .system(SystemCallError("pthread_mutex_init", errno: rc)) }
         return LocationTable(arena: self, table)
     }

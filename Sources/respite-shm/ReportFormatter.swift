@@ -106,6 +106,11 @@ enum ReportFormatter {
         if let t = r.tcpConnections { out += tcpConnections(t) }
         if let d = r.dnsCache { out += dnsCache(d) }
         if let u = r.usrloc { out += usrloc(u) }
+        if let a = r.auth {
+            out.append("")
+            out.append("auth nonces  secret \(a.secret)  nonce_expire \(a.nonceExpireSeconds) s  nonce_count \(a.nonceCount ? 1 : 0)  issued \(a.issued)  next id \(a.nonceIdNext)")
+            out.append("  nc array  slots \(a.slotsUsed)/\(a.slots) in use  nc accepted \(a.accepted)  replays refused \(a.replays)  stale (slot reused) \(a.lost)")
+        }
         if let c = r.changeableSettings, !c.isEmpty {
             out.append("")
             out.append("settings changeable at run time (cfg.set)")
@@ -243,12 +248,12 @@ extension ReportFormatter {
 
     /// usrloc's location table: its load, then one line per contact shown.
     static func usrloc(_ u: ArenaReport.Usrloc) -> [String] {
-        var out = ["", "location table (usrloc)  contacts \(u.contacts)/\(u.capacity)  AORs \(u.aors)  buckets \(u.buckets)  removed by the timer \(u.expiredRemoved)  refused (full) \(u.rejectedFull)  use_domain \(u.useDomain ? 1 : 0)\(u.lockHolders.isEmpty ? "" : "  locks held by pid \(u.lockHolders.map(String.init).joined(separator: ","))")"]
+        var out = ["", "location table (usrloc)  contacts \(u.contacts)/\(u.capacity)  AORs \(u.aors)  buckets \(u.buckets)  removed by the timer \(u.expiredRemoved)  refused (full) \(u.rejectedFull)  use_domain \(u.useDomain ? 1 : 0)  db_mode \(u.dbMode)\(u.dbMode == 0 ? "" : "  dirty \(u.dirty)  flushed \(u.dbWritten)  db errors \(u.dbFailed)")\(u.lockHolders.isEmpty ? "" : "  locks held by pid \(u.lockHolders.map(String.init).joined(separator: ","))")"]
         for c in u.shown {
             let expires = c.expiresInSeconds.map { $0 >= 0 ? "expires in \($0) s" : "expired \(-$0) s ago" } ?? "permanent"
             let q = c.q < 0 ? "" : "  q \(Double(c.q) / 1000)"
             let extra = (c.received.map { "  received \($0)" } ?? "") + (c.path.map { "  path \($0)" } ?? "")
-            out.append("  \(c.aor)  \(c.uri)  \(expires)\(q)  \(c.callID) \(c.cseq)  \(c.socket)\(extra)  \(c.userAgent)")
+            out.append("  \(c.aor)  \(c.uri)  \(expires)\(q)  \(c.callID) \(c.cseq)  \(c.socket)\(extra)  \(c.userAgent)\(c.dirty ? "  dirty" : "")")
         }
         if u.contactsWalked > u.shown.count { out.append("  ... \(u.contactsWalked - u.shown.count) more") }
         return out

@@ -223,10 +223,20 @@ request_route {
         return try Spawn.run(Products.path("respite"), ["-c", "-f", file.path], timeout: 10)
     }
 
-    @Test func aDatabaseModeFailsAtLoadWithAClearMessage() throws {
-        let r = try check("loadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\nmodparam(\"usrloc\", \"db_mode\", 2)\nrequest_route { save(\"location\"); }\n")
-        #expect(r.termination != .exited(0))
-        #expect((r.stdout + r.stderr).contains("db_mode 2 is not available in Respite yet"))
+    @Test func databaseModesAreCheckedAtLoadWithClearMessages() throws {
+        let head = "loadmodule \"db_sqlite.so\"\nloadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\n"
+        let noURL = try check(head + "modparam(\"usrloc\", \"db_mode\", 2)\nrequest_route { save(\"location\"); }\n")
+        #expect(noURL.termination != .exited(0))
+        #expect((noURL.stdout + noURL.stderr).contains("db_mode 2 needs a database: set modparam(\"usrloc\", \"db_url\", ...)"))
+        let four = try check(head + "modparam(\"usrloc\", \"db_mode\", 4)\nrequest_route { save(\"location\"); }\n")
+        #expect((four.stdout + four.stderr).contains("db_mode 4 (load only) is not available in Respite"))
+        let url = "modparam(\"usrloc\", \"db_url\", \"sqlite:////tmp/x.db\")\n"
+        let otherTable = try check(head + url + "modparam(\"usrloc\", \"db_mode\", 1)\nrequest_route { save(\"loc2\"); }\n")
+        #expect((otherTable.stdout + otherTable.stderr).contains("keeps one table in memory, 'location'"))
+        let dynamic = try check("loadmodule \"pv.so\"\n" + head + url + "modparam(\"usrloc\", \"db_mode\", 3)\nrequest_route { save(\"$rU\"); }\n")
+        #expect((dynamic.stdout + dynamic.stderr).contains("the table must be a literal table name"))
+        let ok3 = try check(head + url + "modparam(\"usrloc\", \"db_mode\", 3)\nrequest_route { save(\"loc2\"); lookup(\"location\"); }\n")
+        #expect(ok3.termination == .exited(0), "\(ok3.stderr)")
         let ok = try check("loadmodule \"usrloc.so\"\nloadmodule \"registrar.so\"\nmodparam(\"usrloc\", \"db_mode\", 0)\nrequest_route { save(\"location\"); }\n")
         #expect(ok.termination == .exited(0), "\(ok.stderr)")
     }

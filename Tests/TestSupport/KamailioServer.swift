@@ -27,12 +27,13 @@ public final class KamailioServer {
 
     /// Starts Kamailio on the config at `configPath` (unchanged) listening on
     /// `udp:127.0.0.1:port` when `listen` is set (`-l`), else on what the config says.
-    public init(configPath: String, port: UInt16, directory: URL, listen: Bool = false) throws {
+    /// `extraArgs` follow the others (`-A NAME=value` defines, say).
+    public init(configPath: String, port: UInt16, directory: URL, listen: Bool = false, extraArgs: [String] = []) throws {
         self.port = port
         self.directory = directory
         logURL = directory.appendingPathComponent("kamailio.log")
         let args = ["-f", configPath] + (listen ? ["-l", "udp:127.0.0.1:\(port)"] : [])
-            + ["-DD", "-E", "-m", "64", "-M", "8", "-Y", directory.path]
+            + ["-DD", "-E", "-m", "64", "-M", "8", "-Y", directory.path] + extraArgs
         process = try Spawn.start(Self.binary, args, stdoutPath: logURL.path, stderrPath: logURL.path)
     }
 
@@ -43,6 +44,9 @@ public final class KamailioServer {
 
     @discardableResult
     public func stop() -> Termination? { process.stop() }
+
+    /// Whether Kamailio is still running.
+    public var isRunning: Bool { process.isRunning }
 }
 
 extension KamailioServer {

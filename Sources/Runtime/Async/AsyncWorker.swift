@@ -50,6 +50,9 @@ struct AsyncWorker {
             guard let context = FakedRequest.context(process, serial: &serial) else { return }
             context.async.data = String(decoding: data, as: UTF8.self)
             runFaked(context, route: route, as: .request)
+        case .sql(let payload):
+            SQLOpsModule.runQueued(payload, process)
+            process.count(.tasks)
         case .http, .tcp, .dns:
             process.log.error("async", "a transport's task in a task group's queue (only its own processes take those)")
         case .tkv(let type, let key, let value):

@@ -45,6 +45,8 @@ public enum RuntimeRegistry {
         r.register(DatabaseModules.postgres)
         r.register(UsrlocModule.spec)
         r.register(RegistrarModule.spec)
+        for module in [AuthModule.spec, AuthDBModule.spec] { r.register(module) }
+        r.register(SQLOpsModule.spec)
         for module in [RPCModules.ctl, RPCModules.jsonrpcs, RPCModules.cfgRPC, RPCModules.counters, KexModule.spec, XHTTPPromModule.spec, SanityModule.spec, AccModule.spec, TextOpsXModule.spec] { r.register(module) }
         return r
     }

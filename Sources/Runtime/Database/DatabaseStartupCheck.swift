@@ -22,10 +22,13 @@ public enum DatabaseStartupCheck {
     /// What the loaded modules need: each module that uses a database adds one line here
     /// (its own `databaseRequirements`), so that this is the one place to look.
     public static func requirements(_ settings: ConfigSettings) -> [DatabaseRequirement] {
-        var all: [DatabaseRequirement] = []
-        all += AccDatabase.requirements(settings)
-        all += HTableDatabase.requirements(settings)
-        return all
+        let single: [DatabaseRequirement?] = [
+            UsrlocSettings.databaseRequirement(settings),
+            AuthDBSettings.databaseRequirement(settings),
+        ]
+        return single.compactMap { $0 } + SQLOpsSettings.databaseRequirements(settings)
+            + AccDatabase.requirements(settings)
+            + HTableDatabase.requirements(settings)
     }
 
     /// Returns the error lines (empty: every database is ready). The connections are

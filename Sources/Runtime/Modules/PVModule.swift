@@ -14,7 +14,7 @@ enum PVModule {
                 do throws(SpecError) { _ = try ShvsetSpec.parse(value.text) } catch { return error.message }
                 return nil
             },
-        ], variables: messageVariables + storageVariables + processVariables + TransportVariables.variables
+        ], variables: messageVariables + storageVariables + processVariables + TransportVariables.variables + AuthVariables.variables
             + [sharedVariable(sharedNames)])
     }
 

@@ -11,39 +11,43 @@ enum RegistrarModule {
     static var spec: ModuleSpec {
         var spec = ModuleSpec(name: "registrar", params: RegistrarSettings.params, functions: [
             FunctionSpec("save", args: [.string, .any, .string], minArgs: 1, fixup: checkTable) { ctx, args in
-                guard ctx.message.message.isRequest, let table = ctx.message.locationTable else { return -1 }
+                guard ctx.message.message.isRequest, let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -1 }
                 let flags = parseFlags(args.count > 1 ? args.string(1, &ctx) : "0")
                 let uri = args.count > 2 ? args.string(2, &ctx) : ctx.message.message.to.uriString
                 let settings = RegistrarSettings.of(ctx.message.process.program.settings)
-                let save = RegistrarSave(context: ctx.message, table: table, settings: settings,
-                                         useDomain: table.useDomain, flags: flags)
+                let save = RegistrarSave(context: ctx.message, store: store, settings: settings,
+                                         useDomain: store.useDomain, flags: flags)
                 return save.run(aorURI: uri)
             },
             FunctionSpec("lookup", args: [.string, .string], minArgs: 1, fixup: checkTable) { ctx, args in
                 let uri = args.count > 1 ? args.string(1, &ctx) : ctx.message.requestURI
-                return lookup(&ctx, uri: uri)
+                return lookup(&ctx, table: args.string(0, &ctx), uri: uri)
             },
             FunctionSpec("registered", args: [.string, .string, .int, .int], minArgs: 1, fixup: checkTable) { ctx, args in
-                guard let table = ctx.message.locationTable else { return -1 }
+                guard let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -1 }
                 let uri = args.count > 1 ? args.string(1, &ctx) : ctx.message.requestURI
-                guard let aor = AOR.of(uri, useDomain: table.useDomain) else { return -1 }
+                guard let aor = AOR.of(uri, useDomain: store.useDomain) else { return -1 }
                 let now = LocationTable.now
-                return table.contacts(of: aor).contains { !$0.isExpired(now: now) } ? 1 : -1
+                return (store.contacts(of: aor) ?? []).contains { !$0.isExpired(now: now) } ? 1 : -1
             },
             FunctionSpec("unregister", args: [.string, .string, .string], minArgs: 2, fixup: checkTable) { ctx, args in
-                guard let table = ctx.message.locationTable else { return -2 }
-                guard let aor = AOR.of(args.string(1, &ctx), useDomain: table.useDomain) else { return -1 }
+                guard let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -2 }
+                guard let aor = AOR.of(args.string(1, &ctx), useDomain: store.useDomain) else { return -1 }
                 let ruid = args.count > 2 ? args.string(2, &ctx) : ""
-                if ruid.isEmpty { return table.remove(aor: aor) > 0 ? 1 : -3 }
-                guard let c = table.contacts(of: aor).first(where: { $0.ruid == ruid }) else { return -3 }
-                return table.remove(aor: aor, uri: c.uri) ? 1 : -3
+                if ruid.isEmpty {
+                    guard let n = store.remove(aor: aor) else { return -2 }
+                    return n > 0 ? 1 : -3
+                }
+                guard let all = store.contacts(of: aor) else { return -2 }
+                guard let c = all.first(where: { $0.ruid == ruid }) else { return -3 }
+                return store.remove(c) ? 1 : -3
             },
             FunctionSpec("reg_fetch_contacts", args: [.string, .string, .string], fixup: checkTable) { ctx, args in
-                guard let table = ctx.message.locationTable else { return -1 }
+                guard let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -1 }
                 let profile = args.string(2, &ctx)
-                guard let aor = AOR.of(args.string(1, &ctx), useDomain: table.useDomain) else { return -1 }
+                guard let aor = AOR.of(args.string(1, &ctx), useDomain: store.useDomain) else { return -1 }
                 let now = LocationTable.now
-                let found = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
+                let found = (store.contacts(of: aor) ?? []).filter { !$0.isExpired(now: now) }
                 ctx.message.process.registrar.profiles[profile] = RegistrarProfile(aor: aor, domain: args.string(0, &ctx), contacts: found)
                 return found.isEmpty ? -1 : 1
             },
@@ -61,10 +65,21 @@ enum RegistrarModule {
         return spec
     }
 
-    /// Only the table "location" exists (usrloc's single domain in db_mode 0).
+    /// The table argument: in db_mode 0 any name (one domain in memory); with a database
+    /// a literal SQL table name, and in db_mode 1 and 2 the in-memory domain's table
+    /// (usrloc's `preload`, else "location").
     static let checkTable: @Sendable (inout FixupContext) -> Void = { fc in
-        if let name = fc.staticString(0), name.isEmpty {
+        let name = fc.staticString(0)
+        if let name, name.isEmpty {
             fc.error("the location table name is empty", argument: 0)
+        }
+        let ul = UsrlocSettings.of(fc.settings)
+        if ul.dbMode != 0, fc.settings.modules.contains("usrloc") {
+            if name == nil || !LocationDatabase.isIdentifier(name!) {
+                fc.error("with usrloc db_mode \(ul.dbMode) the table must be a literal table name (letters, digits, '_', '.')", argument: 0)
+            } else if ul.dbMode != 3, name != ul.memoryTable {
+                fc.error("usrloc db_mode \(ul.dbMode) keeps one table in memory, '\(ul.memoryTable)' (set usrloc's preload to use another)", argument: 0)
+            }
         }
         if !fc.settings.modules.contains("usrloc") {
             fc.error("registrar needs usrloc: add loadmodule \"usrloc.so\"", argument: 0)
@@ -79,13 +94,14 @@ enum RegistrarModule {
     }
 
     /// lookup(): the best contact becomes the R-URI, its Path or received the $du.
-    static func lookup(_ ctx: inout ExecContext, uri: String) -> Int {
+    static func lookup(_ ctx: inout ExecContext, table name: String, uri: String) -> Int {
         let m = ctx.message
-        guard let table = m.locationTable else { return -3 }
-        guard let aor = AOR.of(uri, useDomain: table.useDomain) else { return -1 }
+        guard let store = m.locationStore(name) else { return -3 }
+        guard let aor = AOR.of(uri, useDomain: store.useDomain) else { return -1 }
         let settings = RegistrarSettings.of(m.process.program.settings)
         let now = LocationTable.now
-        let live = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
+        guard let all = store.contacts(of: aor) else { return -1 }
+        let live = all.filter { !$0.isExpired(now: now) }
         guard !live.isEmpty else { return -1 }
         var usable = live
         let message = m.message
@@ -183,11 +199,14 @@ struct RegistrarProfile {
 /// registrar's state in one process (ProcessContext.registrar).
 struct RegistrarProcessState {
     var profiles: [String: RegistrarProfile] = [:]
-    private var ruidCounter = 0
+    /// Starts at a random value, so that servers sharing one database (usrloc db_mode 3)
+    /// do not make the same ruid when their processes have the same pid.
+    private var ruidCounter = Int.random(in: 0..<(1 << 24))
     /// This process's pid in hex, taken at the first RUID (in the process that makes it).
     private var pidHex: String?
 
-    /// A record id unique in this server: `uloc-<time hex>-<pid hex>-<counter hex>`.
+    /// A record id unique in this server (and, by its random counter start, across servers
+    /// on one database): `uloc-<time hex>-<pid hex>-<counter hex>`.
     mutating func nextRUID(now: Int) -> String {
         ruidCounter += 1
         let pid = pidHex ?? String(getpid(), radix: 16)

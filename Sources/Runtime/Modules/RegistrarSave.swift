@@ -9,7 +9,7 @@ import Glibc
 /// Kamailio 5.6.3's replies (codes, reasons, P-Registrar-Error, Contact list).
 struct RegistrarSave {
     let context: MessageContext
-    let table: LocationTable
+    let store: LocationStore
     let settings: RegistrarSettings
     let useDomain: Bool
     /// save() flags: 0x02 no reply, 0x04 one contact per AOR.
@@ -48,7 +48,7 @@ struct RegistrarSave {
         let headerExpires = message.headerValue(.expires).flatMap { Int(Substring($0).trimmingSpaces) }
         // The decision and the bindings the reply lists are made under the AOR's lock; the
         // reply leaves after it is released (no send, and no transaction lock, inside it).
-        let (refusal, result, headers) = table.withAORLocked(aor) { () -> (Refusal?, Int, [(name: String, value: String)]) in
+        let (refusal, result, headers) = store.withAORLocked(aor) { () -> (Refusal?, Int, [(name: String, value: String)]) in
             do {
                 let result: Int
                 switch contacts {
@@ -60,7 +60,7 @@ struct RegistrarSave {
                                       headers: [("P-Registrar-Error", "* used in contact and expires is not zero")],
                                       listBindings: false)
                     }
-                    table.remove(aor: aor)
+                    guard store.remove(aor: aor) != nil else { throw Self.storeFailed }
                     result = 3
                 case .addresses(let addresses):
                     let bindings = try addresses.reversed().map { try binding($0, headerExpires: headerExpires) }
@@ -118,7 +118,8 @@ struct RegistrarSave {
     private func apply(_ bindings: [Binding], aor: String) throws -> Int {
         let message = context.message
         let now = LocationTable.now
-        let existing = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
+        guard let all = store.contacts(of: aor) else { throw Self.storeFailed }
+        let existing = all.filter { !$0.isExpired(now: now) }
         let callID = message.callID
         let cseq = Int(message.cseq.number)
         // The same Call-ID with an older CSeq is refused. The same CSeq again within usrloc's
@@ -148,7 +149,7 @@ struct RegistrarSave {
         for b in bindings where !retransmitted.contains(b.uri) {
             let old = existing.first { $0.uri == b.uri }
             if b.expires == 0 {
-                if old != nil, table.remove(aor: aor, uri: b.uri) { deleted = true }
+                if let old, store.remove(old) { deleted = true }
                 continue
             }
             var c = LocationTable.Contact(aor: aor, uri: b.uri, expires: now + b.expires)
@@ -164,19 +165,24 @@ struct RegistrarSave {
             if settings.usePath { c.path = message.headerValues("Path").joined(separator: ",") }
             if let avp = settings.receivedAVP, let v = context.edits.avps[avp]?.first { c.received = v.stringValue ?? "" }
             c.ruid = old?.ruid ?? context.process.registrar.nextRUID(now: now)
-            if let f = old == nil ? table.insert(c) : table.replace(c) {
-                context.process.log.error("usrloc", "cannot save contact \(b.uri) of \(aor): \(f == .full ? "the location table is full (contacts_max)" : "no shared memory")")
-                throw Refusal(code: 500, reason: "Server Internal Error", headers: [("P-Registrar-Error", "Error while updating location table")],
-                              listBindings: false)
+            if let f = old.map({ store.replace(c, old: $0) }) ?? store.insert(c) {
+                if f != .database {
+                    context.process.log.error("usrloc", "cannot save contact \(b.uri) of \(aor): \(f == .full ? "the location table is full (contacts_max)" : "no shared memory")")
+                }
+                throw Self.storeFailed
             }
             if old == nil { inserted = true } else { updated = true }
         }
         if flags & 0x04 != 0 {
             let keep = Set(bindings.map(\.uri))
-            for c in existing where !keep.contains(c.uri) { if table.remove(aor: aor, uri: c.uri) { deleted = true } }
+            for c in existing where !keep.contains(c.uri) { if store.remove(c) { deleted = true } }
         }
         return inserted ? 1 : updated ? 2 : deleted ? 3 : 4
     }
+
+    /// The location table could not be read or written (logged by the store): 500.
+    static let storeFailed = Refusal(code: 500, reason: "Server Internal Error",
+                                     headers: [("P-Registrar-Error", "Error while updating location table")], listBindings: false)
 
     /// Replies to a request refused before its AOR was known or locked.
     private func reply(_ refusal: Refusal, aor: String?) -> Int {
@@ -188,7 +194,7 @@ struct RegistrarSave {
     private func replyHeaders(_ refusal: Refusal?, aor: String?) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if let aor, refusal == nil || refusal!.listBindings {
-            let list = Self.contactList(table.contacts(of: aor), now: LocationTable.now)
+            let list = Self.contactList(store.contacts(of: aor) ?? [], now: LocationTable.now)
             if !list.isEmpty { headers.append(("Contact", list)) }
             let path = context.message.headerValues("Path")
             let supported = context.message.headerValues("Supported").contains { $0.lowercased() == "path" }

@@ -208,7 +208,7 @@ struct SanityChecks {
     /// 8192 lets it pass. Kamailio sends no reply for these.
     func digest(strict: Bool) -> Failure? {
         for value in message.headerValues("Authorization") + message.headerValues("Proxy-Authorization") {
-            guard let credentials = DigestCredentials(value) else {
+            guard let credentials = DigestParams(value) else {
                 if strict { return Failure(log: "credentials are not digest", reply: nil) }
                 continue
             }

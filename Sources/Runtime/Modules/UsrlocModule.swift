@@ -1,3 +1,4 @@
+import Database
 import Script
 import Shared
 #if canImport(Glibc)
@@ -13,6 +14,15 @@ public struct UsrlocSettings: Sendable {
     public var hashSize = 10
     public var contactsMax = 65_536
     public var natBflag = -1
+    /// 0 memory, 1 write-through, 2 write-back, 3 database only (LocationStore).
+    public var dbMode = 0
+    public var dbURL: String?
+    public var dbInsertUpdate = false
+    public var dbUpdateAsInsert = false
+    /// db_load: modes 1 and 2 load the table into the arena at start (the preload).
+    public var dbLoad = true
+    /// The table of the in-memory domain in modes 1 and 2: `preload`, else "location".
+    public var memoryTable = "location"
 
     public init(_ settings: ConfigSettings) {
         if let v = settings.modparamInt("usrloc", "timer_interval") { timerInterval = v }
@@ -21,6 +31,25 @@ public struct UsrlocSettings: Sendable {
         if let v = settings.modparamInt("usrloc", "hash_size") { hashSize = v }
         if let v = settings.modparamInt("usrloc", "contacts_max") { contactsMax = v }
         if let v = settings.modparamInt("usrloc", "nat_bflag") { natBflag = v }
+        if let v = settings.modparamInt("usrloc", "db_mode") { dbMode = v }
+        if case .string(let s)? = settings.modparam("usrloc", "db_url"), !s.isEmpty { dbURL = s }
+        if let v = settings.modparamInt("usrloc", "db_insert_update") { dbInsertUpdate = v != 0 }
+        if let v = settings.modparamInt("usrloc", "db_update_as_insert") { dbUpdateAsInsert = v != 0 }
+        if let v = settings.modparamInt("usrloc", "db_load") { dbLoad = v != 0 }
+        if case .string(let s)? = settings.modparam("usrloc", "preload"), !s.isEmpty { memoryTable = s }
+    }
+
+    /// The settings read when the config loaded (UsrlocModule's parameter check).
+    static func of(_ settings: ConfigSettings) -> UsrlocSettings {
+        settings.derived["usrloc"] as? UsrlocSettings ?? UsrlocSettings(settings)
+    }
+
+    /// usrloc's line of DatabaseStartupCheck: the location table when a db_mode needs it.
+    static func databaseRequirement(_ settings: ConfigSettings) -> DatabaseRequirement? {
+        guard settings.modules.contains("usrloc") else { return nil }
+        let ul = of(settings)
+        guard ul.dbMode != 0, let url = ul.dbURL else { return nil }
+        return DatabaseRequirement(module: "usrloc", url: url, tables: [ul.memoryTable])
     }
 
     /// The table's buckets, as a power of two: 2^hash_size, raised until a full table
@@ -38,11 +67,12 @@ public struct UsrlocSettings: Sendable {
     public var timerProcessCount: Int { max(timerProcesses, 1) }
 }
 
-/// usrloc: the location table (db_mode 0, memory only). Its functions are registrar's;
-/// this module owns the table, its parameters, its timer and the ul.* RPCs.
+/// usrloc: the location table, in shared memory and/or a database (db_mode 0-3,
+/// LocationStore). Its functions are registrar's; this module owns the table, its
+/// parameters, its timer, the write-back and the ul.* RPCs.
 enum UsrlocModule {
     static var spec: ModuleSpec {
-        ModuleSpec(name: "usrloc", params: [
+        var spec = ModuleSpec(name: "usrloc", params: [
             ModuleParamSpec("timer_interval", .int, default: .int(60)) { v in
                 if case .int(let n) = v, n < 1 { return "timer_interval must be at least 1 second" }
                 return nil
@@ -67,36 +97,50 @@ enum UsrlocModule {
                 return nil
             },
             ModuleParamSpec("db_mode", .int, default: .int(0)) { v in
-                if case .int(let n) = v, n != 0 {
-                    return "db_mode \(n) is not available in Respite yet: the location table lives in shared memory only (db_mode 0)"
+                if case .int(let n) = v, !(0...3).contains(n) {
+                    return n == 4 ? "db_mode 4 (load only) is not available in Respite: use 0, 1, 2 or 3" : "db_mode must be 0, 1, 2 or 3"
                 }
                 return nil
             },
-            ModuleParamSpec("db_url", .string),
+            ModuleParamSpec("db_url", .string, validate: DatabaseModules.validateURL),
+            ModuleParamSpec("db_insert_update", .int, default: .int(0)),
+            ModuleParamSpec("db_update_as_insert", .int, default: .int(0)),
+            ModuleParamSpec("db_load", .int, default: .int(1)),
+            ModuleParamSpec("preload", .string) { v in
+                LocationDatabase.isIdentifier(v.text) ? nil : "preload names a table: letters, digits, '_' and '.' only"
+            },
             ModuleParamSpec("nat_bflag", .int, default: .int(-1)),
         ])
+        spec.checkParams = { (context: inout ModuleParamsContext) in
+            let ul = UsrlocSettings(context.settings)
+            if ul.dbMode != 0, ul.dbURL == nil {
+                let at = context.entries.first { $0.param == "db_mode" }?.location
+                if let at { context.error("db_mode \(ul.dbMode) needs a database: set modparam(\"usrloc\", \"db_url\", ...)", at: at) }
+            }
+            context.derived = ul
+        }
+        return spec
     }
 }
 
 extension MessageContext {
-    /// The location table (nil, logged, when usrloc is not loaded).
-    var locationTable: LocationTable? {
-        guard let t = process.arena.locationTable else {
-            process.log.error("registrar", "usrloc is not loaded: there is no location table")
-            return nil
-        }
-        return t
+    /// usrloc's contacts for the table a registrar function names (nil, logged, when
+    /// usrloc is not loaded or its database cannot be used).
+    func locationStore(_ table: String) -> LocationStore? {
+        LocationStore(process: process, tableName: table.isEmpty ? "location" : table)
     }
 }
 
 /// A `USRLOC Timer` process: every timer_interval seconds, removes the expired contacts
-/// of its share of the location table's buckets.
+/// of its share of the location table's buckets; with a database (rank 0 only), writes
+/// back the dirty contacts (db_mode 2) and deletes the expired rows (db_mode 2 and 3).
 struct UsrlocTimerProcess {
     let process: ProcessContext
     let table: LocationTable
     let interval: Int
     let rank: Int
     let processes: Int
+    let writeBack: UsrlocWriteBack?
 
     func run() -> Never {
         while true {
@@ -105,6 +149,7 @@ struct UsrlocTimerProcess {
             while nanosleep(&ts, &left) != 0 && errno == EINTR { ts = left }
             let removed = table.purgeExpired(share: (rank, processes))
             if removed > 0 { process.log.debug("usrloc", "timer removed \(removed) expired contacts") }
+            if rank == 0, let writeBack { writeBack.timerRun() }
         }
     }
 }

@@ -195,8 +195,16 @@ struct Master {
                 return 1
             }
             if program.settings.modules.contains("usrloc") {
-                let ul = UsrlocSettings(program.settings)
-                _ = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax, useDomain: ul.useDomain)
+                let ul = UsrlocSettings.of(program.settings)
+                let table = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax,
+                                                           useDomain: ul.useDomain, dbMode: ul.dbMode)
+                if let problem = preloadLocations(ul, table) {
+                    log.critical("usrloc", problem)
+                    return 1
+                }
+            }
+            if program.settings.modules.contains(AuthSettings.module) {
+                _ = try AuthSettings(program.settings).installNonceCounts(in: arena)
             }
             if usesTM {
                 var wheels = [TransactionWheel.tm.spec()]

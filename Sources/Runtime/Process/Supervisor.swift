@@ -97,6 +97,7 @@ extension Master {
             kill(pid, SIGKILL)
             _ = Fork.wait(pid)
         }
+        flushLocations(context)
         HTableDatabase.storeAtStop(context.program.settings, tables: context.tables.hashTables, log: log)
         log.notice("core", "stopped")
         return status

@@ -157,9 +157,12 @@ extension WorkerSlot {
                 process.log.critical("usrloc", "USRLOC Timer: no location table in the arena")
                 _exit(1)
             }
-            let settings = UsrlocSettings(context.program.settings)
+            let settings = UsrlocSettings.of(context.program.settings)
+            let writeBack = UsrlocWriteBack(settings: settings, table: table,
+                                            connection: settings.dbURL.flatMap { process.databases.connection($0) },
+                                            log: process.log)
             UsrlocTimerProcess(process: process, table: table, interval: settings.timerInterval, rank: rank,
-                               processes: count).run()
+                               processes: count, writeBack: writeBack).run()
         }
     }
 }

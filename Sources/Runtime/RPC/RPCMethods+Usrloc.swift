@@ -1,17 +1,20 @@
 import Shared
 
-/// `ul.*`: usrloc's location table, with Kamailio 5.6.3's shapes (db_mode 0: one
-/// domain, "location").
+/// `ul.*`: usrloc's location table, with Kamailio 5.6.3's shapes: one domain, the
+/// in-memory table (db_mode 0-2) or, in db_mode 3, the database table named (read and
+/// written directly, through the RPC process's own connection).
 extension RPCMethods {
     static var usrloc: [RPCMethod] {
         [
             RPCMethod("ul.dump", help: "Dumps the location table: ul.dump [brief].") { call throws(RPCFault) in
-                let table = try locationTable(call)
+                let (store, domainName) = try locationStore(call)
+                let table = store.table
                 let brief = try call.optionalString(0, "mode") == "brief"
                 let now = LocationTable.now
                 var aors: [String] = []
                 var byAOR: [String: [LocationTable.Contact]] = [:]
-                for c in table.allContacts() where !c.isExpired(now: now) {
+                guard let all = store.allContacts() else { throw RPCFault(500, "Database error") }
+                for c in all where !c.isExpired(now: now) {
                     if byAOR[c.aor] == nil { aors.append(c.aor) }
                     byAOR[c.aor, default: []].append(c)
                 }
@@ -31,7 +34,7 @@ extension RPCMethods {
                 stats.add("Records", aors.count)
                 stats.add("Max-Slots", maxSlot(aors, table))
                 var domain = RPCStruct()
-                domain.add("Domain", "location")
+                domain.add("Domain", domainName)
                 domain.add("Size", table.bucketCount)
                 domain.add("AoRs", list.value)
                 domain.add("Stats", stats.value)
@@ -42,10 +45,11 @@ extension RPCMethods {
                 return [top.value]
             },
             RPCMethod("ul.lookup", help: "Lists the contacts of an AOR: ul.lookup TABLE AOR.") { call throws(RPCFault) in
-                let table = try locationTable(call, named: try call.string(0, "table"))
+                let (store, _) = try locationStore(call, named: try call.string(0, "table"))
                 let aor = try call.string(1, "AOR")
                 let now = LocationTable.now
-                let found = table.contacts(of: aor).filter { !$0.isExpired(now: now) }
+                guard let all = store.contacts(of: aor) else { throw RPCFault(500, "Database error") }
+                let found = all.filter { !$0.isExpired(now: now) }
                 guard !found.isEmpty else { throw RPCFault(500, "AOR not found in location table") }
                 var s = RPCStruct()
                 s.add("AoR", aor)
@@ -53,22 +57,30 @@ extension RPCMethods {
                 return [s.value]
             },
             RPCMethod("ul.rm", help: "Removes an AOR, or one of its contacts: ul.rm TABLE AOR [CONTACT].") { call throws(RPCFault) in
-                let table = try locationTable(call, named: try call.string(0, "table"))
+                let (store, _) = try locationStore(call, named: try call.string(0, "table"))
                 let aor = try call.string(1, "AOR")
                 if let contact = try call.optionalString(2, "contact") {
-                    guard table.remove(aor: aor, uri: contact) else { throw RPCFault(404, "Contact not found") }
+                    guard let all = store.contacts(of: aor) else { throw RPCFault(500, "Database error") }
+                    guard let c = all.first(where: { $0.uri == contact }), store.remove(c) else {
+                        throw RPCFault(404, "Contact not found")
+                    }
                 } else {
-                    table.remove(aor: aor)
+                    guard store.remove(aor: aor) != nil else { throw RPCFault(500, "Database error") }
                 }
                 return []
             },
         ]
     }
 
-    private static func locationTable(_ call: RPCCall, named name: String = "location") throws(RPCFault) -> LocationTable {
-        guard let table = call.process.arena.locationTable else { throw RPCFault(500, "usrloc is not loaded") }
-        guard name == "location" else { throw RPCFault(500, "Table not found") }
-        return table
+    /// The store of table `name` (default: the in-memory domain's) and the domain's name.
+    private static func locationStore(_ call: RPCCall, named name: String? = nil) throws(RPCFault) -> (LocationStore, String) {
+        guard call.process.arena.locationTable != nil else { throw RPCFault(500, "usrloc is not loaded") }
+        let ul = UsrlocSettings.of(call.process.program.settings)
+        let name = name ?? ul.memoryTable
+        let known = ul.dbMode == 3 ? LocationDatabase.isIdentifier(name) : name == ul.memoryTable
+        guard known else { throw RPCFault(500, "Table not found") }
+        guard let store = LocationStore(process: call.process, tableName: name) else { throw RPCFault(500, "Database error") }
+        return (store, name)
     }
 
     /// The most AORs in one bucket (Kamailio's Max-Slots).

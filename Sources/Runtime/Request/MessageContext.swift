@@ -34,6 +34,8 @@ public final class MessageContext {
     var sanityReply: SanityChecks.Reply?
     /// set_reply_close(), set_reply_no_connect() (ReplyConnectionFunctions.swift).
     var replyConnection = ReplyConnectionFlags()
+    /// The credentials an auth function accepted (consume_credentials removes them).
+    var authorized: AuthorizedCredentials?
 
     public init(process: ProcessContext, message: SIPMessage, peer: SIPPeer) {
         self.process = process

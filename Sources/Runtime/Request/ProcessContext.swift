@@ -36,6 +36,8 @@ public final class ProcessContext {
     public lazy var rpcMethods: RPCMethodTable = RPCMethods.table(for: program.settings)
     /// This process's database connections, one per URL, each opened on first use.
     public lazy var databases = DatabasePool(settings: DatabaseSettings(program.settings), log: log)
+    /// sqlops' results and counts in this process (made on first use).
+    lazy var sqlops = SQLOpsProcess(settings: program.settings.derived["sqlops"] as? SQLOpsSettings ?? SQLOpsSettings(program.settings))
     /// acc's settings when the config loads it.
     lazy var acc: AccSettings? = AccSettings(program.settings)
     /// registrar's per-process state: reg_fetch_contacts() profiles, the ruid counter.
