@@ -67,7 +67,7 @@ import TestSupport
         defer { kamailio.stop() }
         let kport = kamailio.port
         guard waitUntil(timeout: 5, { FreePort.isUDPBound(kport) }) else { throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)") }
-        let k = try turn(port: kport, stop: { kamailio.stop() }, rows: { try run(select) })
+        let k = try turn(port: kport, stop: { kamailio.stopGently() }, rows: { try run(select) })
         _ = try run(resetSQL)
         let respite = try ServerProcess(config: config, readiness: .processesStarted)
         defer { _ = respite.stop() }
@@ -163,7 +163,7 @@ import TestSupport
         let kport = kamailio.port
         guard waitUntil(timeout: 5, { FreePort.isUDPBound(kport) }) else { throw Spawn.Failure("Kamailio did not start:\n\(kamailio.log)") }
         // A request answered: every process is up, so the stop is an orderly one.
-        let k = try Self.turn(port: kport, stop: { kamailio.stop() }, rows: { try sql(read) }).1
+        let k = try Self.turn(port: kport, stop: { kamailio.stopGently() }, rows: { try sql(read) }).1
         _ = try sql(reset)
         let respite = try ServerProcess(config: config, readiness: .processesStarted)
         defer { _ = respite.stop() }
