@@ -43,12 +43,13 @@ build: deps
 
 # Release binaries that carry the Swift runtime (--static-swift-stdlib), so that an
 # installed respite needs no Swift toolchain; the system libraries it links (curl, jansson,
-# urcu) come from the distribution. Fails if a toolchain library is still linked.
+# urcu, sqlite3, libpq) come from the distribution. Fails if a toolchain library is still linked.
 RELEASE_DIR := .build/release
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product respite
 	$(SWIFT) build -c release --static-swift-stdlib --product respite-shm
-	@for b in respite respite-shm; do \
+	$(SWIFT) build -c release --static-swift-stdlib --product respite-db
+	@for b in respite respite-shm respite-db; do \
 	  if ldd $(RELEASE_DIR)/$$b | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then \
 	    echo "$$b still links the Swift toolchain's libraries (above)"; exit 1; fi; \
 	done
@@ -65,7 +66,7 @@ MANDIR     ?= $(PREFIX)/share/man
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/respite $(DESTDIR)$(SYSCONFDIR)/default \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(RELEASE_DIR)/respite $(RELEASE_DIR)/respite-shm $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(RELEASE_DIR)/respite $(RELEASE_DIR)/respite-shm $(RELEASE_DIR)/respite-db $(DESTDIR)$(BINDIR)/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg ]; then \
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg (the default is etc/respite.cfg)"; \
 	else install -m 0644 etc/respite.cfg $(DESTDIR)$(SYSCONFDIR)/respite/respite.cfg; fi
@@ -75,7 +76,7 @@ install: release
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' etc/systemd/respite.service.in \
 	  > $(DESTDIR)$(UNITDIR)/respite.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/respite.service
-	install -m 0644 man/respite.8 man/respite-shm.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/respite.8 man/respite-shm.8 man/respite-db.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Starts the server on the default config (127.0.0.1:5060) in the foreground.
 run: build

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "respite", targets: ["respite"]),
         .executable(name: "respite-shm", targets: ["respite-shm"]),
+        .executable(name: "respite-db", targets: ["respite-db"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,6 +57,11 @@ let package = Package(
             name: "respite-shm",
             dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The schema command (kamdbctl's role): the Database layer, and Script for MD5 (ha1).
+        .executableTarget(
+            name: "respite-db",
+            dependencies: ["Database", "Script", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // Benchmarks: release builds, one parseable result line each (`make bench`).
         .executableTarget(
@@ -93,7 +99,7 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared", "TestSupport", "respite-arena-helper", "respite-shm"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScriptTests", dependencies: ["Script", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "DatabaseTests", dependencies: ["Database", "TestSupport"]),
+        .testTarget(name: "DatabaseTests", dependencies: ["Database", "TestSupport", "respite-db"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SIP", "TestSupport", "respite", "respite-shm"],
                     resources: [.copy("Configs")]),
     ],

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// MD5 (RFC 1321), for `{s.md5}`: small, not fast, not for security.
-enum MD5 {
+/// MD5 (RFC 1321), for `{s.md5}` and digest credentials (ha1): small, not fast, not for security.
+public enum MD5 {
     private static let shifts: [UInt32] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
         5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
@@ -16,7 +16,7 @@ enum MD5 {
         UInt32(abs(sin(Double(i + 1))) * 4294967296.0)
     }
 
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var a0: UInt32 = 0x67452301, b0: UInt32 = 0xefcdab89
         var c0: UInt32 = 0x98badcfe, d0: UInt32 = 0x10325476
         var bytes = message
@@ -56,7 +56,7 @@ enum MD5 {
         return out
     }
 
-    static func hex(_ message: [UInt8]) -> String {
+    public static func hex(_ message: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for b in digest(message) {

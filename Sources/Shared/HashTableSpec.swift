@@ -11,6 +11,10 @@ public struct HashTableSpec: Equatable, Sendable {
     public var autoexpireSeconds: Int
     /// What a missing key reads as; nil = `$null`.
     public var initialValue: Int?
+    /// The database table loaded into it at start (`dbtable`), with htable's `db_url`.
+    public var dbTable: String?
+    /// 1: the table is written back to `dbTable` when the server stops (`dbmode`).
+    public var dbMode = 0
 
     public static let defaultSizeLog2 = 4
     public static let sizeRange = Int(CS_HTABLE_SIZE_MIN)...Int(CS_HTABLE_SIZE_MAX)
@@ -25,8 +29,9 @@ public struct HashTableSpec: Equatable, Sendable {
         self.initialValue = initialValue
     }
 
-    /// Parses `name=>key=value;key=value` with the keys `size`, `autoexpire` and
-    /// `initval` (a bare `name` takes the defaults). Empty `;` segments are allowed.
+    /// Parses `name=>key=value;key=value` with the keys `size`, `autoexpire`, `initval`,
+    /// `dbtable` and `dbmode` (a bare `name` takes the defaults). Empty `;` segments are
+    /// allowed.
     public static func parse(_ spec: String) throws(SpecError) -> HashTableSpec {
         let name: String
         let attributes: Substring
@@ -50,10 +55,19 @@ public struct HashTableSpec: Equatable, Sendable {
             }
             let key = part[..<eq].trimmingSpaces
             let text = part[part.index(after: eq)...].trimmingSpaces
-            guard ["size", "autoexpire", "initval"].contains(key) else {
-                throw SpecError(spec: spec, "unknown parameter '\(key)' (known: size, autoexpire, initval)")
+            guard ["size", "autoexpire", "initval", "dbtable", "dbmode"].contains(key) else {
+                throw SpecError(spec: spec, "unknown parameter '\(key)' (known: size, autoexpire, initval, dbtable, dbmode)")
             }
             guard seen.insert(key).inserted else { throw SpecError(spec: spec, "'\(key)' given twice") }
+            if key == "dbtable" {
+                // It goes into SQL text: a name, nothing else.
+                guard !text.isEmpty, text.utf8.allSatisfy({ $0 == 0x5f || $0 == 0x2e || (0x30...0x39).contains($0)
+                        || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) }) else {
+                    throw SpecError(spec: spec, "dbtable '\(text)' is not a table name (letters, digits, _ and .)")
+                }
+                result.dbTable = String(text)
+                continue
+            }
             guard let number = Int(text) else {
                 throw SpecError(spec: spec, "\(key) '\(text)' is not an integer")
             }
@@ -68,6 +82,11 @@ public struct HashTableSpec: Equatable, Sendable {
                     throw SpecError(spec: spec, "autoexpire must be 0 (never) or a number of seconds, got \(number)")
                 }
                 result.autoexpireSeconds = number
+            case "dbmode":
+                guard number == 0 || number == 1 else {
+                    throw SpecError(spec: spec, "dbmode must be 0 (load only) or 1 (write back when stopping), got \(number)")
+                }
+                result.dbMode = number
             default:
                 result.initialValue = number
             }

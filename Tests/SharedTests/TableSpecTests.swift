@@ -37,11 +37,16 @@ import Testing
         #expect(try HashTableSpec.parse("d=>") == HashTableSpec(name: "d"))
         #expect(try HashTableSpec.parse(" e => size = 1 ; initval = -3 ;") == HashTableSpec(name: "e", sizeLog2: 1, initialValue: -3))
         #expect(try HashTableSpec.parse("f=>size=14").sizeLog2 == 14)
+        let g = try HashTableSpec.parse("g=>size=4;dbtable=htable_g;dbmode=1;")
+        #expect(g.dbTable == "htable_g" && g.dbMode == 1)
     }
 
     @Test(arguments: [
         ("=>size=4", "empty hash table name"),
-        ("a=>color=red", "unknown parameter 'color' (known: size, autoexpire, initval)"),
+        ("a=>color=red", "unknown parameter 'color' (known: size, autoexpire, initval, dbtable, dbmode)"),
+        ("a=>dbtable=x;drop table y", "'drop table y' is not key=value"),
+        ("a=>dbtable=x y", "dbtable 'x y' is not a table name"),
+        ("a=>dbmode=2", "dbmode must be 0 (load only) or 1"),
         ("a=>size=big", "size 'big' is not an integer"),
         ("a=>size=0", "size must be 1..14"),
         ("a=>size=15", "size must be 1..14"),

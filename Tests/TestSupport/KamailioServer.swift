@@ -47,6 +47,16 @@ public final class KamailioServer {
 
     /// Whether Kamailio is still running.
     public var isRunning: Bool { process.isRunning }
+
+    /// Stops Kamailio as an operator would: SIGTERM to the main process alone, which stops
+    /// its children and then runs the modules' shutdown (htable's write-back, usrloc's
+    /// flush); waits up to `timeout` seconds before killing the group.
+    @discardableResult
+    public func stopGently(timeout: TimeInterval = 20) -> Termination? {
+        if process.isRunning { kill(process.pid, SIGTERM) }
+        _ = process.waitUntilExit(timeout: timeout)
+        return process.stop(timeout: 1)
+    }
 }
 
 extension KamailioServer {

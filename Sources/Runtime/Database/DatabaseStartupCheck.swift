@@ -27,6 +27,8 @@ public enum DatabaseStartupCheck {
             AuthDBSettings.databaseRequirement(settings),
         ]
         return single.compactMap { $0 } + SQLOpsSettings.databaseRequirements(settings)
+            + AccDatabase.requirements(settings)
+            + HTableDatabase.requirements(settings)
     }
 
     /// Returns the error lines (empty: every database is ready). The connections are

@@ -9,7 +9,8 @@ import Glibc
 /// (at relay time) include `log_flag` gets `ACC: transaction answered: ...` when its final
 /// reply goes upstream (a reply of 300 or more only with `failed_transaction_flag` too); an
 /// INVITE with `log_missed_flag` that ends negatively gets `ACC: call missed: ...` first.
-/// `log_extra` ("name=$pv;...") is appended as the variables read for the request.
+/// `log_extra` ("name=$pv;...") is appended as the variables read for the request. With
+/// `db_url`, `db_flag` and `db_missed_flag` do the same as rows (AccDatabase.swift).
 enum AccModule {
     static var spec: ModuleSpec {
         ModuleSpec(name: "acc", params: [
@@ -23,8 +24,11 @@ enum AccModule {
             ModuleParamSpec("log_facility", .string),
             ModuleParamSpec("early_media", .int), ModuleParamSpec("report_ack", .int), ModuleParamSpec("report_cancels", .int),
             ModuleParamSpec("detect_direction", .int), ModuleParamSpec("time_mode", .int), ModuleParamSpec("multi_leg_info", .string),
-            ModuleParamSpec("db_url", .string) { _ in "acc to a database is not available yet (use the log: log_flag, log_extra)" },
-            ModuleParamSpec("db_flag", .int), ModuleParamSpec("db_missed_flag", .int), ModuleParamSpec("db_extra", .string),
+            ModuleParamSpec("db_url", .string, validate: DatabaseModules.validateURL),
+            ModuleParamSpec("db_flag", .int), ModuleParamSpec("db_missed_flag", .int),
+            ModuleParamSpec("db_extra", .string, isFormat: true, validate: AccDatabase.validateExtra),
+            ModuleParamSpec("db_table_acc", .string, default: .string("acc"), validate: AccDatabase.validateTable),
+            ModuleParamSpec("db_table_missed_calls", .string, default: .string("missed_calls"), validate: AccDatabase.validateTable),
         ])
     }
 }
@@ -36,6 +40,8 @@ struct AccSettings: Sendable {
     var failedFlag: Int?
     var level: LogLevel
     var extra: CompiledFormat?
+    /// Records to the database (db_url set).
+    var database: AccDatabase?
 
     init?(_ settings: ConfigSettings) {
         guard settings.modules.contains("acc") else { return nil }
@@ -46,6 +52,7 @@ struct AccSettings: Sendable {
         failedFlag = int("failed_transaction_flag")
         level = LogLevel(rawValue: int("log_level") ?? 1) ?? .notice
         extra = settings.formats["acc.log_extra"]
+        database = AccDatabase(settings)
     }
 
     static func has(_ flag: Int?, in flags: UInt64) -> Bool {
@@ -59,12 +66,20 @@ extension MessageContext {
     func account(_ tx: borrowing LockedTransaction) {
         guard let acc = process.acc else { return }
         let flags = tx.messageFlags, code = tx.uasStatus
+        let failedToo = code < 300 || AccSettings.has(acc.failedFlag, in: flags)
         let missed = tx.isInvite && code >= 300 && AccSettings.has(acc.missedFlag, in: flags)
-        let answered = AccSettings.has(acc.logFlag, in: flags) && (code < 300 || AccSettings.has(acc.failedFlag, in: flags))
-        guard missed || answered, process.log.enabled(acc.level) else { return }
+        let answered = AccSettings.has(acc.logFlag, in: flags) && failedToo
+        let logged = (missed || answered) && process.log.enabled(acc.level)
+        let dbMissed = acc.database != nil && tx.isInvite && code >= 300 && AccSettings.has(acc.database?.missedFlag, in: flags)
+        let dbAnswered = acc.database != nil && AccSettings.has(acc.database?.flag, in: flags) && failedToo
+        guard logged || dbMissed || dbAnswered else { return }
         // A relayed reply finishes the transaction in the reply's context: read the request.
         guard let request = message.isRequest ? self : MessageContext.forTransaction(tx.transaction, process: process) else { return }
-        request.writeAccounting(acc, flags: flags, code: code, missed: missed, answered: answered, reply: try? SIPMessage.parse(tx.bytes(.reply)))
+        let reply = try? SIPMessage.parse(tx.bytes(.reply))
+        if logged { request.writeAccounting(acc, flags: flags, code: code, missed: missed, answered: answered, reply: reply) }
+        if let db = acc.database, dbMissed || dbAnswered {
+            request.insertAccounting(db, flags: flags, code: code, missed: dbMissed, answered: dbAnswered, reply: reply)
+        }
         if request !== self { request.releaseTransactions() }
     }
 

@@ -9,6 +9,16 @@ enum HTableModule {
                 do throws(SpecError) { _ = try HashTableSpec.parse(value.text) } catch { return error.message }
                 return nil
             },
+            // Loading from and writing back to a database (HTableDatabase.swift).
+            ModuleParamSpec("db_url", .string, validate: DatabaseModules.validateURL),
+            ModuleParamSpec("key_name_column", .string, default: .string("key_name"), validate: columnName),
+            ModuleParamSpec("key_type_column", .string, default: .string("key_type"), validate: columnName),
+            ModuleParamSpec("value_type_column", .string, default: .string("value_type"), validate: columnName),
+            ModuleParamSpec("key_value_column", .string, default: .string("key_value"), validate: columnName),
+            ModuleParamSpec("expires_column", .string, default: .string("expires"), validate: columnName),
+            ModuleParamSpec("array_size_suffix", .string, default: .string("::size")),
+            ModuleParamSpec("db_expires", .int, default: .int(0)),
+            ModuleParamSpec("fetch_rows", .int, default: .int(100)),
         ], functions: [
             FunctionSpec("sht_rm", args: [.string, .string], fixup: checkTable) { ctx, args in
                 guard let table = ctx.message.table(args.string(0, &ctx)) else { return -1 }
@@ -53,6 +63,11 @@ enum HTableModule {
                 return table.setExpiry(key, seconds: s)
             }),
         ])
+    }
+
+    /// A column name from a `*_column` parameter: it goes into SQL text.
+    static let columnName: @Sendable (ConfigValue) -> String? = { value in
+        AccDatabase.isIdentifier(value.text) ? nil : "'\(value.text)' is not a column name (letters, digits, _)"
     }
 
     /// `table=>key`, checked for its shape; whether the table exists is checked when the

@@ -190,6 +190,10 @@ struct Master {
             let changeable = try arena.installChangeableSettings(RPCMethods.changeableSettings(logLevel: settings.logLevel))
             log.liveLevel = changeable.index(group: "core", name: "debug").map { LiveLogLevel(settings: changeable, index: $0) }
             tables = try arena.installTables(shv: sharedNames, shvset: shvset, htables: htables)
+            if let problem = HTableDatabase.loadAtStart(program.settings, tables: tables.hashTables, log: log) {
+                log.critical("core", "cannot start: \(problem)")
+                return 1
+            }
             if program.settings.modules.contains("usrloc") {
                 let ul = UsrlocSettings.of(program.settings)
                 let table = try arena.installLocationTable(hashSize: ul.bucketBits, capacity: ul.contactsMax,

@@ -98,6 +98,7 @@ extension Master {
             _ = Fork.wait(pid)
         }
         flushLocations(context)
+        HTableDatabase.storeAtStop(context.program.settings, tables: context.tables.hashTables, log: log)
         log.notice("core", "stopped")
         return status
     }

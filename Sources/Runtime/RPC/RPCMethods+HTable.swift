@@ -1,3 +1,4 @@
+import Database
 import CShared
 import Shared
 
@@ -54,16 +55,27 @@ extension RPCMethods {
                 return []
             },
             RPCMethod("htable.reload", help: "Reloads a table from its database: htable.reload NAME.") { call throws(RPCFault) in
-                _ = try hashTable(call)
-                // Tables come from modparam only: there is no database to load from.
-                throw RPCFault(500, "No htable db_url")
+                let (table, spec, db, connection) = try databaseTable(call)
+                // The rows are read before the table is emptied: a database that does not
+                // answer leaves the items as they were.
+                if case .failure(let e) = db.load(spec, into: table, connection, replace: true) {
+                    throw RPCFault(500, "Reload failed: \(e.message)")
+                }
+                return []
+            },
+            RPCMethod("htable.store", help: "Writes a table to its database: htable.store NAME.") { call throws(RPCFault) in
+                let (table, spec, db, connection) = try databaseTable(call)
+                if case .failure(let e) = db.store(spec, from: table, connection) { throw RPCFault(500, "Store failed: \(e.message)") }
+                return []
             },
             RPCMethod("htable.listTables", help: "Lists the hash tables.", returnsArray: true) { call throws(RPCFault) in
-                (call.process.tables?.hashTables.tables ?? []).map { t in
+                let specs = HTableDatabase(call.process.program.settings)?.specs ?? []
+                return (call.process.tables?.hashTables.tables ?? []).map { t in
+                    let spec = specs.first { $0.name == t.name }
                     var s = RPCStruct()
                     s.add("name", t.name)
-                    s.add("dbtable", "")
-                    s.add("dbmode", 0)
+                    s.add("dbtable", spec?.dbTable ?? "")
+                    s.add("dbmode", spec?.dbMode ?? 0)
                     s.add("expire", t.autoexpireSeconds)
                     s.add("updateexpire", 1)
                     s.add("size", t.bucketCount)
@@ -72,6 +84,18 @@ extension RPCMethods {
                 }
             },
         ]
+    }
+
+    /// The table named by the first argument, with its `dbtable` and this process's
+    /// connection to htable's `db_url`.
+    private static func databaseTable(_ call: RPCCall) throws(RPCFault)
+        -> (HashTableRef, HashTableSpec, HTableDatabase, DatabaseConnection)
+    {
+        let table = try hashTable(call)
+        guard let db = HTableDatabase(call.process.program.settings) else { throw RPCFault(500, "No htable db_url") }
+        guard let spec = db.specs.first(where: { $0.name == table.name }) else { throw RPCFault(500, "The htable has no dbtable") }
+        guard let connection = call.process.databases.connection(db.url) else { throw RPCFault(500, "No database connection") }
+        return (table, spec, db, connection)
     }
 
     private static func hashTable(_ call: RPCCall) throws(RPCFault) -> HashTableRef {
