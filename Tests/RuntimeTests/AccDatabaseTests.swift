@@ -116,7 +116,7 @@ import TestSupport
         try sqlite(file, script.joined(separator: "\n"))
         let select = { (table: String) throws -> [String] in
             try sqlite(file, "SELECT method, from_tag, to_tag, callid, sip_code, sip_reason, src_user, src_ip, coalesce(dst_user, 'NULL'), ruser, "
-                + "typeof(time), CAST(strftime('%s', time) AS INTEGER) FROM \(table) ORDER BY id")
+                + "typeof(time), CAST(strftime('%s', time) AS INTEGER) FROM \(table) ORDER BY callid")
                 .split(separator: "\n").map(String.init)
         }
         let (k, r) = try Self.compare(url: "sqlite:///" + file, driver: "db_sqlite", rows: select) {
@@ -137,7 +137,7 @@ import TestSupport
         let select = { (table: String) throws -> [String] in
             try cluster.psql("SELECT method || '|' || from_tag || '|' || to_tag || '|' || callid || '|' || sip_code || '|' || sip_reason || '|' "
                 + "|| src_user || '|' || src_ip || '|' || coalesce(dst_user, 'NULL') || '|' || ruser || '|' "
-                + "|| extract(epoch from (time AT TIME ZONE current_setting('TimeZone')))::bigint FROM \(table) ORDER BY id")
+                + "|| extract(epoch from (time AT TIME ZONE current_setting('TimeZone')))::bigint FROM \(table) ORDER BY callid")
                 .split(separator: "\n").map(String.init)
         }
         let (k, r) = try Self.compare(url: cluster.url, driver: "db_postgres", rows: select) {
