@@ -6,11 +6,16 @@ import Glibc
 /// db_postgres: one libpq connection. Every statement is sent with its parameters apart
 /// (PQsendQueryParams, text format, types left to the server) and waited for with poll,
 /// so a server that stops answering costs at most the query timeout: the query is then
-/// cancelled and the connection dropped (the next call reconnects).
+/// cancelled and the connection dropped (the next call reconnects). A statement with
+/// parameters is prepared once per connection and then executed by name.
 final class PostgresDriver: DatabaseDriver {
     private var connection: OpaquePointer?
+    /// Prepared statements of this connection, by SQL text (gone with the connection).
+    private var prepared: [String: String] = [:]
     private let url: DatabaseURL
     private let timeoutMs: Int
+    /// Different statements prepared per connection at most.
+    static let preparedLimit = 256
 
     init(url: DatabaseURL, options: DatabaseOptions) throws(DatabaseError) {
         self.url = url
@@ -43,12 +48,40 @@ final class PostgresDriver: DatabaseDriver {
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             throw DatabaseError(.connection, "no connection to \(url)")
         }
-        let text = Self.numberedPlaceholders(sql)
         let values: [String?] = parameters.map(Self.parameterText)
-        let sent = Self.withCStrings(values) { pointers in
-            PQsendQueryParams(connection, text, Int32(values.count), nil, pointers, nil, nil, 0)
+        let sent: Int32
+        if let name = try preparedName(sql, parameters.count, connection) {
+            sent = Self.withCStrings(values) { pointers in
+                PQsendQueryPrepared(connection, name, Int32(values.count), pointers, nil, nil, 0)
+            }
+        } else {
+            sent = Self.withCStrings(values) { pointers in
+                PQsendQueryParams(connection, Self.numberedPlaceholders(sql), Int32(values.count), nil, pointers, nil, nil, 0)
+            }
         }
         guard sent == 1 else { throw lost("cannot send the query") }
+        return try collect(connection, sql)
+    }
+
+    /// Statements with parameters are prepared on this connection the first time they run
+    /// (the server parses and plans them once; a lookup for every request then costs it
+    /// only the execution). Returns the prepared name, or nil to send the text each time
+    /// (no parameters: BEGIN, DDL; or past `preparedLimit` different statements).
+    private func preparedName(_ sql: String, _ count: Int, _ connection: OpaquePointer) throws(DatabaseError) -> String? {
+        guard count > 0 else { return nil }
+        if let name = prepared[sql] { return name }
+        guard prepared.count < Self.preparedLimit else { return nil }
+        let name = "respite_\(prepared.count + 1)"
+        guard PQsendPrepare(connection, name, Self.numberedPlaceholders(sql), Int32(count), nil) == 1 else {
+            throw lost("cannot send the statement")
+        }
+        _ = try collect(connection, sql)
+        prepared[sql] = name
+        return name
+    }
+
+    /// Reads every result of the statement sent last.
+    private func collect(_ connection: OpaquePointer, _ sql: String) throws(DatabaseError) -> DatabaseRows {
         try awaitAnswer(connection)
         var result = DatabaseRows()
         var failure: DatabaseError?

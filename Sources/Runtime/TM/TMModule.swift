@@ -121,6 +121,9 @@ enum TMModule {
         }
     }
 
+    /// t_newtran: creates the transaction and sends nothing. Kamailio 5.6.3 sends tm's
+    /// automatic 100 from t_relay (and the async suspends), not from t_newtran: an
+    /// INVITE the script then answers itself gets its final reply alone.
     static func newTransaction(_ ctx: inout ExecContext) -> Int {
         let m = ctx.message
         if m.message.method == .ack {
@@ -136,10 +139,7 @@ enum TMModule {
         case .retransmission:
             m.absorbRetransmission(tx)
             return 0
-        case .created:
-            m.sendAutoTrying(tx)
-            return 1
-        case .ours:
+        case .created, .ours:
             return 1
         }
     }
