@@ -1,6 +1,7 @@
 """bench.py's `sqlquery` part: sql_query in async task workers (sql-task.cfg), Kamailio and
 Respite on the same file, on SQLite and PostgreSQL. respite-stress finds the highest clean
-INVITE rate (every INVITE answered 200 within 2 s), then runs 80% of it for RUN_SECONDS
+INVITE rate (every INVITE answered 200 within 2 s), then runs 80% of it (or SQL_RATE_SQLITE /
+SQL_RATE_POSTGRES when set, to compare both servers at one rate) for RUN_SECONDS
 beside an OPTIONS probe the receivers answer: queries/s, CPU per query (the server's group,
 plus PostgreSQL's backends), and the probe's latency."""
 import os, re, subprocess, time
@@ -26,10 +27,14 @@ def measure(kind, engine, work, cluster):
     server = bench.Server(kind, work, f"{engine}-sql", os.path.join(bench.HERE, "sql-task.cfg"), defines)
     target = f"127.0.0.1:{server.port}"
     try:
-        found = stress("--target", target, "--method", "INVITE", "--ruri", f"sip:u17@{target}", "--expect", "200",
-                       "--find-max", "--rate", "200", "--step-percent", "30", "--max-rate", "40000", "--duration", "4")
-        print(f"databases sqlquery engine={engine} server={kind} probe=max {found.removeprefix('stress ')}", flush=True)
-        rate = max(10, int((field("max_rate", found) or 10) * 0.8))
+        fixed = os.environ.get(f"SQL_RATE_{engine.upper()}")
+        if fixed:  # the same rate for both servers (the other server's 80%, say)
+            rate = int(fixed)
+        else:
+            found = stress("--target", target, "--method", "INVITE", "--ruri", f"sip:u17@{target}", "--expect", "200",
+                           "--find-max", "--rate", "200", "--step-percent", "30", "--max-rate", "40000", "--duration", "4")
+            print(f"databases sqlquery engine={engine} server={kind} probe=max {found.removeprefix('stress ')}", flush=True)
+            rate = max(10, int((field("max_rate", found) or 10) * 0.8))
         time.sleep(3)
         c0, p0 = server.cpu_ns(), cluster.cpu_ns() if cluster else 0
         bin_stress = os.path.join(bench.BIN, "respite-stress")
