@@ -22,13 +22,14 @@ One `databases ...` line per measurement:
 Environment: PARTS, ENGINES (sqlite postgres), SERVERS (kamailio respite), USERS, rates.
 Needs a release build (make bench), sipp, and kamailio with its sqlite and postgres modules.
 """
-import os, re, subprocess, sys, tempfile, time
+import os, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tcp"))
 sys.path.insert(0, os.path.join(HERE, "..", "stockcfg"))
-from servers import free_port, group_cpu_ns, stop_group  # noqa: E402
-from bench import run_sipp, step_line, options  # noqa: E402  (stockcfg's)
+from servers import free_port  # noqa: E402
+import bench as stockcfg  # noqa: E402  (Benchmarks/stockcfg/bench.py)
+from bench import run_sipp, step_line  # noqa: E402
 import dbsetup  # noqa: E402
 
 BIN = os.environ.get("RESPITE_BIN", os.path.join(HERE, "..", "..", ".build", "release"))
@@ -48,58 +49,9 @@ SHM_MB = os.environ.get("SHM_MB", "256")
 DOMAIN = "127.0.0.1"
 
 
-class Server:
-    """A server on a config with defines, in its own process group and run directory."""
-
-    def __init__(self, kind, work, tag, cfg, defines=(), port=None):
-        self.kind, self.port = kind, port or free_port()
-        self.run_dir = os.path.join(work, f"{kind}-{tag}")
-        os.makedirs(self.run_dir)
-        self.shm = f"/respite-bench-db-{os.getpid()}-{tag}"
-        args = ["-f", cfg, "-l", f"udp:127.0.0.1:{self.port}", "-DD", "-E", "-m", SHM_MB, "-Y", self.run_dir]
-        for d in defines:
-            args += ["-A", d]
-        if kind == "kamailio":
-            cmd = [KAMAILIO, *args, "-M", "16"]
-        else:
-            cmd = [os.path.join(BIN, "respite"), *args, "--shm-name", self.shm]
-        self.logf = open(os.path.join(self.run_dir, "server.log"), "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        self.wait_ready()
-
-    def wait_ready(self):
-        import socket
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        s.settimeout(0.2)
-        deadline = time.time() + 20
-        try:
-            while time.time() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.kind} exited at start: {self.log_tail()}")
-                s.sendto(options(s.getsockname()[1], self.port), ("127.0.0.1", self.port))
-                try:
-                    if s.recv(65536).startswith(b"SIP/2.0"):
-                        time.sleep(0.5)
-                        return
-                except socket.timeout:
-                    continue
-            raise RuntimeError(f"{self.kind} did not answer OPTIONS within 20 s: {self.log_tail()}")
-        finally:
-            s.close()
-
-    def log_tail(self):
-        self.logf.flush()
-        with open(self.logf.name, errors="replace") as f:
-            return f.read()[-800:]
-
-    def cpu_ns(self):
-        return group_cpu_ns(self.proc.pid)
-
-    def stop(self):
-        stop_group(self.proc)
-        self.logf.close()
+def Server(kind, work, tag, cfg, defines=()):
+    """A server on `cfg` with `-A` defines (stockcfg's, with this benchmark's -m)."""
+    return stockcfg.Server(kind, work, tag, cfg=cfg, defines=defines, shm_mb=SHM_MB)
 
 
 def stock_config(work, engine):

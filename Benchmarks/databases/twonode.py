@@ -22,8 +22,8 @@ def measure(kind, work, cluster):
     best = None
     try:
         time.sleep(0.5)
-        from bench import register_callee  # stockcfg's
-        register_callee(a, uas_port)
+
+        bench.stockcfg.register_callee(a, uas_port)
         for i, rate in enumerate(bench.CALL_RATES):
             c0, p0 = b.cpu_ns(), cluster.cpu_ns()
             r = bench.run_sipp([f"127.0.0.1:{b.port}", "-sf", os.path.join(STOCKCFG, "uac.xml"), "-s", "uas",

@@ -46,26 +46,28 @@ MEMORY_RATE = int(os.environ.get("MEMORY_RATE", "1000"))
 
 
 class Server:
-    """One server on the stock config, in its own process group and run directory."""
+    """One server on a config (the stock one unless `cfg` says), with `-A` defines, in its
+    own process group and run directory."""
 
-    def __init__(self, kind, work, tag):
+    def __init__(self, kind, work, tag, cfg=STOCK, defines=(), shm_mb=SHM_MB):
         self.kind, self.port = kind, free_port()
         self.run_dir = os.path.join(work, f"{kind}-{tag}")
         os.makedirs(self.run_dir)
         self.shm = f"/respite-bench-stock-{os.getpid()}-{tag}"
         listen = ["-l", f"udp:127.0.0.1:{self.port}"]
+        defines = [a for d in defines for a in ("-A", d)]
         if kind == "kamailio":
-            cmd = [KAMAILIO, "-f", STOCK, *listen, "-DD", "-E", "-m", SHM_MB, "-M", "8", "-Y", self.run_dir]
+            cmd = [KAMAILIO, "-f", cfg, *listen, "-DD", "-E", "-m", shm_mb, "-M", "8", "-Y", self.run_dir, *defines]
         else:
-            cmd = [os.path.join(BIN, "respite"), "-f", STOCK, *listen, "-DD", "-E", "-m", SHM_MB,
-                   "--shm-name", self.shm, "-Y", self.run_dir]
+            cmd = [os.path.join(BIN, "respite"), "-f", cfg, *listen, "-DD", "-E", "-m", shm_mb,
+                   "--shm-name", self.shm, "-Y", self.run_dir, *defines]
         self.logf = open(os.path.join(self.run_dir, "server.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         self.wait_ready()
 
     def wait_ready(self):
-        """Ready once an OPTIONS to the server gets the stock config's 200 Keepalive."""
+        """Ready once an OPTIONS to the server gets a reply (the stock config's 200 Keepalive)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
         s.settimeout(0.2)
@@ -76,7 +78,7 @@ class Server:
                     raise RuntimeError(f"{self.kind} exited at start: {self.log_tail()}")
                 s.sendto(options(s.getsockname()[1], self.port), ("127.0.0.1", self.port))
                 try:
-                    if s.recv(65536).startswith(b"SIP/2.0 200"):
+                    if s.recv(65536).startswith(b"SIP/2.0 "):
                         time.sleep(0.5)  # every process has started serving
                         return
                 except socket.timeout:
