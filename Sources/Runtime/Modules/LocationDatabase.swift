@@ -111,13 +111,28 @@ struct LocationDatabase {
     }
 
     /// Updates the contact's row, or inserts it when there is none (write-back flush,
-    /// db_insert_update).
+    /// db_insert_update). One statement (`INSERT ... ON CONFLICT (ruid) DO UPDATE`, on
+    /// Kamailio's unique ruid index) where it can; an UPDATE and then an INSERT on a table
+    /// without that index, or with db_update_as_insert.
     func upsert(_ c: LocationTable.Contact) -> DatabaseError? {
+        if !updateAsInsert, !c.ruid.isEmpty, case .success = connection.execute(Self.upsertSQL(table), values(c)) {
+            return nil
+        }
         switch update(c) {
         case .failure(let e): return e
         case .success(true): return nil
         case .success(false): return insert(c)
         }
+    }
+
+    /// The one-statement upsert: the same columns as an insert, and on a ruid that is
+    /// there already the columns an update sets.
+    static func upsertSQL(_ table: String) -> String {
+        let marks = Array(repeating: "?", count: 22).joined(separator: ", ")
+        let updated = ["contact", "received", "path", "expires", "q", "callid", "cseq", "last_modified", "flags", "cflags",
+                       "user_agent", "socket", "methods", "instance", "reg_id"].map { "\($0) = excluded.\($0)" }
+        return "INSERT INTO \(table) (\(columns)) VALUES (\(marks)) ON CONFLICT (ruid) DO UPDATE SET "
+            + updated.joined(separator: ", ")
     }
 
     /// Deletes one contact: by ruid when it has one, else by AOR and address.
