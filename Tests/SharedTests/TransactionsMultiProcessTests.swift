@@ -32,6 +32,22 @@ import Testing
         #expect(v["replied"] == "1" && v["status"] == "486", "what the dead holder wrote is there")
     }
 
+    /// A receiver killed while creating a transaction (before it filled in the source)
+    /// leaves one nobody can answer: the master removes it instead of orphaning it for a
+    /// 500 that could never be sent. One killed after creating it gets the 500.
+    @Test func aTransactionItsCreatorDiedInIsRemovedNotOrphaned() throws {
+        let r = try Products.run("respite-arena-helper", ["tx-create-kill", "--shm-name", "/respite-test-\(getpid())-txcreate"],
+                                 timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = r.values
+        #expect(v["worker_ready"] == "1")
+        #expect(v["recovered_locks"] == "1", "the creator died holding the new transaction's lock")
+        #expect(v["first_dropped"] == "1" && v["first_orphaned"] == "0" && v["first_removed"] == "1")
+        #expect(v["first_state"] == "wait,nosource", "removed now by its wait timer: \(r.stdout)")
+        #expect(v["second_dropped"] == "1" && v["second_orphaned"] == "1" && v["second_removed"] == "0")
+        #expect(v["second_state"] == "orphaned,fr", "answered 500 by its final-response timer: \(r.stdout)")
+    }
+
     @Test func aWheelArmedByManyAndExpiredByOneFiresEachLinkOnce() throws {
         let r = try Products.run("respite-arena-helper", ["wheel-fire", "--procs", "3", "--links", "3000",
                                                              "--shm-name", "/respite-test-\(getpid())-wheel"], timeout: 120)

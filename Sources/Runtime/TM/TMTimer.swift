@@ -39,11 +39,14 @@ struct TMTimerProcess {
         if tx.contains(.orphaned) {
             // The process working on it died (TransactionTable.settleHolds): nobody else
             // will answer it.
-            process.log.error("tm", "transaction \(tx.id): the process handling it died; answering 500")
-            if let context = MessageContext.forTransaction(tx.transaction, process: process) {
-                context.sendStatefulReply(tx.transaction, 500, "Server Internal Error")
-                context.releaseTransactions()
+            guard let context = MessageContext.forTransaction(tx.transaction, process: process) else {
+                process.log.error("tm", "transaction \(tx.id): the process handling it died and its request cannot be answered; removing it")
+                manager.scheduleDeletion(tx, afterMs: 0)
+                return
             }
+            process.log.error("tm", "transaction \(tx.id): the process handling it died; answering 500")
+            context.sendStatefulReply(tx.transaction, 500, "Server Internal Error")
+            context.releaseTransactions()
             return
         }
         tx.insert(.timedOut)

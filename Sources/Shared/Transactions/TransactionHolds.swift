@@ -59,8 +59,19 @@ public struct SettledHolds: Equatable, Sendable {
     public var referencesDropped = 0
     /// Transactions nobody would have answered: marked orphaned, answered 500 by tm now.
     public var orphaned = 0
+    /// Transactions the process died creating, before it filled in where the request came
+    /// from: nobody can answer them, so they go at once (a retransmission starts afresh).
+    public var removedUnfilled = 0
 
     public var isEmpty: Bool { timersRearmed == 0 && referencesDropped == 0 }
+}
+
+/// What becomes of a transaction a dead process held that nobody had answered.
+private enum UnansweredTransaction {
+    /// Answered 500 by tm's timer.
+    case orphaned
+    /// Removed unanswered: it has no source to answer.
+    case unfilled
 }
 
 extension TransactionTable {
@@ -68,7 +79,8 @@ extension TransactionTable {
     /// timer it had taken off its wheel goes back, due now, unless it was armed again
     /// meanwhile; every transaction it held is dropped, and one that is neither answered,
     /// suspended nor waiting on a branch (its process died in the middle of its work) is
-    /// marked orphaned with its final-response timer due now, so tm answers it 500.
+    /// marked orphaned with its final-response timer due now, so tm answers it 500; one it
+    /// died creating (no source filled in yet) has nobody to answer and is removed now.
     /// With `resumer`, the dead process was the one to resume the suspended transactions it
     /// held (a DNS Worker): those are orphaned too, since nobody else will resume them.
     public func settleHolds(ofSlot slot: Int32, resumer: Bool = false) -> SettledHolds {
@@ -94,14 +106,25 @@ extension TransactionTable {
     private func settleReference(toTransactionAt offset: UInt64, resumer: Bool, _ settled: inout SettledHolds) {
         let raw = (arena.base + Int(offset)).assumingMemoryBound(to: cs_tx.self)
         let tx = Transaction(raw, table: self)
-        let orphaned = tx.withLock { locked -> Bool in
+        let unanswered = tx.withLock { locked -> UnansweredTransaction? in
             guard !locked.contains([.replied, .unlinked]), resumer || !locked.contains(.suspended),
-                  locked.pendingBranches == 0 else { return false }
+                  locked.pendingBranches == 0 else { return nil }
+            // Created locked and filled in before anyone else sees it: a process killed in
+            // between leaves it without a source, and an answer needs one.
+            guard tx.source != nil else {
+                locked.disarm(.finalResponse)
+                locked.arm(.wait, afterMs: 0)
+                return .unfilled
+            }
             raw.pointee.flags |= UInt32(CS_TX_ORPHANED)
             locked.arm(.finalResponse, afterMs: 0)
-            return true
+            return .orphaned
         }
-        if orphaned { settled.orphaned += 1 }
+        switch unanswered {
+        case .orphaned: settled.orphaned += 1
+        case .unfilled: settled.removedUnfilled += 1
+        case nil: break
+        }
         cs_tx_unref(arena.header, self.raw, raw)
         settled.referencesDropped += 1
     }

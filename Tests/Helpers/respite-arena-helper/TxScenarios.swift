@@ -265,3 +265,65 @@ func txLockKill(_ options: Options) throws {
             "handler_calls_after_second": again, "handler_id": recovered.first.map { "\($0)" } ?? "none",
             "tx_id": "\(tx.id)", "replied": seen.0 ? 1 : 0, "status": seen.1])
 }
+
+/// Two processes die holding a new transaction each: one killed while creating it (inside
+/// `initialize`, locked, before its source is filled in), one killed after creating it
+/// and before answering it. The parent settles both as the master does after reaping:
+/// the first has nobody to answer and goes at once (its wait timer due now), the second is
+/// orphaned for tm to answer 500.
+func txCreateKill(_ options: Options) throws {
+    let arena = try makeTxArena(options, buckets: 16, wheels: [(name: "tm", tickMs: 10, slots: 64)])
+    defer { try? arena.unlink() }
+    let flags = try arena.ref.allocateOrThrow(8).bindMemory(to: UInt32.self, capacity: 2)
+    flags[0] = 0
+    flags[1] = 0
+    let source = SIPPeer(transport: .udp, address: SocketAddress(ipv4: 0x7F00_0001, port: 5060), socketIndex: 0)
+    func create(_ n: Int, in table: TransactionTable, initialize: (borrowing LockedTransaction) -> Void) -> TransactionReference? {
+        let input = txRequest(n, method: "MESSAGE")
+        return table.findOrCreate(.init(hash: fnv64(input.key), bytes: input.key), request: input.request,
+                                  callIDRange: input.callID, methodLength: 7, initialize: initialize)?.take()
+    }
+    func childTable(_ slot: Int32) -> TransactionTable? {
+        try? arena.ref.transactionSections().table(asyncState: nil, slot: slot, onRecoveredLock: { _ in })
+    }
+    let creating = try Fork.child {
+        guard let table = childTable(1) else { return 1 }
+        _ = create(1, in: table) { _ in
+            cs_atomic_store_u32(flags, 1)
+            while true { pause() }
+        }
+        return 0
+    }
+    let working = try Fork.child {
+        guard let table = childTable(2) else { return 1 }
+        let reference = create(2, in: table) { $0.setOrigin(source, isInvite: false) }
+        cs_atomic_store_u32(flags + 1, reference == nil ? 2 : 1)
+        // Kept until killed: a reference's lifetime may otherwise end at its last use.
+        withExtendedLifetime(reference) { while true { pause() } }
+        return 0
+    }
+    awaitFlag(flags)
+    awaitFlag(flags + 1)
+    kill(creating, SIGKILL)
+    kill(working, SIGKILL)
+    _ = Fork.wait(creating)
+    _ = Fork.wait(working)
+
+    nonisolated(unsafe) var recovered = 0
+    let table = try arena.ref.transactionSections().table(asyncState: nil, slot: 0, onRecoveredLock: { _ in recovered += 1 })
+    let first = table.settleHolds(ofSlot: 1)
+    let second = table.settleHolds(ofSlot: 2)
+    func state(_ n: Int) -> String {
+        let input = txRequest(n, method: "MESSAGE")
+        guard let reference = table.lookup(.init(hash: fnv64(input.key), bytes: input.key)) else { return "gone" }
+        return reference.transaction.withLock { tx in
+            [tx.contains(.orphaned) ? "orphaned" : nil, tx.isArmed(.wait) ? "wait" : nil,
+             tx.isArmed(.finalResponse) ? "fr" : nil, reference.transaction.source == nil ? "nosource" : nil]
+                .compactMap { $0 }.joined(separator: ",")
+        }
+    }
+    report(["worker_ready": flags[1], "recovered_locks": recovered,
+            "first_dropped": first.referencesDropped, "first_orphaned": first.orphaned, "first_removed": first.removedUnfilled,
+            "second_dropped": second.referencesDropped, "second_orphaned": second.orphaned, "second_removed": second.removedUnfilled,
+            "first_state": state(1), "second_state": state(2)])
+}
