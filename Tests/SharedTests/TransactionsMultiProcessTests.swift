@@ -32,20 +32,21 @@ import Testing
         #expect(v["replied"] == "1" && v["status"] == "486", "what the dead holder wrote is there")
     }
 
-    /// A receiver killed while creating a transaction (before it filled in the source)
-    /// leaves one nobody can answer: the master removes it instead of orphaning it for a
-    /// 500 that could never be sent. One killed after creating it gets the 500.
-    @Test func aTransactionItsCreatorDiedInIsRemovedNotOrphaned() throws {
-        let r = try Products.run("respite-arena-helper", ["tx-create-kill", "--shm-name", "/respite-test-\(getpid())-txcreate"],
+    /// A process killed in the middle of a transaction's work leaves it waiting on nothing;
+    /// settling its holds arms, due now, the timer that ends the wait: removal for one it
+    /// died creating (no source to answer) or had answered, 500 for one it had not
+    /// answered, the branch timeout for a pending branch.
+    @Test func whatAKilledProcessLeftUnfinishedIsTimedAgain() throws {
+        let r = try Products.run("respite-arena-helper", ["tx-settle-kill", "--shm-name", "/respite-test-\(getpid())-txsettle"],
                                  timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         let v = r.values
-        #expect(v["worker_ready"] == "1")
-        #expect(v["recovered_locks"] == "1", "the creator died holding the new transaction's lock")
-        #expect(v["first_dropped"] == "1" && v["first_orphaned"] == "0" && v["first_removed"] == "1")
-        #expect(v["first_state"] == "wait,nosource", "removed now by its wait timer: \(r.stdout)")
-        #expect(v["second_dropped"] == "1" && v["second_orphaned"] == "1" && v["second_removed"] == "0")
-        #expect(v["second_state"] == "orphaned,fr", "answered 500 by its final-response timer: \(r.stdout)")
+        // settledN: references dropped, orphaned, removed unfilled, removals re-armed, branch timeouts re-armed.
+        #expect(v["recovered_locks"] == "2", "two died holding their transaction's lock: \(r.stdout)")
+        #expect(v["tx1"] == "wait" && v["settled1"] == "1,0,1,0,0", "died creating it: removed now: \(r.stdout)")
+        #expect(v["tx2"] == "orphaned,fr" && v["settled2"] == "1,1,0,0,0", "unanswered: 500 by its fr timer: \(r.stdout)")
+        #expect(v["tx3"] == "wait" && v["settled3"] == "1,0,0,1,0", "answered: removed now: \(r.stdout)")
+        #expect(v["tx4"] == "branchfr" && v["settled4"] == "1,0,0,0,1", "its branch times out now: \(r.stdout)")
     }
 
     @Test func aWheelArmedByManyAndExpiredByOneFiresEachLinkOnce() throws {

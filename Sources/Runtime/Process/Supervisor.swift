@@ -59,7 +59,7 @@ extension Master {
             var resumer = false
             if case .dnsWorker = worker.kind { resumer = true }
             if let settled = transactionTable?.settleHolds(ofSlot: worker.slot, resumer: resumer), !settled.isEmpty {
-                log.notice("core", "\(worker.description) held \(settled.referencesDropped) transaction references (dropped; \(settled.orphaned) to be answered 500, \(settled.removedUnfilled) removed before it was filled in) and \(settled.timersRearmed) taken timers (re-armed)")
+                log.notice("core", "\(worker.description) held \(settled.summary)")
             }
             // Queries it was running: their entries come back; a transaction one of them
             // suspended is answered by its fr_timer.

@@ -62,25 +62,32 @@ public struct SettledHolds: Equatable, Sendable {
     /// Transactions the process died creating, before it filled in where the request came
     /// from: nobody can answer them, so they go at once (a retransmission starts afresh).
     public var removedUnfilled = 0
+    /// Answered transactions whose removal the process lost (it died firing their wait
+    /// timer, or between the answer and arming it): removed now.
+    public var removalsRearmed = 0
+    /// Pending branches whose timeout the process lost (it died between disarming and
+    /// arming it again): they time out now.
+    public var branchTimeoutsRearmed = 0
 
     public var isEmpty: Bool { timersRearmed == 0 && referencesDropped == 0 }
-}
 
-/// What becomes of a transaction a dead process held that nobody had answered.
-private enum UnansweredTransaction {
-    /// Answered 500 by tm's timer.
-    case orphaned
-    /// Removed unanswered: it has no source to answer.
-    case unfilled
+    /// One line for the log: what was done, the repairs only when there were any.
+    public var summary: String {
+        var repairs: [String] = []
+        if orphaned > 0 { repairs.append("\(orphaned) to be answered 500") }
+        if removedUnfilled > 0 { repairs.append("\(removedUnfilled) removed before they were filled in") }
+        if removalsRearmed > 0 { repairs.append("\(removalsRearmed) answered, removed now") }
+        if branchTimeoutsRearmed > 0 { repairs.append("\(branchTimeoutsRearmed) branch timeouts due now") }
+        let detail = repairs.isEmpty ? "" : "; " + repairs.joined(separator: ", ")
+        return "\(referencesDropped) transaction references (dropped\(detail)) and \(timersRearmed) taken timers (re-armed)"
+    }
 }
 
 extension TransactionTable {
     /// Settles what the dead process of `slot` held (the master, after reaping it): every
     /// timer it had taken off its wheel goes back, due now, unless it was armed again
-    /// meanwhile; every transaction it held is dropped, and one that is neither answered,
-    /// suspended nor waiting on a branch (its process died in the middle of its work) is
-    /// marked orphaned with its final-response timer due now, so tm answers it 500; one it
-    /// died creating (no source filled in yet) has nobody to answer and is removed now.
+    /// meanwhile; every transaction it held is dropped, after the timers the process may
+    /// have lost are armed again (`settleReference`).
     /// With `resumer`, the dead process was the one to resume the suspended transactions it
     /// held (a DNS Worker): those are orphaned too, since nobody else will resume them.
     public func settleHolds(ofSlot slot: Int32, resumer: Bool = false) -> SettledHolds {
@@ -103,27 +110,41 @@ extension TransactionTable {
         return settled
     }
 
+    /// A transaction the dead process held may be waiting for something only that process
+    /// would have done; the timer that ends each such wait is armed, due now:
+    /// - answered, and its wait timer (its removal) not armed: the process died firing it
+    ///   or between the answer and arming it;
+    /// - a branch still pending with no timeout armed: it died between disarming and
+    ///   arming it again;
+    /// - neither answered, suspended nor waiting on a branch: it died in the middle of the
+    ///   route, so it is marked orphaned and tm answers it 500 — unless the process died
+    ///   creating it, before it filled in the source an answer needs: then it is removed.
     private func settleReference(toTransactionAt offset: UInt64, resumer: Bool, _ settled: inout SettledHolds) {
         let raw = (arena.base + Int(offset)).assumingMemoryBound(to: cs_tx.self)
         let tx = Transaction(raw, table: self)
-        let unanswered = tx.withLock { locked -> UnansweredTransaction? in
-            guard !locked.contains([.replied, .unlinked]), resumer || !locked.contains(.suspended),
-                  locked.pendingBranches == 0 else { return nil }
-            // Created locked and filled in before anyone else sees it: a process killed in
-            // between leaves it without a source, and an answer needs one.
+        tx.withLock { locked in
+            guard !locked.contains(.unlinked) else { return }
+            for b in 0..<locked.branchCount where !locked.branch(b).flags.contains(.final) && !locked.isArmed(.branchTimeout(b)) {
+                locked.arm(.branchTimeout(b), afterMs: 0)
+                settled.branchTimeoutsRearmed += 1
+            }
+            if locked.contains(.replied) {
+                if !locked.isArmed(.wait) {
+                    locked.arm(.wait, afterMs: 0)
+                    settled.removalsRearmed += 1
+                }
+                return
+            }
+            guard resumer || !locked.contains(.suspended), locked.pendingBranches == 0 else { return }
             guard tx.source != nil else {
                 locked.disarm(.finalResponse)
                 locked.arm(.wait, afterMs: 0)
-                return .unfilled
+                settled.removedUnfilled += 1
+                return
             }
             raw.pointee.flags |= UInt32(CS_TX_ORPHANED)
             locked.arm(.finalResponse, afterMs: 0)
-            return .orphaned
-        }
-        switch unanswered {
-        case .orphaned: settled.orphaned += 1
-        case .unfilled: settled.removedUnfilled += 1
-        case nil: break
+            settled.orphaned += 1
         }
         cs_tx_unref(arena.header, self.raw, raw)
         settled.referencesDropped += 1

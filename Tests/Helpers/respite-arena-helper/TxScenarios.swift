@@ -266,64 +266,83 @@ func txLockKill(_ options: Options) throws {
             "tx_id": "\(tx.id)", "replied": seen.0 ? 1 : 0, "status": seen.1])
 }
 
-/// Two processes die holding a new transaction each: one killed while creating it (inside
-/// `initialize`, locked, before its source is filled in), one killed after creating it
-/// and before answering it. The parent settles both as the master does after reaping:
-/// the first has nobody to answer and goes at once (its wait timer due now), the second is
-/// orphaned for tm to answer 500.
-func txCreateKill(_ options: Options) throws {
+/// Four processes die holding a transaction each, at the points where a process's death
+/// used to leave one live for good: killed while creating it (inside `initialize`,
+/// locked, before its source is filled in), after creating it and before answering it,
+/// after answering it and before arming its removal, and after adding a branch and
+/// before arming the branch's timeout. The parent settles each as the master does after
+/// reaping, and reports what is armed on each transaction then.
+func txSettleKill(_ options: Options) throws {
     let arena = try makeTxArena(options, buckets: 16, wheels: [(name: "tm", tickMs: 10, slots: 64)])
     defer { try? arena.unlink() }
-    let flags = try arena.ref.allocateOrThrow(8).bindMemory(to: UInt32.self, capacity: 2)
-    flags[0] = 0
-    flags[1] = 0
+    let flags = try arena.ref.allocateOrThrow(16).bindMemory(to: UInt32.self, capacity: 4)
+    for i in 0..<4 { flags[i] = 0 }
     let source = SIPPeer(transport: .udp, address: SocketAddress(ipv4: 0x7F00_0001, port: 5060), socketIndex: 0)
-    func create(_ n: Int, in table: TransactionTable, initialize: (borrowing LockedTransaction) -> Void) -> TransactionReference? {
+    func key(_ n: Int) -> TransactionTable.Key {
         let input = txRequest(n, method: "MESSAGE")
-        return table.findOrCreate(.init(hash: fnv64(input.key), bytes: input.key), request: input.request,
-                                  callIDRange: input.callID, methodLength: 7, initialize: initialize)?.take()
+        return .init(hash: fnv64(input.key), bytes: input.key)
     }
-    func childTable(_ slot: Int32) -> TransactionTable? {
-        try? arena.ref.transactionSections().table(asyncState: nil, slot: slot, onRecoveredLock: { _ in })
+    /// A child in process slot `n` that creates transaction `n`, runs `body` on it, marks
+    /// its flag and waits to be killed, holding its reference.
+    func child(_ n: Int, initialize: @escaping (borrowing LockedTransaction) -> Void = { $0.setOrigin(source, isInvite: false) },
+               then body: @escaping (Transaction) -> Void = { _ in }) throws -> pid_t {
+        try Fork.child {
+            guard let table = try? arena.ref.transactionSections().table(asyncState: nil, slot: Int32(n), onRecoveredLock: { _ in }) else {
+                return 1
+            }
+            let input = txRequest(n, method: "MESSAGE")
+            let reference = table.findOrCreate(key(n), request: input.request, callIDRange: input.callID, methodLength: 7,
+                                               initialize: initialize)?.take()
+            guard let reference else { return 2 }
+            body(reference.transaction)
+            cs_atomic_store_u32(flags + (n - 1), 1)
+            // Kept until killed: a reference's lifetime may otherwise end at its last use.
+            withExtendedLifetime(reference) { while true { pause() } }
+            return 0
+        }
     }
-    let creating = try Fork.child {
-        guard let table = childTable(1) else { return 1 }
-        _ = create(1, in: table) { _ in
+    let pids = [
+        try child(1, initialize: { _ in
             cs_atomic_store_u32(flags, 1)
             while true { pause() }
-        }
-        return 0
-    }
-    let working = try Fork.child {
-        guard let table = childTable(2) else { return 1 }
-        let reference = create(2, in: table) { $0.setOrigin(source, isInvite: false) }
-        cs_atomic_store_u32(flags + 1, reference == nil ? 2 : 1)
-        // Kept until killed: a reference's lifetime may otherwise end at its last use.
-        withExtendedLifetime(reference) { while true { pause() } }
-        return 0
-    }
-    awaitFlag(flags)
-    awaitFlag(flags + 1)
-    kill(creating, SIGKILL)
-    kill(working, SIGKILL)
-    _ = Fork.wait(creating)
-    _ = Fork.wait(working)
+        }),
+        try child(2),
+        try child(3, then: { tx in
+            tx.withLock { locked in
+                locked.insert(.replied)
+                locked.uasStatus = 200
+                cs_atomic_store_u32(flags + 2, 1)
+                while true { pause() }
+            }
+        }),
+        try child(4, then: { tx in
+            tx.withLock { locked in
+                locked.insert(.relayed)
+                _ = locked.addBranch(to: source, request: Array("MESSAGE sip:x SIP/2.0\r\n\r\n".utf8), retransmitIntervalMs: 500)
+            }
+        }),
+    ]
+    for i in 0..<4 { awaitFlag(flags + i) }
+    for pid in pids { kill(pid, SIGKILL) }
+    for pid in pids { _ = Fork.wait(pid) }
 
     nonisolated(unsafe) var recovered = 0
     let table = try arena.ref.transactionSections().table(asyncState: nil, slot: 0, onRecoveredLock: { _ in recovered += 1 })
-    let first = table.settleHolds(ofSlot: 1)
-    let second = table.settleHolds(ofSlot: 2)
-    func state(_ n: Int) -> String {
-        let input = txRequest(n, method: "MESSAGE")
-        guard let reference = table.lookup(.init(hash: fnv64(input.key), bytes: input.key)) else { return "gone" }
-        return reference.transaction.withLock { tx in
-            [tx.contains(.orphaned) ? "orphaned" : nil, tx.isArmed(.wait) ? "wait" : nil,
-             tx.isArmed(.finalResponse) ? "fr" : nil, reference.transaction.source == nil ? "nosource" : nil]
+    var values: [String] = []
+    for n in 1...4 {
+        let settled = table.settleHolds(ofSlot: Int32(n))
+        guard let reference = table.lookup(key(n)) else {
+            values.append("tx\(n)=gone")
+            continue
+        }
+        let armed = reference.transaction.withLock { tx in
+            [tx.contains(.orphaned) ? "orphaned" : nil, tx.isArmed(.wait) ? "wait" : nil, tx.isArmed(.finalResponse) ? "fr" : nil,
+             tx.branchCount > 0 && tx.isArmed(.branchTimeout(0)) ? "branchfr" : nil]
                 .compactMap { $0 }.joined(separator: ",")
         }
+        values.append("tx\(n)=\(armed.isEmpty ? "nothing" : armed)")
+        values.append("settled\(n)=\(settled.referencesDropped),\(settled.orphaned),\(settled.removedUnfilled),\(settled.removalsRearmed),\(settled.branchTimeoutsRearmed)")
     }
-    report(["worker_ready": flags[1], "recovered_locks": recovered,
-            "first_dropped": first.referencesDropped, "first_orphaned": first.orphaned, "first_removed": first.removedUnfilled,
-            "second_dropped": second.referencesDropped, "second_orphaned": second.orphaned, "second_removed": second.removedUnfilled,
-            "first_state": state(1), "second_state": state(2)])
+    print((["recovered_locks=\(recovered)"] + values).joined(separator: " "))
+    fflush(nil)
 }

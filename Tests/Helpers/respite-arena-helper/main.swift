@@ -11,7 +11,7 @@ import Glibc
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let scenario = arguments.first else {
-    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold|sht-increment|sht-lock-kill|hold-tables|tx-create-race|wheel-fire|hold-transactions|tx-lock-kill|tx-create-kill|stats-sum [--key value ...]\n")
+    Posix.printError("usage: respite-arena-helper queue-stress|lock-kill|alloc-churn|cache-reclaim|hold|sht-increment|sht-lock-kill|hold-tables|tx-create-race|wheel-fire|hold-transactions|tx-lock-kill|tx-settle-kill|stats-sum [--key value ...]\n")
     exit(64)
 }
 let options = Options(Array(arguments.dropFirst()))
@@ -30,7 +30,7 @@ do {
     case "wheel-fire": try wheelFire(options)
     case "hold-transactions": try holdTransactions(options)
     case "tx-lock-kill": try txLockKill(options)
-    case "tx-create-kill": try txCreateKill(options)
+    case "tx-settle-kill": try txSettleKill(options)
     case "stats-sum": try statsSum(options)
     default:
         Posix.printError("unknown scenario \(scenario)\n")
