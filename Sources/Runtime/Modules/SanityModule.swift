@@ -107,22 +107,43 @@ struct SanityChecks {
         var reply: Reply?
     }
 
-    /// The first check of `checks` that fails, in Kamailio's order; nil when all pass.
+    /// The first check of `checks` that fails, in Kamailio's order (the order of their
+    /// numbers); nil when all pass.
     func run(_ checks: Int, uriChecks: Int) -> Failure? {
         // On a reply, the checks of a request line and its method do not apply.
         let requestOnly = message.isRequest ? 0 : (1 | 2 | 32 | 512)
         let checks = checks & ~requestOnly
         let uriChecks = message.isRequest ? uriChecks : uriChecks & ~1
-        let steps: [(Int, () -> Failure?)] = [
-            (1, rURIVersion), (2, rURIScheme), (4, requiredHeaders), (32, cseqMethod), (64, cseqValue),
-            (128, contentLength), (256, expiresValue), (512, proxyRequireCheck),
-            (1024, { parseURIs(uriChecks) }), (2048, { digest(strict: true) }), (4096, duplicateTags),
-            (8192, { digest(strict: false) }), (16384, firstVia),
-        ]
-        for (bit, check) in steps where checks & bit != 0 {
-            if let f = check() { return f }
+        // Parsed once for the two checks that look at it.
+        let requestURI = message.isRequest && checks & (2 | 1024) != 0 ? message.requestURI : nil
+        var bit = 1
+        while bit <= Self.lastCheck {
+            if checks & bit != 0, let failure = check(bit, uriChecks: uriChecks, requestURI: requestURI) { return failure }
+            bit <<= 1
         }
         return nil
+    }
+
+    static let lastCheck = 16384
+
+    /// Check number `bit` (8 and 16 are numbers Kamailio does not implement either).
+    private func check(_ bit: Int, uriChecks: Int, requestURI: URIReference?) -> Failure? {
+        switch bit {
+        case 1: return rURIVersion()
+        case 2: return requestURI.flatMap(rURIScheme)
+        case 4: return requiredHeaders()
+        case 32: return cseqMethod()
+        case 64: return cseqValue()
+        case 128: return contentLength()
+        case 256: return expiresValue()
+        case 512: return proxyRequireCheck()
+        case 1024: return parseURIs(uriChecks, requestURI: requestURI)
+        case 2048: return digest(strict: true)
+        case 4096: return duplicateTags()
+        case 8192: return digest(strict: false)
+        case 16384: return firstVia()
+        default: return nil
+        }
     }
 
     private func fail(_ code: Int, _ reason: String, _ log: String? = nil) -> Failure {
@@ -130,11 +151,11 @@ struct SanityChecks {
     }
 
     func rURIVersion() -> Failure? {
-        message.version.uppercased() == "SIP/2.0" ? nil : fail(505, "Version Not Supported (R-URI)")
+        Self.equalsIgnoringCase(message.bytes[message.versionRange], "SIP/2.0") ? nil : fail(505, "Version Not Supported (R-URI)")
     }
 
-    func rURIScheme() -> Failure? {
-        switch message.requestURI {
+    func rURIScheme(_ uri: URIReference) -> Failure? {
+        switch uri {
         case .sip, .tel: return nil
         case .other:
             // Kamailio's URI parser refuses other schemes before its 416 is reached: 400.
@@ -154,14 +175,16 @@ struct SanityChecks {
     }
 
     func cseqMethod() -> Failure? {
-        let method = message.text(message.cseq.methodRange)
+        let method = message.bytes[message.cseq.methodRange]
         if method.isEmpty { return fail(400, "Missing method in CSeq header") }
-        return method == message.text(message.methodRange) ? nil : fail(400, "CSeq method does not match request method")
+        return method.elementsEqual(message.bytes[message.methodRange]) ? nil : fail(400, "CSeq method does not match request method")
     }
 
     func cseqValue() -> Failure? {
-        guard let raw = message.headerValue(.cseq) else { return fail(400, "Missing number in CSeq header") }
-        let number = raw.drop { $0 == " " || $0 == "\t" }.prefix { $0 != " " && $0 != "\t" }
+        guard let range = firstValueRange(.cseq) else { return fail(400, "Missing number in CSeq header") }
+        let value = message.bytes[range]
+        let start = value.drop(while: Self.isSpace)
+        let number = start.prefix { !Self.isSpace($0) }
         if number.isEmpty { return fail(400, "Missing number in CSeq header") }
         return Self.isUnsigned32(number) ? nil : fail(400, "CSeq number is illegal")
     }
@@ -173,11 +196,17 @@ struct SanityChecks {
     }
 
     func expiresValue() -> Failure? {
-        guard let raw = message.headerValue(.expires) else { return nil }
-        let start = raw.drop { $0 == " " || $0 == "\t" }
-        let value = start[..<(start.lastIndex { $0 != " " && $0 != "\t" }.map { start.index(after: $0) } ?? start.startIndex)]
+        guard let range = firstValueRange(.expires) else { return nil }
+        let start = message.bytes[range].drop(while: Self.isSpace)
+        let value = start[..<(start.lastIndex { !Self.isSpace($0) }.map { $0 + 1 } ?? start.startIndex)]
         if value.isEmpty { return fail(400, "Bad Expires Header") }
         return Self.isUnsigned32(value) ? nil : fail(400, "Expires value is illegal")
+    }
+
+    /// The value of the first field of `kind`, as it stands in the message (a folded line
+    /// keeps its CRLF: `isSpace` treats it as the space unfolding would make it).
+    private func firstValueRange(_ kind: HeaderKind) -> Range<Int>? {
+        message.headers.first { $0.kind == kind }?.valueRange
     }
 
     func proxyRequireCheck() -> Failure? {
@@ -192,8 +221,8 @@ struct SanityChecks {
         return nil
     }
 
-    func parseURIs(_ which: Int) -> Failure? {
-        if which & 1 != 0, !Self.parses(message.requestURI) { return fail(400, "Bad Request URI") }
+    func parseURIs(_ which: Int, requestURI: URIReference?) -> Failure? {
+        if which & 1 != 0, let uri = requestURI, !Self.parses(uri) { return fail(400, "Bad Request URI") }
         if which & 2 != 0, !Self.parses(message.from.uri) { return fail(400, "Bad From URI") }
         if which & 4 != 0, !Self.parses(message.to.uri) { return fail(400, "Bad To URI") }
         if which & 8 != 0, message.headerCount("Contact") > 0 {
@@ -239,8 +268,25 @@ struct SanityChecks {
 
     /// Kamailio 5.6.3's unsigned check: digits only, at most ten, compared with
     /// "4294967296" (which it lets through, one past the largest 32-bit value).
-    static func isUnsigned32(_ s: Substring) -> Bool {
-        guard !s.isEmpty, s.count <= 10, s.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
-        return UInt64(s).map { $0 <= UInt64(UInt32.max) + 1 } ?? false
+    static func isUnsigned32(_ digits: ArraySlice<UInt8>) -> Bool {
+        guard !digits.isEmpty, digits.count <= 10 else { return false }
+        var value: UInt64 = 0
+        for b in digits {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return false }
+            value = value * 10 + UInt64(b - UInt8(ascii: "0"))
+        }
+        return value <= UInt64(UInt32.max) + 1
+    }
+
+    /// Space, tab, and the CR and LF of a folded line.
+    static func isSpace(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n")
+    }
+
+    /// `bytes` spell `text` (ASCII), letters in either case.
+    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        let lower = { (b: UInt8) -> UInt8 in b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b + 32 : b }
+        return text.withUTF8Buffer { t in zip(bytes, t).allSatisfy { lower($0) == lower($1) } }
     }
 }
