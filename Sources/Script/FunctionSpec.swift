@@ -169,4 +169,16 @@ public struct ConfigSettings: Sendable {
 /// (`ModuleParamSpec.isFormat`); `Program.format` turns it into text for one message.
 public struct CompiledFormat: Sendable {
     let parts: [FormatPart]
+
+    /// Every part is text or a variable whose class is `fixedPerMessage`, named without
+    /// variables: formatting it later while the same message is handled gives the same text.
+    public var isFixedPerMessage: Bool {
+        parts.allSatisfy { part in
+            switch part {
+            case .literal: return true
+            case .value(.variable(let v)): return v.spec.fixedPerMessage && v.dynamicName == nil && v.dynamicIndex == nil
+            case .value: return false
+            }
+        }
+    }
 }

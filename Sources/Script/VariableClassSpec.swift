@@ -23,6 +23,9 @@ public struct VariableClassSpec: Sendable {
     public var get: @Sendable (inout ExecContext, VariableName) -> Value
     /// Assigns; returns false when the value cannot be stored (the interpreter logs it).
     public var set: (@Sendable (inout ExecContext, VariableName, Value) -> Bool)?
+    /// Its value is read from the message as received and its source, so it stays the
+    /// same while the message is handled (until `msg_apply_changes` replaces the message).
+    public var fixedPerMessage = false
 
     public init(_ name: String, nameRule: NameRule = .none, status: Availability = .available,
                 validateName: (@Sendable (String) -> String?)? = nil,

@@ -54,4 +54,43 @@ import TestSupport
         #expect(Array(Self.scriptLines(respite.log).prefix(4)) == expected)
         #expect(Array(Self.scriptLines(kamailio.log).prefix(4)) == expected, "\(kamailio.log.suffix(800))")
     }
+    /// `log_prefix` is made from the message as it arrived, as in Kamailio: with `$rU` in
+    /// it (the script may change it), at once; with only what the received message holds,
+    /// when the first line is logged, and still from the message as it arrived after
+    /// `msg_apply_changes` replaced it.
+    @Test(arguments: [("[$ci $rU] ", "[log-1 bob] "), ("[$ci $hdr(X-A)] ", "[log-1 <null>] ")])
+    func logPrefixIsTheMessageAsItArrived(prefix: String, shown: String) throws {
+        let config = """
+        #!KAMAILIO
+        debug=2
+        log_stderror=yes
+        children=1
+        listen=udp:127.0.0.1:PORT
+        mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+        log_prefix="\(prefix)"
+        loadmodule "sl.so"
+        loadmodule "pv.so"
+        loadmodule "textops.so"
+        loadmodule "textopsx.so"
+        loadmodule "xlog.so"
+        request_route {
+            $rU = "carol";
+            append_hf("X-A: added\\r\\n");
+            msg_apply_changes();
+            xlog("L_NOTICE", "X-A=$hdr(X-A)\\n");
+            sl_send_reply("200", "OK");
+        }
+        """
+        let kamailio = try KamailioServer(config: config)
+        let kamailioPort = kamailio.port
+        let respite = try ServerProcess(config: config)
+        defer { _ = respite.stop() }
+        #expect(waitUntil(timeout: 10, interval: 0.1) { (try? Self.statusLine(port: kamailioPort))?.hasPrefix("SIP/2.0 200") == true })
+        #expect(try Self.statusLine(port: respite.port) == "SIP/2.0 200 OK")
+        let expected = "NOTICE: \(shown)<script>: X-A=added"
+        let ours = { Self.scriptLines(respite.log).first { $0.contains("[log-1 ") } }
+        #expect(waitUntil(timeout: 5, interval: 0.1) { ours() != nil })
+        #expect(ours() == expected, "\(respite.log.suffix(800))")
+        #expect(Self.scriptLines(kamailio.log).first { $0.contains("[log-1 ") } == expected, "\(kamailio.log.suffix(800))")
+    }
 }

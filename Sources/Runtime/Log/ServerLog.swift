@@ -164,8 +164,33 @@ public struct ServerLog: Sendable {
 /// The per-process holder of a `log_prefix` evaluated for the current message. A process
 /// runs one message at a time on one thread, so a plain reference is enough.
 public final class MessagePrefix: @unchecked Sendable {
-    public var text = ""
+    private var resolved = ""
+    private var pending: (() -> String)?
+
     public init() {}
+
+    /// The prefix of the message being handled; made on first use when set lazily.
+    public var text: String {
+        if let make = pending {
+            resolved = make()
+            pending = nil
+        }
+        return resolved
+    }
+
+    public func set(_ text: String) {
+        resolved = text
+        pending = nil
+    }
+
+    /// `make` runs when a line is first logged for the message, if ever: most messages
+    /// log nothing, and the prefix costs nothing then.
+    public func setLazily(_ make: @escaping () -> String) {
+        pending = make
+    }
+
+    /// Makes a lazy prefix now, before what it reads changes (`msg_apply_changes`).
+    public func resolve() { _ = text }
 }
 
 /// Where the running `debug` level is: a setting of the arena's "cfg" section.

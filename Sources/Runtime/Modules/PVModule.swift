@@ -19,8 +19,16 @@ enum PVModule {
     }
 
     /// A read-only variable computed from the message context.
+    static func fixedPerMessage(_ spec: VariableClassSpec) -> VariableClassSpec {
+        var spec = spec
+        spec.fixedPerMessage = true
+        return spec
+    }
+
+    /// A variable read from the message as received or from where it came: it cannot
+    /// be assigned and stays the same while the message is handled.
     static func readOnly(_ name: String, _ get: @escaping @Sendable (MessageContext) -> Value) -> VariableClassSpec {
-        VariableClassSpec(name) { ctx, _ in get(ctx.message) }
+        fixedPerMessage(VariableClassSpec(name) { ctx, _ in get(ctx.message) })
     }
 
     static func text(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
@@ -79,7 +87,7 @@ enum PVModule {
         readOnly("rb") { m in
             .string(String(decoding: m.httpExchange?.request.body ?? Array(m.message.bytes[m.message.bodyRange]), as: UTF8.self))
         },
-        VariableClassSpec("hdr", nameRule: .required) { ctx, name in
+        fixedPerMessage(VariableClassSpec("hdr", nameRule: .required) { ctx, name in
             if let http = ctx.message.httpExchange { return XHTTPVariables.header(http.request, name) }
             let values = ctx.message.message.fields(named: name.name ?? "")
             switch name.index {
@@ -92,11 +100,11 @@ enum PVModule {
             case .dynamic?:
                 return .null // resolved to .at(n) before a getter runs
             }
-        },
-        VariableClassSpec("hdrc", nameRule: .required) { ctx, name in
+        }),
+        fixedPerMessage(VariableClassSpec("hdrc", nameRule: .required) { ctx, name in
             if let http = ctx.message.httpExchange { return .int(http.request.headers(named: name.name ?? "").count) }
             return .int(ctx.message.message.headerCount(name.name ?? ""))
-        },
+        }),
     ]
 
     /// `$rU`, `$rd`: a part of the Request-URI, assignable.

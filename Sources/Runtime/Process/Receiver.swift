@@ -13,6 +13,8 @@ struct Receiver {
     var exec: ExecContext
     /// Bounds the lines about malformed messages (each one is still counted).
     var malformedLog = LogRateLimiter()
+    /// Whether `log_prefix` reads only what a message cannot change (known after the first).
+    var logPrefixIsFixedPerMessage: Bool?
 
     init(process: ProcessContext) {
         self.process = process
@@ -88,6 +90,24 @@ struct Receiver {
         }
     }
 
+    /// `log_prefix` for the message: made when a line is first logged for it when what it
+    /// reads cannot change meanwhile (the stock one: `$mt $hdr(CSeq) $ci`), else now, as
+    /// Kamailio makes it, with the values its variables have when the message arrives.
+    private mutating func setLogPrefix(_ prefix: MessagePrefix, _ format: CompiledFormat, for context: MessageContext) {
+        let fixed = logPrefixIsFixedPerMessage ?? format.isFixedPerMessage
+        logPrefixIsFixedPerMessage = fixed
+        guard fixed else {
+            prefix.set(process.program.format(format, &exec))
+            return
+        }
+        let process = process
+        prefix.setLazily {
+            var exec = process.makeExecContext()
+            exec.host = context
+            return process.program.format(format, &exec)
+        }
+    }
+
     mutating func handle(_ bytes: [UInt8], from source: SIPPeer) {
         let message: SIPMessage
         do {
@@ -100,9 +120,9 @@ struct Receiver {
         exec.host = context
         exec.flags = 0
         if let prefix = process.log.messagePrefix, let format = process.program.settings.formats["core.log_prefix"] {
-            prefix.text = process.program.format(format, &exec)
+            setLogPrefix(prefix, format, for: context)
         }
-        defer { process.log.messagePrefix?.text = "" }
+        defer { process.log.messagePrefix?.set("") }
         if message.isRequest {
             process.count(.requests)
             process.stats.requestReceived(message.method)

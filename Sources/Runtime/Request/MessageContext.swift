@@ -8,7 +8,10 @@ public final class MessageContext {
     public unowned let process: ProcessContext
     /// The message as the script now sees it: the received one, or what `msg_apply_changes`
     /// and `change_reply_status` made of it (MessageRewrite.swift).
-    public internal(set) var message: SIPMessage
+    public internal(set) var message: SIPMessage {
+        // A log prefix made lazily reads the message: it is made from the one it was set for.
+        willSet { process.log.messagePrefix?.resolve() }
+    }
     /// Who sent it, over which transport and connection, and on which of our sockets.
     public let peer: SIPPeer
     /// The listen socket it arrived on.
