@@ -1,16 +1,27 @@
 /// The arguments of one call, as its body reads them. Literals were converted at load time;
 /// variables and formats are evaluated when read, so a body pays only for what it uses.
-public struct CallArgs: Sendable {
+/// A class, made once at load: a call hands its body a reference, not a copy of each array.
+public final class CallArgs: Sendable {
     let exprs: [CExpr]
     let routeTables: [RouteTable?]
     /// For `.variable` arguments: where an assignment goes.
     let targets: [AssignTarget?]
     /// For `.variableList` arguments: the variables, by argument.
-    var lists: [Int: [AssignTarget]] = [:]
+    let lists: [Int: [AssignTarget]]
     /// What the function's fixup stored at load time.
     public let payload: (any Sendable)?
     /// Where the call is written, for run-time log lines.
     public let location: SourceLocation
+
+    init(exprs: [CExpr], routeTables: [RouteTable?], targets: [AssignTarget?], lists: [Int: [AssignTarget]] = [:],
+         payload: (any Sendable)?, location: SourceLocation) {
+        self.exprs = exprs
+        self.routeTables = routeTables
+        self.targets = targets
+        self.lists = lists
+        self.payload = payload
+        self.location = location
+    }
 
     public var count: Int { exprs.count }
 

@@ -77,10 +77,17 @@ enum RouteTarget: Sendable {
     case dynamic(CExpr, RouteTable, SourceLocation)
 }
 
-struct CompiledCall: Sendable {
-    var body: FunctionBody
-    var args: CallArgs
-    var name: String
+/// A class, made once at load: running a call retains it once instead of copying its parts.
+final class CompiledCall: Sendable {
+    let body: FunctionBody
+    let args: CallArgs
+    let name: String
+
+    init(body: @escaping FunctionBody, args: CallArgs, name: String) {
+        self.body = body
+        self.args = args
+        self.name = name
+    }
 }
 
 enum AssignTarget: Sendable {

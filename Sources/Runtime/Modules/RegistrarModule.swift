@@ -12,7 +12,7 @@ enum RegistrarModule {
         var spec = ModuleSpec(name: "registrar", params: RegistrarSettings.params, functions: [
             FunctionSpec("save", args: [.string, .any, .string], minArgs: 1, fixup: checkTable) { ctx, args in
                 guard ctx.message.message.isRequest, let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -1 }
-                let flags = parseFlags(args.count > 1 ? args.string(1, &ctx) : "0")
+                let flags = args.count > 1 ? parseFlags(args.string(1, &ctx)) : 0
                 let uri = args.count > 2 ? args.string(2, &ctx) : ctx.message.message.to.uriString
                 let settings = RegistrarSettings.of(ctx.message.process.program.settings)
                 let save = RegistrarSave(context: ctx.message, store: store, settings: settings,
@@ -199,6 +199,9 @@ struct RegistrarProfile {
 /// registrar's state in one process (ProcessContext.registrar).
 struct RegistrarProcessState {
     var profiles: [String: RegistrarProfile] = [:]
+    /// usrloc's view of each table a registrar function named, made on first use: the
+    /// settings and the database connection do not change while the process runs.
+    var locationStores: [String: LocationStore] = [:]
     /// Starts at a random value, so that servers sharing one database (usrloc db_mode 3)
     /// do not make the same ruid when their processes have the same pid.
     private var ruidCounter = Int.random(in: 0..<(1 << 24))

@@ -127,7 +127,12 @@ extension MessageContext {
     /// usrloc's contacts for the table a registrar function names (nil, logged, when
     /// usrloc is not loaded or its database cannot be used).
     func locationStore(_ table: String) -> LocationStore? {
-        LocationStore(process: process, tableName: table.isEmpty ? "location" : table)
+        let name = table.isEmpty ? "location" : table
+        if let store = process.registrar.locationStores[name] { return store }
+        // Not kept when it cannot be made (a database that cannot be opened yet).
+        let store = LocationStore(process: process, tableName: name)
+        process.registrar.locationStores[name] = store
+        return store
     }
 }
 
