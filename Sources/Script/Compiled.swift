@@ -102,7 +102,9 @@ struct SwitchTable: Sendable {
     var body: Int
 }
 
-enum Action: Sendable {
+/// Indirect: the interpreter takes an action out of its block with one retain, not a
+/// copy of every part of it.
+indirect enum Action: Sendable {
     case call(CompiledCall)
     case evaluate(CExpr)
     case assign(AssignTarget, CExpr, SourceLocation)

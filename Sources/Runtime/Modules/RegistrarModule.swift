@@ -14,7 +14,7 @@ enum RegistrarModule {
                 guard ctx.message.message.isRequest, let store = ctx.message.locationStore(args.string(0, &ctx)) else { return -1 }
                 let flags = args.count > 1 ? parseFlags(args.string(1, &ctx)) : 0
                 let uri = args.count > 2 ? args.string(2, &ctx) : ctx.message.message.to.uriString
-                let settings = RegistrarSettings.of(ctx.message.process.program.settings)
+                let settings = ctx.message.process.registrarSettings
                 let save = RegistrarSave(context: ctx.message, store: store, settings: settings,
                                          useDomain: store.useDomain, flags: flags)
                 return save.run(aorURI: uri)
@@ -98,7 +98,7 @@ enum RegistrarModule {
         let m = ctx.message
         guard let store = m.locationStore(name) else { return -3 }
         guard let aor = AOR.of(uri, useDomain: store.useDomain) else { return -1 }
-        let settings = RegistrarSettings.of(m.process.program.settings)
+        let settings = m.process.registrarSettings
         let now = LocationTable.now
         guard let all = store.contacts(of: aor) else { return -1 }
         let live = all.filter { !$0.isExpired(now: now) }

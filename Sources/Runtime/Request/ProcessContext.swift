@@ -42,6 +42,8 @@ public final class ProcessContext {
     lazy var acc: AccSettings? = AccSettings(program.settings)
     /// registrar's per-process state: reg_fetch_contacts() profiles, the ruid counter.
     var registrar = RegistrarProcessState()
+    /// registrar's parameters, read once per process (not a copy of every setting per call).
+    lazy var registrarSettings = RegistrarSettings.of(program.settings)
     /// This process's slot in the process table.
     public let slot: Int32
     /// Kamailio's statistics, counted in this process's row of section "stats".
