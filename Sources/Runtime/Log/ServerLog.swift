@@ -172,8 +172,9 @@ public final class MessagePrefix: @unchecked Sendable {
     /// The prefix of the message being handled; made on first use when set lazily.
     public var text: String {
         if let make = pending {
-            resolved = make()
+            // Cleared first: a line logged while the prefix is made gets none, not a loop.
             pending = nil
+            resolved = make()
         }
         return resolved
     }
