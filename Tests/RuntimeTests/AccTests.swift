@@ -70,6 +70,8 @@ import TestSupport
         let k = try Self.play(port: kamailioPort) { kamailio.log }
         let r = try Self.play(port: respite.port) { respite.log }
         #expect(k.count == 4, "\(k)")
-        #expect(k == r, "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
+        // The same lines; their order across transactions is not compared: Respite's two
+        // receivers may write one transaction's line after the next one's on a busy machine.
+        #expect(k.sorted() == r.sorted(), "Kamailio:\n\(k.joined(separator: "\n"))\nRespite:\n\(r.joined(separator: "\n"))")
     }
 }

@@ -59,20 +59,25 @@ extension MessageContext {
     /// Forks to the Request-URI and every `append_branch` target, each branch starting
     /// from the same edits (a branch route's changes stay with its branch), then empties
     /// the destination set as Kamailio does. True when one branch at least went out.
+    /// The transaction stays locked until every branch is out: a final reply to the first
+    /// one, handled by another receiver meanwhile, would otherwise find no branch pending
+    /// and end the transaction before the others exist.
     func addBranches(_ tx: Transaction, host: String?, port: Int?, transport: SIPTransport?, _ exec: inout ExecContext) -> Bool {
         var base = edits
         let targets = [ScriptEdits.Branch(uri: requestURI, destinationURI: edits.destinationURI, q: nil)] + edits.branches
         base.branches = []
-        var sent = false
-        for target in targets {
+        return tx.withLock { locked in
+            var sent = false
+            for target in targets {
+                edits = base
+                edits.requestURI = target.uri == message.requestURIString ? base.requestURI : target.uri
+                edits.destinationURI = target.destinationURI
+                if addBranch(tx, host: host, port: port, transport: transport, &exec) { sent = true }
+            }
             edits = base
-            edits.requestURI = target.uri == message.requestURIString ? base.requestURI : target.uri
-            edits.destinationURI = target.destinationURI
-            if addBranch(tx, host: host, port: port, transport: transport, &exec) { sent = true }
+            _ = locked.store(edits.encoded(), in: .scriptState)
+            return sent
         }
-        edits = base
-        tx.withLock { _ = $0.store(edits.encoded(), in: .scriptState) }
-        return sent
     }
 
     /// Sends the request on a new branch of `tx` and starts its timers; `t_on_branch`'s
